@@ -1,0 +1,98 @@
+"""Cache: a dogpile.cache region built from settings, kept on the registry, served per request.
+
+``memory`` (default) is in-process; ``redis`` is shared by every instance. Either way the backend is
+wrapped so that a failing cache degrades to cache misses, never to an error response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dogpile.cache import CacheRegion, make_region
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.request import Request
+
+from benben.cache.resilience import CacheStats, ResilientBackend
+from benben.cache.service import NO_VALUE, CacheService, ICacheService
+
+__all__ = ["NO_VALUE", "CacheService", "CacheStats", "ICacheService", "build_region"]
+
+REGION_KEY = "benben.cache.region"
+STATS_KEY = "benben.cache.stats"
+_PROBE_KEY = "health-probe"
+
+
+def build_region(settings: Mapping[str, Any], stats: CacheStats) -> CacheRegion:
+    backend = settings["benben.cache.backend"]
+    prefix = settings["benben.cache.prefix"]
+    region = make_region(key_mangler=lambda key: prefix + key)
+    resilient = ResilientBackend(
+        stats,
+        retry_interval=float(settings["benben.cache.retry_interval"]),
+        log_interval=float(settings["benben.cache.error_log_interval"]),
+    )
+    expiration = int(settings["benben.cache.expiration"])
+    if backend == "memory":
+        region.configure("dogpile.cache.memory", expiration_time=expiration, wrap=[resilient])
+    elif backend == "null":
+        region.configure("dogpile.cache.null", wrap=[resilient])
+    else:
+        try:
+            import redis  # noqa: F401 - fail here with a clear message rather than on first use
+        except ModuleNotFoundError:
+            raise ConfigurationError(
+                "benben.cache.backend = redis needs the Redis client: pip install 'benben[redis]'"
+            ) from None
+        timeout = float(settings["benben.cache.socket_timeout"])
+        region.configure(
+            "dogpile.cache.redis",
+            expiration_time=expiration,
+            arguments={
+                "url": settings["benben.cache.url"],
+                # Redis expires keys itself, a little after dogpile considers them stale, so
+                # dogpile can still serve the old value while one thread regenerates it.
+                "redis_expiration_time": expiration + 60,
+                "distributed_lock": False,
+                "connection_kwargs": {
+                    "socket_timeout": timeout,
+                    "socket_connect_timeout": timeout,
+                    "health_check_interval": 30,
+                },
+            },
+            wrap=[resilient],
+        )
+    return region
+
+
+def _cache_service_factory(_context: Any, request: Request) -> CacheService:
+    return CacheService(request.registry[REGION_KEY], request.registry[STATS_KEY], request.tm)
+
+
+def _request_cache(request: Request) -> CacheService:
+    return request.find_service(ICacheService)
+
+
+def check_cache(request: Request) -> str | None:
+    """Talk to the backend itself, bypassing the resilience wrapper that would hide an outage."""
+    region: CacheRegion = request.registry[REGION_KEY]
+    backend = region.backend
+    while hasattr(backend, "proxied"):
+        backend = backend.proxied
+    key = region.key_mangler(_PROBE_KEY) if region.key_mangler else _PROBE_KEY
+    if request.registry.settings["benben.cache.backend"] == "redis":
+        backend.writer_client.set(key, b"1", ex=60)
+        if backend.reader_client.get(key) is None:
+            return "value written was not read back"
+    return None
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.get_settings()
+    stats = CacheStats()
+    config.registry[STATS_KEY] = stats
+    config.registry[REGION_KEY] = build_region(settings, stats)
+    config.register_service_factory(_cache_service_factory, ICacheService)
+    config.add_request_method(_request_cache, "cache", reify=True)
+    config.add_health_check("cache", check_cache)

@@ -1,0 +1,116 @@
+"""Database: the engine, one session per request joined to the request's transaction, migrations.
+
+``request.dbsession`` is committed or aborted by pyramid_tm; pyramid_retry replays a request that
+hit a serialization failure or deadlock (PostgreSQL) or a locked database (SQLite).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import transaction
+import zope.sqlalchemy
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid_retry import mark_error_retryable
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from benben.db.engine import create_engine_from_settings, database_url
+from benben.db.meta import Base
+from benben.db.migrations import MigrationSource, resolve_location
+from benben.errors import problem_response
+
+__all__ = ["Base", "database_url", "get_engine", "get_tm_session", "migration_sources"]
+
+log = logging.getLogger(__name__)
+
+ENGINE_KEY = "benben.db.engine"
+SESSION_FACTORY_KEY = "benben.db.session_factory"
+MIGRATIONS_KEY = "benben.db.migrations"
+
+
+def get_engine(registry: Any) -> Engine:
+    return registry[ENGINE_KEY]
+
+
+def migration_sources(registry: Any) -> list[MigrationSource]:
+    """Core's source first, then each plugin's, in the order the plugins were included."""
+    return list(registry.get(MIGRATIONS_KEY, []))
+
+
+def get_tm_session(
+    session_factory: sessionmaker[Session], transaction_manager: transaction.TransactionManager
+) -> Session:
+    """A session whose commit and rollback follow ``transaction_manager`` (as in a request)."""
+    session = session_factory()
+    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    return session
+
+
+def _request_dbsession(request: Request) -> Session:
+    return get_tm_session(request.registry[SESSION_FACTORY_KEY], request.tm)
+
+
+def add_migrations(config: Configurator, location: str) -> None:
+    """Directive: register a directory of Alembic revisions for core or the calling plugin."""
+    stack = config.registry.get("benben.plugin_stack") or []
+    if stack:
+        name, table = stack[-1].name, stack[-1].version_table
+    else:
+        name, table = "core", "benben_version_core"
+    source = MigrationSource(name, resolve_location(location), table)
+
+    def register() -> None:
+        config.registry.setdefault(MIGRATIONS_KEY, []).append(source)
+
+    config.action(("benben-migrations", name), register, introspectables=())
+
+
+def check_database(request: Request) -> None:
+    with get_engine(request.registry).connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def database_error_view(exc: OperationalError, request: Request) -> Response:
+    """A database that is busy or unreachable is a 503 the client may retry, not a bug."""
+    if _is_transient(exc):
+        mark_error_retryable(exc)
+        log.warning("transient database error (attempt will be retried if possible): %s", exc.orig)
+    else:
+        log.error("database unavailable: %s", exc.orig)
+    return problem_response(
+        request,
+        503,
+        detail="The database is unavailable or busy; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if sqlstate.startswith("40"):  # PostgreSQL: serialization failure, deadlock
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    settings["retry.attempts"] = settings["benben.database.retry_attempts"]
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+
+    engine = create_engine_from_settings(settings)
+    config.registry[ENGINE_KEY] = engine
+    config.registry[SESSION_FACTORY_KEY] = sessionmaker(bind=engine)
+    config.add_request_method(_request_dbsession, "dbsession", reify=True)
+
+    config.add_directive("add_migrations", add_migrations)
+    config.add_migrations("benben.db:versions")
+    config.add_health_check("database", check_database)
+    config.add_exception_view(database_error_view, context=OperationalError)

@@ -1,0 +1,84 @@
+"""The SQLAlchemy engine from settings: SQLite tuned for a web server, PostgreSQL via psycopg 3."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pyramid.exceptions import ConfigurationError
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+
+def database_url(settings: Mapping[str, Any]) -> URL:
+    """The configured URL; empty means the embedded SQLite file in the data directory."""
+    raw = settings.get("benben.database.url") or ""
+    if not raw:
+        data_dir = settings.get("benben.data_dir") or "./var"
+        return make_url("sqlite:///" + os.path.join(os.path.abspath(data_dir), "benben.sqlite"))
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigurationError(
+            "invalid value for setting benben.database.url: not a database URL "
+            "(examples: sqlite:///var/benben.sqlite, postgresql://user@host/db)"
+        ) from None
+    if url.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigurationError(
+            f"invalid value for setting benben.database.url: backend {url.get_backend_name()!r} "
+            "is not supported (accepted: sqlite, postgresql)"
+        )
+    return url
+
+
+def create_engine_from_settings(settings: Mapping[str, Any]) -> Engine:
+    url = database_url(settings)
+    echo = bool(settings.get("benben.database.echo", False))
+    timeout = int(settings.get("benben.database.connect_timeout", 5))
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, echo=echo, timeout=timeout)
+    try:
+        return create_engine(
+            url,
+            echo=echo,
+            pool_size=int(settings.get("benben.database.pool_size", 10)),
+            max_overflow=int(settings.get("benben.database.max_overflow", 10)),
+            pool_timeout=float(settings.get("benben.database.pool_timeout", 10.0)),
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            connect_args={"connect_timeout": timeout, "application_name": "benben"},
+        )
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(
+            f"benben.database.url names PostgreSQL but its driver is missing ({exc.name}): "
+            "pip install 'benben[postgresql]'"
+        ) from None
+
+
+def _sqlite_engine(url: URL, *, echo: bool, timeout: int) -> Engine:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": timeout})
+
+    @event.listens_for(engine, "connect")
+    def _tune(dbapi_connection: Any, _record: Any) -> None:
+        # The sqlite3 module's own transaction handling defers BEGIN past our first SELECT and
+        # breaks SAVEPOINTs; SQLAlchemy documents taking over: no implicit handling, our own BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={timeout * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,123 @@
+"""Run every migration source — core first, then plugins in requirement order — each with its own
+Alembic version table, without needing an ``env.py`` or ``alembic.ini`` per plugin."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from pyramid.exceptions import ConfigurationError
+from pyramid.path import AssetResolver
+from sqlalchemy import Connection, Engine, text
+
+from benben.db.meta import Base
+
+log = logging.getLogger(__name__)
+
+# Arbitrary constant: the PostgreSQL advisory lock that serialises concurrent `benben migrate` runs.
+_ADVISORY_LOCK_ID = 0x62656E62
+
+
+@dataclass(frozen=True)
+class MigrationSource:
+    """A directory of Alembic revisions owned by core or by one plugin."""
+
+    name: str
+    location: str
+    version_table: str
+
+    def script(self) -> ScriptDirectory:
+        return ScriptDirectory(self.location, version_locations=[self.location])
+
+    def heads(self) -> set[str]:
+        return set(self.script().get_heads())
+
+    def current(self, connection: Connection) -> set[str]:
+        context = MigrationContext.configure(connection, opts={"version_table": self.version_table})
+        return set(context.get_current_heads())
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    name: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def resolve_location(spec: str) -> str:
+    """``package:dir`` asset spec (or a path) -> an existing directory."""
+    path = AssetResolver().resolve(spec).abspath() if ":" in spec else os.path.abspath(spec)
+    if not os.path.isdir(path):
+        raise ConfigurationError(f"migration directory {spec!r} does not exist ({path})")
+    return path
+
+
+def pending(engine: Engine, sources: Sequence[MigrationSource]) -> list[str]:
+    """Names of the sources whose database revision is not their head."""
+    behind = []
+    with engine.connect() as connection:
+        for source in sources:
+            if source.current(connection) != source.heads():
+                behind.append(source.name)
+        connection.rollback()
+    return behind
+
+
+def upgrade(engine: Engine, sources: Sequence[MigrationSource]) -> list[MigrationResult]:
+    """Bring every source to its head, in order; safe to run from several processes at once."""
+    results = []
+    with engine.connect() as connection, _exclusive(connection):
+        for source in sources:
+            before = tuple(sorted(source.current(connection)))
+            connection.commit()
+            _upgrade_one(connection, source)
+            after = tuple(sorted(source.current(connection)))
+            connection.commit()
+            if before != after:
+                log.info("migrated %s: %s -> %s", source.name, before or "(empty)", after)
+            results.append(MigrationResult(source.name, before, after))
+    return results
+
+
+def _upgrade_one(connection: Connection, source: MigrationSource) -> None:
+    script = source.script()
+
+    def steps(revision, _context):  # type: ignore[no-untyped-def]
+        return script._upgrade_revs("heads", revision)
+
+    with EnvironmentContext(Config(), script, fn=steps, destination_rev="heads") as env:
+        env.configure(
+            connection=connection,
+            version_table=source.version_table,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with env.begin_transaction():
+            env.run_migrations()
+    if connection.in_transaction():
+        connection.commit()
+
+
+@contextlib.contextmanager
+def _exclusive(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID})
+        connection.commit()

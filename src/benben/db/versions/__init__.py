@@ -1,0 +1,1 @@
+"""Core's Alembic revisions (version table ``benben_version_core``)."""

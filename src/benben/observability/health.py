@@ -1,0 +1,111 @@
+"""Health: ``/health/live`` touches nothing; ``/health/ready`` runs every registered check.
+
+Checks come from ``config.add_health_check(name, check)`` (core's and plugins' alike).  They run in
+parallel, each with a deadline, so one hung dependency cannot hang the probe.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.request import Request
+from pyramid.response import Response
+
+from benben.errors import problem_response
+
+CHECKS_KEY = "benben.health.checks"
+EXECUTOR_KEY = "benben.health.executor"
+
+HealthCheck = Callable[[Request], str | None]
+
+
+@dataclass(frozen=True)
+class RegisteredCheck:
+    name: str
+    check: HealthCheck
+    owner: str
+
+
+def add_health_check(config: Configurator, name: str, check: HealthCheck) -> None:
+    """Directive. ``check(request)`` raises, or returns a message, when what it checks is down."""
+    if not name or not callable(check):
+        raise ConfigurationError("add_health_check needs a name and a callable")
+    stack = config.registry.get("benben.plugin_stack") or []
+    owner = stack[-1].name if stack else "core"
+    check = config.maybe_dotted(check)
+
+    def register() -> None:
+        config.registry.setdefault(CHECKS_KEY, {})[name] = RegisteredCheck(name, check, owner)
+
+    intr = config.introspectable("benben health checks", name, name, "benben health check")
+    intr["owner"] = owner
+    config.action(("benben-health-check", name), register, introspectables=(intr,))
+
+
+def _run(check: RegisteredCheck, request: Request) -> tuple[str, str | None, float]:
+    started = time.perf_counter()
+    try:
+        message = check.check(request)
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}".strip()
+    return check.name, message, (time.perf_counter() - started) * 1000
+
+
+def run_checks(request: Request) -> dict[str, dict[str, Any]]:
+    registry = request.registry
+    checks: dict[str, RegisteredCheck] = registry.get(CHECKS_KEY, {})
+    timeout = float(registry.settings["benben.health.timeout"])
+    executor = registry.get(EXECUTOR_KEY)
+    if executor is None:
+        executor = registry.setdefault(
+            EXECUTOR_KEY,
+            concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="health"),
+        )
+    futures = {executor.submit(_run, check, request): name for name, check in checks.items()}
+    done, _ = concurrent.futures.wait(futures, timeout=timeout)
+    results: dict[str, dict[str, Any]] = {}
+    for future, name in futures.items():
+        if future not in done:
+            results[name] = {"status": "down", "message": f"no answer within {timeout:g}s"}
+            continue
+        _, message, elapsed = future.result()
+        entry: dict[str, Any] = {"status": "down" if message else "up",
+                                 "duration_ms": round(elapsed, 2)}  # fmt: skip
+        if message:
+            entry["message"] = message
+        results[name] = entry
+    return dict(sorted(results.items()))
+
+
+def live_view(request: Request) -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def ready_view(request: Request) -> Response | dict[str, Any]:
+    results = run_checks(request)
+    down = [name for name, result in results.items() if result["status"] != "up"]
+    if down:
+        return problem_response(
+            request,
+            503,
+            title="Not ready",
+            detail="Down: " + ", ".join(f"{n} ({results[n].get('message')})" for n in down),
+            checks=results,
+            headers={"Cache-Control": "no-store"},
+        )
+    request.response.headers["Cache-Control"] = "no-store"
+    return {"status": "ok", "checks": results}
+
+
+def includeme(config: Configurator) -> None:
+    config.add_directive("add_health_check", add_health_check)
+    config.add_route("health.live", "/health/live")
+    config.add_route("health.ready", "/health/ready")
+    config.add_view(live_view, route_name="health.live", renderer="json", request_method="GET")
+    config.add_view(ready_view, route_name="health.ready", renderer="json", request_method="GET")

@@ -1,0 +1,99 @@
+"""Log formats: one JSON object per line in production, readable lines in development."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import logging.config
+from collections.abc import Mapping
+from typing import Any
+
+from benben.observability.context import RequestContextFilter
+
+__all__ = ["JSONFormatter", "TextFormatter", "setup_logging"]
+
+# LogRecord attributes that are plumbing, not content.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class JSONFormatter(logging.Formatter):
+    """time, level, logger, message, request fields, any ``extra=`` fields, and the traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and value is not None and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, separators=(",", ":"))
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None) -> None:
+        super().__init__(
+            fmt or "%(asctime)s %(levelname)-7s [%(name)s] [%(request_id)s] %(message)s",
+            datefmt,
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = "-"
+        return super().format(record)
+
+
+def setup_logging(settings: Mapping[str, Any]) -> None:
+    """Configure logging for a server process from Benben's settings.
+
+    ``benben.logging.config`` names a fileConfig ini that replaces the built-in setup (the shipped
+    ones live in ``conf/logging/``); otherwise ``benben.logging.format`` picks text or JSON.
+    """
+    config_file = settings.get("benben.logging.config")
+    if config_file:
+        logging.config.fileConfig(config_file, disable_existing_loggers=False)
+        _ensure_context_filter()
+        return
+    fmt = settings.get("benben.logging.format", "auto")
+    if fmt == "auto":
+        fmt = "json" if settings.get("benben.environment") == "production" else "text"
+    level = str(settings.get("benben.logging.level", "info")).upper()
+    formatter = "benben.observability.logs.JSONFormatter" if fmt == "json" else None
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {"context": {"()": RequestContextFilter}},
+            "formatters": {"main": {"()": formatter or "benben.observability.logs.TextFormatter"}},
+            "handlers": {
+                "console": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "main",
+                    "filters": ["context"],
+                    "stream": "ext://sys.stderr",
+                }
+            },
+            "root": {"level": level, "handlers": ["console"]},
+            "loggers": {
+                # "Task queue depth is N" is waitress's normal life under load, not a warning.
+                "waitress.queue": {"level": "ERROR"},
+                "sqlalchemy.engine": {
+                    "level": "INFO" if settings.get("benben.database.echo") else "WARNING"
+                },
+            },
+        }
+    )
+
+
+def _ensure_context_filter() -> None:
+    """fileConfig cannot attach filters: add ours to every root handler."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RequestContextFilter) for f in handler.filters):
+            handler.addFilter(RequestContextFilter())

@@ -1,0 +1,73 @@
+"""The outermost tween: request id, request context for logs, the access log line, and a last
+line of defence that turns any remaining error into problem+json."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from pyramid.httpexceptions import HTTPException
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
+
+from benben.errors import http_error_view, problem_response
+from benben.observability.context import request_context
+
+access_log = logging.getLogger("benben.access")
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A client's id is kept only if it cannot smuggle anything into logs or headers.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+Handler = Callable[[Request], Response]
+
+
+def request_id_from(request: Request) -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def observability_tween_factory(handler: Handler, registry: Registry) -> Handler:
+    def observability_tween(request: Request) -> Response:
+        started = time.perf_counter()
+        request.request_id = request_id_from(request)
+        context = {"request_id": request.request_id, "method": request.method,
+                   "path": request.path, "user": None}  # fmt: skip
+        token = request_context.set(context)
+        response = None
+        try:
+            try:
+                response = handler(request)
+            except HTTPException as exc:
+                response = http_error_view(exc, request)
+            except Exception:
+                log.exception("unhandled error outside the exception views")
+                response = problem_response(request, 500, detail="An unexpected error occurred.")
+            if response.status_code >= 400 and isinstance(response, HTTPException):
+                # A view *returned* an HTTP error instead of raising it.
+                response = http_error_view(response, request)
+            response.headers[REQUEST_ID_HEADER] = request.request_id
+            return response
+        finally:
+            status = response.status_code if response is not None else 500
+            context["user"] = getattr(request, "benben_log_user", None)
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path_qs,
+                status,
+                extra={
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "remote_addr": request.client_addr,
+                    "user": context["user"],
+                },
+            )
+            request_context.reset(token)
+
+    return observability_tween

@@ -1,0 +1,1 @@
+"""Security: the server secret now; identity, policies, tokens and rate limits build on it."""

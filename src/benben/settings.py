@@ -1,0 +1,333 @@
+"""Every Benben setting, defined once.
+
+A :class:`Setting` carries its name, parser, default, help and whether it is a secret.  From these
+definitions come parsing and validation at start-up, the ``BENBEN_*`` environment overrides,
+``benben config`` and the configuration reference in the docs.  Precedence: default < ini < env.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyramid.exceptions import ConfigurationError
+
+__all__ = [
+    "CORE_SETTINGS",
+    "ResolvedSettings",
+    "Setting",
+    "as_bool",
+    "as_choice",
+    "as_float",
+    "as_int",
+    "as_list",
+    "as_str",
+    "env_name",
+    "resolve_settings",
+]
+
+PREFIX = "benben."
+ENV_PREFIX = "BENBEN_"
+SECRET_MASK = "********"  # noqa: S105 - what is shown instead of a secret
+
+Parser = Callable[[Any], Any]
+
+
+def as_str(value: Any) -> str:
+    return str(value).strip()
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected a boolean (true/false, yes/no, on/off, 1/0)")
+
+
+def as_int(minimum: int | None = None, maximum: int | None = None) -> Parser:
+    def parse(value: Any) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError("expected an integer") from None
+        if minimum is not None and number < minimum:
+            raise ValueError(f"must be >= {minimum}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"must be <= {maximum}")
+        return number
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def as_float(minimum: float | None = None, maximum: float | None = None) -> Parser:
+    def parse(value: Any) -> float:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ValueError("expected a number") from None
+        if minimum is not None and number < minimum:
+            raise ValueError(f"must be >= {minimum}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"must be <= {maximum}")
+        return number
+
+    parse.__name__ = "number"
+    return parse
+
+
+def as_list(value: Any) -> tuple[str, ...]:
+    """Whitespace- or comma-separated words, as ini files and env vars write lists."""
+    if isinstance(value, list | tuple):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(word for word in str(value).replace(",", " ").split() if word)
+
+
+def as_choice(*choices: str) -> Parser:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"accepted values: {', '.join(choices)}")
+        return text
+
+    parse.__name__ = "one of " + "|".join(choices)
+    return parse
+
+
+def env_name(name: str) -> str:
+    """``benben.cache.url`` -> ``BENBEN_CACHE_URL``."""
+    return ENV_PREFIX + name[len(PREFIX) :].upper().replace(".", "_").replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: ``name`` is dotted and starts with ``benben.``."""
+
+    name: str
+    parser: Parser = as_str
+    default: Any = None
+    help: str = ""
+    secret: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.name.startswith(PREFIX):
+            raise ConfigurationError(f"setting {self.name!r} must start with {PREFIX!r}")
+
+    @property
+    def env(self) -> str:
+        return env_name(self.name)
+
+    @property
+    def kind(self) -> str:
+        return getattr(self.parser, "__name__", "string").replace("as_", "")
+
+    def parse(self, raw: Any, source: str) -> Any:
+        try:
+            return self.parser(raw)
+        except ValueError as exc:
+            where = f"environment variable {self.env}" if source == "env" else source
+            raise ConfigurationError(
+                f"invalid value {raw!r} for setting {self.name} (from {where}): {exc}"
+            ) from None
+
+
+@dataclass
+class ResolvedSettings:
+    """Parsed values of every known setting, where each came from, and what was not recognised."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    definitions: dict[str, Setting] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    passthrough: dict[str, Any] = field(default_factory=dict)
+
+    def as_pyramid_settings(self) -> dict[str, Any]:
+        return {**self.passthrough, **self.values}
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """``(name, displayed value, source)`` rows with secrets masked."""
+        rows = []
+        for name in sorted(self.values):
+            value = self.values[name]
+            definition = self.definitions.get(name)
+            if definition is not None and definition.secret and value:
+                shown = SECRET_MASK
+            elif isinstance(value, tuple):
+                shown = " ".join(value)
+            else:
+                shown = "" if value is None else str(value)
+            rows.append((name, shown, self.sources.get(name, "default")))
+        return rows
+
+
+def resolve_settings(
+    raw: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    definitions: Iterable[Setting] = (),
+    open_namespaces: Sequence[str] = (),
+) -> ResolvedSettings:
+    """Merge defaults, ini values (``raw``) and ``BENBEN_*`` environment variables.
+
+    ``open_namespaces`` are plugin namespaces (``benben.foo.``) whose plugin declared no settings:
+    their keys are passed through as strings rather than reported as unknown.
+    """
+    environ = os.environ if environ is None else environ
+    result = ResolvedSettings()
+    for definition in definitions:
+        if definition.name in result.definitions:
+            raise ConfigurationError(f"setting {definition.name} is defined twice")
+        result.definitions[definition.name] = definition
+
+    for key, value in raw.items():
+        if not key.startswith(PREFIX):
+            result.passthrough[key] = value
+
+    for name, definition in result.definitions.items():
+        if definition.env in environ:
+            value, source = definition.parse(environ[definition.env], "env"), "env"
+        elif name in raw:
+            value, source = definition.parse(raw[name], "ini"), "ini"
+        else:
+            value, source = definition.default, "default"
+        result.values[name] = value
+        result.sources[name] = source
+
+    for key in sorted(raw):
+        if not key.startswith(PREFIX) or key in result.definitions:
+            continue
+        if any(key.startswith(ns) for ns in open_namespaces):
+            result.values[key] = raw[key]
+            result.sources[key] = "ini"
+        else:
+            result.unknown.append(key)
+    return result
+
+
+CORE_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "benben.environment",
+        as_choice("development", "production"),
+        "development",
+        "development: readable logs, generated secret allowed; "
+        "production: JSON logs, strict checks.",
+    ),
+    Setting(
+        "benben.public_url",
+        as_str,
+        "",
+        "The URL clients use to reach this instance (links, catalog entries). "
+        "Empty: taken from each request.",
+    ),
+    Setting(
+        "benben.secret",
+        as_str,
+        "",
+        "Server secret (>= 64 bytes) for signatures. Empty in development: one is generated "
+        "and kept in the data directory. Required in production.",
+        secret=True,
+    ),
+    Setting("benben.data_dir", as_str, "./var", "Directory for the embedded database and secret."),
+    Setting(
+        "benben.database.url",
+        as_str,
+        "",
+        "SQLAlchemy URL. Empty: SQLite file benben.sqlite in the data directory. "
+        "postgresql:// URLs use psycopg 3.",
+        secret=True,
+    ),
+    Setting("benben.database.pool_size", as_int(1, 1000), 10, "PostgreSQL connection pool size."),
+    Setting(
+        "benben.database.max_overflow", as_int(0, 1000), 10, "Connections allowed beyond the pool."
+    ),
+    Setting(
+        "benben.database.pool_timeout",
+        as_float(0.1, 600),
+        10.0,
+        "Seconds to wait for a pooled connection.",
+    ),
+    Setting(
+        "benben.database.connect_timeout",
+        as_int(1, 600),
+        5,
+        "Seconds to wait when opening a database connection.",
+    ),
+    Setting("benben.database.echo", as_bool, False, "Log every SQL statement."),
+    Setting(
+        "benben.database.auto_migrate",
+        as_choice("auto", "true", "false"),
+        "auto",
+        "Run migrations when the app starts. auto: only on the embedded SQLite default.",
+    ),
+    Setting(
+        "benben.database.retry_attempts",
+        as_int(1, 10),
+        3,
+        "Attempts for a request that hits a serialization failure or deadlock.",
+    ),
+    Setting(
+        "benben.cache.backend",
+        as_choice("memory", "redis", "null"),
+        "memory",
+        "memory: in-process (one instance); redis: shared by every instance; null: no caching.",
+    ),
+    Setting("benben.cache.url", as_str, "redis://127.0.0.1:6379/0", "Redis URL.", secret=True),
+    Setting("benben.cache.prefix", as_str, "benben:", "Prefix of every cache key."),
+    Setting(
+        "benben.cache.expiration", as_int(1), 3600, "Default lifetime of a cached value, seconds."
+    ),
+    Setting(
+        "benben.cache.socket_timeout",
+        as_float(0.01, 60),
+        0.5,
+        "Seconds before a Redis call is given up (the request then goes to the database).",
+    ),
+    Setting(
+        "benben.cache.retry_interval",
+        as_float(0, 3600),
+        5.0,
+        "After a Redis failure, seconds during which the cache is bypassed before retrying.",
+    ),
+    Setting(
+        "benben.cache.error_log_interval",
+        as_float(0, 86400),
+        60.0,
+        "Cache failures are logged at most once per this many seconds (all are counted).",
+    ),
+    Setting(
+        "benben.plugins",
+        as_list,
+        ("all",),
+        "Plugins to enable: 'all' installed ones, or a list of plugin names.",
+    ),
+    Setting("benben.plugins.disabled", as_list, (), "Plugins never to enable, by name."),
+    Setting(
+        "benben.logging.format",
+        as_choice("auto", "text", "json"),
+        "auto",
+        "auto: json in production, text in development.",
+    ),
+    Setting(
+        "benben.logging.level",
+        as_choice("debug", "info", "warning", "error"),
+        "info",
+        "Root log level.",
+    ),
+    Setting(
+        "benben.logging.config",
+        as_str,
+        "",
+        "A logging fileConfig ini; when set it replaces the built-in logging setup.",
+    ),
+    Setting(
+        "benben.health.timeout",
+        as_float(0.05, 60),
+        2.0,
+        "Seconds each readiness check may take before it counts as down.",
+    ),
+)

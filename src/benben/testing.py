@@ -1,0 +1,235 @@
+"""pytest fixtures for Benben's tests and plugin authors: ``pytest_plugins = ["benben.testing"]``.
+
+Backends: every test that uses ``app`` runs twice, on the embedded default (SQLite + in-process
+cache) and on the production pair (PostgreSQL + Redis).  The servers are found at
+``BENBEN_TEST_POSTGRESQL_URL`` / ``BENBEN_TEST_REDIS_URL`` (defaults: local servers).  A missing
+server skips its tests locally; with ``CI=true`` it fails them, as CI must test every backend.
+
+Isolation: each test gets its own data directory, its own PostgreSQL schema (dropped afterwards)
+and its own Redis key prefix (deleted afterwards), so tests can run in any order and in parallel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+import transaction
+import webtest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+__all__ = [
+    "BACKENDS",
+    "Backends",
+    "postgresql_url",
+    "redis_url",
+    "require_postgresql",
+    "require_redis",
+]
+
+DEFAULT_POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# (database, cache) pairs every `app` test runs on: the embedded default and production's.
+BACKENDS = (("sqlite", "memory"), ("postgresql", "redis"))
+
+
+def postgresql_url() -> str:
+    return os.environ.get("BENBEN_TEST_POSTGRESQL_URL", DEFAULT_POSTGRESQL_URL)
+
+
+def redis_url() -> str:
+    return os.environ.get("BENBEN_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _unavailable(what: str, reason: str) -> None:
+    message = f"{what} is not available ({reason})"
+    if _in_ci():
+        pytest.fail(f"{message}: CI must test every backend", pytrace=False)
+    pytest.skip(message)
+
+
+_probe_results: dict[str, str | None] = {}
+
+
+def _probe(name: str, check: Callable[[], None]) -> str | None:
+    if name not in _probe_results:
+        try:
+            check()
+            _probe_results[name] = None
+        except Exception as exc:
+            _probe_results[name] = f"{type(exc).__name__}: {exc}"
+    return _probe_results[name]
+
+
+def require_postgresql() -> str:
+    """The PostgreSQL URL, or skip (fail in CI) when the server is not reachable."""
+    url = postgresql_url()
+
+    def check() -> None:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+
+    problem = _probe("postgresql", check)
+    if problem:
+        _unavailable(f"PostgreSQL at {url}", problem)
+    return url
+
+
+def require_redis() -> str:
+    """The Redis URL, or skip (fail in CI) when the server is not reachable."""
+    url = redis_url()
+
+    def check() -> None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+    problem = _probe("redis", check)
+    if problem:
+        _unavailable(f"Redis at {url}", problem)
+    return url
+
+
+class Backends:
+    """Per-test resources on a backend pair, cleaned up by :meth:`close`."""
+
+    def __init__(self, database: str, cache: str, tmp_path: Any) -> None:
+        self.database = database
+        self.cache = cache
+        self.tmp_path = tmp_path
+        self.schema: str | None = None
+        self.cache_prefix = f"benben-test-{uuid.uuid4().hex[:12]}:"
+        self._apps: list[Any] = []
+
+    def settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            "benben.data_dir": str(self.tmp_path / "var"),
+            "benben.cache.backend": self.cache,
+            "benben.cache.prefix": self.cache_prefix,
+            "benben.database.auto_migrate": "true",
+        }
+        if self.database == "postgresql":
+            settings["benben.database.url"] = self.database_url()
+        if self.cache == "redis":
+            settings["benben.cache.url"] = require_redis()
+        return settings
+
+    def database_url(self) -> str:
+        if self.database != "postgresql":
+            return "sqlite:///" + str(self.tmp_path / "var" / "benben.sqlite")
+        base = require_postgresql()
+        if self.schema is None:
+            self.schema = f"test_{uuid.uuid4().hex[:16]}"
+            engine = create_engine(base)
+            with engine.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            engine.dispose()
+        url = make_url(base)
+        return url.update_query_dict({"options": f"-csearch_path={self.schema}"}).render_as_string(
+            hide_password=False
+        )
+
+    def track(self, app: Any) -> None:
+        self._apps.append(app)
+
+    def close(self) -> None:
+        for registry in self._apps:
+            engine = registry.get("benben.db.engine")
+            if engine is not None:
+                engine.dispose()
+        if self.schema is not None:
+            engine = create_engine(postgresql_url())
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            engine.dispose()
+        if self.cache == "redis":
+            import redis
+
+            client = redis.Redis.from_url(redis_url())
+            with contextlib.closing(client):
+                keys = list(client.scan_iter(match=self.cache_prefix + "*", count=1000))
+                if keys:
+                    client.delete(*keys)
+
+
+@pytest.fixture(params=BACKENDS, ids=["-".join(pair) for pair in BACKENDS])
+def backends(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Backends]:
+    """The backend pair of this test run; cleaned up afterwards."""
+    database, cache = request.param
+    resources = Backends(database, cache, tmp_path)
+    try:
+        yield resources
+    finally:
+        resources.close()
+
+
+@pytest.fixture
+def app_settings(backends: Backends) -> dict[str, Any]:
+    """Settings for the app under test; override this fixture to add a plugin's settings."""
+    return backends.settings()
+
+
+@pytest.fixture
+def make_app(backends: Backends, app_settings: dict[str, Any]) -> Callable[..., webtest.TestApp]:
+    """Build another app (migrated) with setting overrides: ``make_app({"benben.x": "y"})``.
+
+    Keyword arguments go to :func:`benben.config.configure` (``environ``, ``entry_points``).
+    """
+    from benben.config import configure, should_auto_migrate
+    from benben.db import get_engine, migration_sources
+    from benben.db.migrations import upgrade
+
+    def factory(overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> webtest.TestApp:
+        kwargs.setdefault("environ", {})
+        config = configure({**app_settings, **(overrides or {})}, **kwargs)
+        backends.track(config.registry)
+        if should_auto_migrate(config.registry.settings):
+            upgrade(get_engine(config.registry), migration_sources(config.registry))
+        return webtest.TestApp(config.make_wsgi_app())
+
+    return factory
+
+
+@pytest.fixture
+def app(make_app: Callable[..., webtest.TestApp]) -> webtest.TestApp:
+    """A webtest app on this run's backends, with every installed plugin enabled."""
+    return make_app()
+
+
+@pytest.fixture
+def registry(app: webtest.TestApp) -> Any:
+    return app.app.registry
+
+
+@pytest.fixture
+def dbsession(registry: Any) -> Iterator[Session]:
+    """A session like a request's: joined to a transaction that is aborted after the test."""
+    from benben.db import SESSION_FACTORY_KEY, get_tm_session
+
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    session = get_tm_session(registry[SESSION_FACTORY_KEY], manager)
+    try:
+        yield session
+    finally:
+        manager.abort()
+        session.close()
