@@ -104,12 +104,14 @@ def make_wsgi_app(
     setup_logging: bool = False,
 ) -> Router:
     """The WSGI app; on the embedded default it first brings the database schema up to date."""
-    config = configure(settings, environ=environ)
-    registry = config.registry
     if setup_logging:
         from benben.observability.logs import setup_logging as configure_logging
 
-        configure_logging(registry.settings)
+        # Before configure(): its own warnings (unknown settings...) must leave in the
+        # configured format. Only core's logging settings are needed for that.
+        configure_logging(resolve_settings(settings or {}, environ, CORE_SETTINGS).values)
+    config = configure(settings, environ=environ)
+    registry = config.registry
     if should_auto_migrate(registry.settings):
         from benben.db import get_engine, migration_sources
         from benben.db.migrations import upgrade

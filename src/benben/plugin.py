@@ -25,6 +25,17 @@ Directives added to the Configurator by Benben (core uses them too):
 - ``config.add_migrations(location)``: an asset spec of a directory of Alembic revisions; they get
   this plugin's own version table and run after core and after the plugins this one requires.
 - ``config.add_api_capability(name, description, url=None)``: listed by ``GET /api/v1/``.
+
+Rules the loader enforces (each breach stops start-up with a ConfigurationError naming the plugin):
+
+- Core is committed first and cannot be replaced: registering one of core's route names, views,
+  health checks, capabilities, request methods... is refused.
+- Two plugins registering the same thing fail with a ConfigurationConflictError
+  (:class:`benben.plugins.PluginConflictError`) that names both.
+- ``includeme`` must not call ``config.commit()``: Benben commits all plugins together, after
+  the checks above could run.
+- The entry point names a module with ``includeme(config)`` or a callable taking ``config``;
+  ``benben_plugin``, when present, is a :class:`PluginMetadata` whose ``requires`` is a list.
 """
 
 from __future__ import annotations

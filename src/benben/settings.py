@@ -90,11 +90,14 @@ def as_list(value: Any) -> tuple[str, ...]:
 
 
 def as_choice(*choices: str) -> Parser:
+    # Matched case-insensitively, answered in the spelling defined (HS256 stays HS256).
+    canonical = {choice.lower(): choice for choice in choices}
+
     def parse(value: Any) -> str:
         text = str(value).strip().lower()
-        if text not in choices:
+        if text not in canonical:
             raise ValueError(f"accepted values: {', '.join(choices)}")
-        return text
+        return canonical[text]
 
     parse.__name__ = "one of " + "|".join(choices)
     return parse
@@ -280,6 +283,12 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     Setting("benben.cache.prefix", as_str, "benben:", "Prefix of every cache key."),
     Setting(
         "benben.cache.expiration", as_int(1), 3600, "Default lifetime of a cached value, seconds."
+    ),
+    Setting(
+        "benben.cache.max_items",
+        as_int(1),
+        10_000,
+        "memory backend: values kept at most; the least recently used go first.",
     ),
     Setting(
         "benben.cache.socket_timeout",

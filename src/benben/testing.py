@@ -11,6 +11,20 @@ and its own Redis key prefix (deleted afterwards), so tests can run in any order
 
 from __future__ import annotations
 
+import warnings
+
+# Under `pytest -W error`, command-line filters override the ini's, so two known import-time
+# warnings of our dependencies would fail every run. Import those modules once, quietly:
+# - WebOb 1.8 (the latest Pyramid 2.1 supports) imports the stdlib `cgi`, deprecated in 3.11;
+# - Pyramid 2.1 imports pkg_resources, which setuptools deprecates (we pin < 80.9), and
+#   pkg_resources then warns about PasteDeploy's old-style `paste` namespace package.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'cgi' is deprecated", DeprecationWarning)
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated")
+    warnings.filterwarnings("ignore", "Deprecated call to `pkg_resources.declare_namespace")
+    import pyramid.asset  # noqa: F401
+    import webob.compat  # noqa: F401
+
 import contextlib
 import os
 import uuid
@@ -192,16 +206,26 @@ def app_settings(backends: Backends) -> dict[str, Any]:
 def make_app(backends: Backends, app_settings: dict[str, Any]) -> Callable[..., webtest.TestApp]:
     """Build another app (migrated) with setting overrides: ``make_app({"benben.x": "y"})``.
 
-    Keyword arguments go to :func:`benben.config.configure` (``environ``, ``entry_points``).
+    ``include``: a callable given the Configurator after core and plugins, to add test-only
+    routes and views (``make_app(include=lambda config: config.add_route(...))``).
+    Other keyword arguments go to :func:`benben.config.configure` (``environ``, ``entry_points``).
     """
     from benben.config import configure, should_auto_migrate
     from benben.db import get_engine, migration_sources
     from benben.db.migrations import upgrade
 
-    def factory(overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> webtest.TestApp:
+    def factory(
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        include: Callable[[Any], None] | None = None,
+        **kwargs: Any,
+    ) -> webtest.TestApp:
         kwargs.setdefault("environ", {})
         config = configure({**app_settings, **(overrides or {})}, **kwargs)
         backends.track(config.registry)
+        if include is not None:
+            include(config)
+            config.commit()
         if should_auto_migrate(config.registry.settings):
             upgrade(get_engine(config.registry), migration_sources(config.registry))
         return webtest.TestApp(config.make_wsgi_app())

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dogpile.cache import CacheRegion, make_region
+from dogpile.cache import CacheRegion, make_region, register_backend
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 
+from benben.cache.memory import BoundedDict
+from benben.cache.redis_backend import BACKEND_NAME as REDIS_BACKEND
 from benben.cache.resilience import CacheStats, ResilientBackend
 from benben.cache.service import NO_VALUE, CacheService, ICacheService
 
@@ -22,6 +24,7 @@ __all__ = ["NO_VALUE", "CacheService", "CacheStats", "ICacheService", "build_reg
 REGION_KEY = "benben.cache.region"
 STATS_KEY = "benben.cache.stats"
 _PROBE_KEY = "health-probe"
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def build_region(settings: Mapping[str, Any], stats: CacheStats) -> CacheRegion:
@@ -35,7 +38,14 @@ def build_region(settings: Mapping[str, Any], stats: CacheStats) -> CacheRegion:
     )
     expiration = int(settings["benben.cache.expiration"])
     if backend == "memory":
-        region.configure("dogpile.cache.memory", expiration_time=expiration, wrap=[resilient])
+        # Pickled like Redis values: a cached value cannot be changed by mutating what get()
+        # returned, and what cannot go to Redis in production fails in development too.
+        region.configure(
+            "dogpile.cache.memory_pickle",
+            expiration_time=expiration,
+            arguments={"cache_dict": BoundedDict(int(settings["benben.cache.max_items"]))},
+            wrap=[resilient],
+        )
     elif backend == "null":
         region.configure("dogpile.cache.null", wrap=[resilient])
     else:
@@ -45,12 +55,20 @@ def build_region(settings: Mapping[str, Any], stats: CacheStats) -> CacheRegion:
             raise ConfigurationError(
                 "benben.cache.backend = redis needs the Redis client: pip install 'benben[redis]'"
             ) from None
+        url = str(settings["benben.cache.url"])
+        if not url.startswith(_REDIS_SCHEMES):
+            raise ConfigurationError(
+                f"invalid value for setting benben.cache.url: {url.split('@')[-1]!r} is not a "
+                f"Redis URL (accepted schemes: {', '.join(_REDIS_SCHEMES)})"
+            )
         timeout = float(settings["benben.cache.socket_timeout"])
+        # Registering a backend name is idempotent: it maps the name to a module path.
+        register_backend(REDIS_BACKEND, "benben.cache.redis_backend", "RedisBackend")
         region.configure(
-            "dogpile.cache.redis",
+            REDIS_BACKEND,
             expiration_time=expiration,
             arguments={
-                "url": settings["benben.cache.url"],
+                "url": url,
                 # Redis expires keys itself, a little after dogpile considers them stale, so
                 # dogpile can still serve the old value while one thread regenerates it.
                 "redis_expiration_time": expiration + 60,

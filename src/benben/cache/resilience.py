@@ -59,6 +59,7 @@ class ResilientBackend(ProxyBackend):
         self._last_logged = float("-inf")
         self._pending_deletes: set[KeyType] = set()
         self._overflowed = False
+        self._failures = 0  # since the backend last answered
         self._lock = threading.Lock()
 
     # -- state ---------------------------------------------------------------------------
@@ -71,6 +72,7 @@ class ResilientBackend(ProxyBackend):
         self.stats.add(errors=1)
         with self._lock:
             self._down_until = now + self.retry_interval
+            self._failures += 1
             should_log = now - self._last_logged >= self.log_interval
             if should_log:
                 self._last_logged = now
@@ -106,10 +108,16 @@ class ResilientBackend(ProxyBackend):
         try:
             if self._pending_deletes or self._overflowed:
                 self._recovered()
-            return fn()
+            result = fn()
         except Exception as exc:
             self._failed(operation, exc)
             return fallback
+        if self._failures:
+            with self._lock:
+                failures, self._failures = self._failures, 0
+            if failures:
+                log.info("cache backend answers again after %d failed calls", failures)
+        return result
 
     def _remember_deletes(self, keys: Sequence[KeyType]) -> None:
         with self._lock:

@@ -11,18 +11,20 @@ from typing import Any
 
 import transaction
 import zope.sqlalchemy
+import zope.sqlalchemy.datamanager
 from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from benben.db.engine import create_engine_from_settings, database_url
 from benben.db.meta import Base
-from benben.db.migrations import MigrationSource, resolve_location
-from benben.errors import problem_response
+from benben.db.migrations import MigrationSource, pending, resolve_location
+from benben.errors import problem_response, unexpected_error_view
 
 __all__ = ["Base", "database_url", "get_engine", "get_tm_session", "migration_sources"]
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 ENGINE_KEY = "benben.db.engine"
 SESSION_FACTORY_KEY = "benben.db.session_factory"
 MIGRATIONS_KEY = "benben.db.migrations"
+MIGRATIONS_CURRENT_KEY = "benben.db.migrations_current"
 
 
 def get_engine(registry: Any) -> Engine:
@@ -45,9 +48,17 @@ def migration_sources(registry: Any) -> list[MigrationSource]:
 def get_tm_session(
     session_factory: sessionmaker[Session], transaction_manager: transaction.TransactionManager
 ) -> Session:
-    """A session whose commit and rollback follow ``transaction_manager`` (as in a request)."""
+    """A session whose commit and rollback follow ``transaction_manager`` (as in a request).
+
+    Joined as "changed" from the start: zope.sqlalchemy otherwise commits only after an ORM
+    flush and silently rolls back Core ``insert(table)`` and ``text()`` writes.
+    """
     session = session_factory()
-    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    zope.sqlalchemy.register(
+        session,
+        initial_state=zope.sqlalchemy.datamanager.STATUS_CHANGED,
+        transaction_manager=transaction_manager,
+    )
     return session
 
 
@@ -75,13 +86,38 @@ def check_database(request: Request) -> None:
         connection.execute(text("SELECT 1"))
 
 
-def database_error_view(exc: OperationalError, request: Request) -> Response:
+def check_migrations(request: Request) -> str | None:
+    """Down while any source's schema is behind its head; once up to date, free (cached)."""
+    registry = request.registry
+    if registry.get(MIGRATIONS_CURRENT_KEY):
+        return None
+    behind = pending(get_engine(registry), migration_sources(registry))
+    if behind:
+        return f"schema behind for {', '.join(behind)} (run benben migrate)"
+    # Migrations only move forward while the app runs: a schema found current stays current.
+    registry[MIGRATIONS_CURRENT_KEY] = True
+    return None
+
+
+def database_error_view(exc: DBAPIError, request: Request) -> Response:
     """A database that is busy or unreachable is a 503 the client may retry, not a bug."""
     if _is_transient(exc):
         mark_error_retryable(exc)
         log.warning("transient database error (attempt will be retried if possible): %s", exc.orig)
+    elif _is_programming_error(exc):
+        return unexpected_error_view(exc, request)
     else:
         log.error("database unavailable: %s", exc.orig)
+    return _unavailable(request)
+
+
+def pool_timeout_view(exc: SQLAlchemyTimeoutError, request: Request) -> Response:
+    """Every pooled connection busy for ``benben.database.pool_timeout``: overloaded, not broken."""
+    log.error("no database connection available: %s", exc)
+    return _unavailable(request)
+
+
+def _unavailable(request: Request) -> Response:
     return problem_response(
         request,
         503,
@@ -96,6 +132,17 @@ def _is_transient(exc: DBAPIError) -> bool:
         return True
     message = str(exc.orig).lower()
     return "database is locked" in message or "database table is locked" in message
+
+
+# sqlite3 reports mistakes in the SQL itself as OperationalError too; those are bugs (500).
+_SQLITE_PROGRAMMING_ERRORS = ("no such table", "no such column", "syntax error", "has no column")
+
+
+def _is_programming_error(exc: DBAPIError) -> bool:
+    if exc.orig is None or type(exc.orig).__module__ != "sqlite3":
+        return False
+    message = str(exc.orig).lower()
+    return any(marker in message for marker in _SQLITE_PROGRAMMING_ERRORS)
 
 
 def includeme(config: Configurator) -> None:
@@ -113,4 +160,6 @@ def includeme(config: Configurator) -> None:
     config.add_directive("add_migrations", add_migrations)
     config.add_migrations("benben.db:versions")
     config.add_health_check("database", check_database)
+    config.add_health_check("migrations", check_migrations)
     config.add_exception_view(database_error_view, context=OperationalError)
+    config.add_exception_view(pool_timeout_view, context=SQLAlchemyTimeoutError)

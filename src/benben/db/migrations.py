@@ -111,6 +111,11 @@ def _upgrade_one(connection: Connection, source: MigrationSource) -> None:
 
 @contextlib.contextmanager
 def _exclusive(connection: Connection) -> Iterator[None]:
+    """One upgrade at a time per database, across processes (several workers may start at once)."""
+    if connection.dialect.name == "sqlite":
+        with _file_lock(connection.engine.url.database):
+            yield
+        return
     if connection.dialect.name != "postgresql":
         yield
         return
@@ -121,3 +126,22 @@ def _exclusive(connection: Connection) -> Iterator[None]:
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID})
         connection.commit()
+
+
+@contextlib.contextmanager
+def _file_lock(database: str | None) -> Iterator[None]:
+    """SQLite has no advisory locks: an flock() on a file next to the database stands in."""
+    try:
+        import fcntl
+    except ModuleNotFoundError:  # pragma: no cover - Windows: one process at a time is on you
+        yield
+        return
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield  # private to this process: nothing to share
+        return
+    fd = os.open(database + ".migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

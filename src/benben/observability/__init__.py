@@ -5,7 +5,11 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from pyramid.tweens import INGRESS
 
+from benben.observability.context import install_record_factory
+
 
 def includeme(config: Configurator) -> None:
+    # Every log line logged during a request carries its request id, whatever the handlers.
+    install_record_factory()
     config.add_tween("benben.observability.tweens.observability_tween_factory", under=INGRESS)
     config.include("benben.observability.health")

@@ -7,6 +7,7 @@ parallel, each with a deadline, so one hung dependency cannot hang the probe.
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from benben.errors import problem_response
 CHECKS_KEY = "benben.health.checks"
 EXECUTOR_KEY = "benben.health.executor"
 
+# Guards the lazy creation of a registry's executor (a lock is not registry state).
+_EXECUTOR_LOCK = threading.Lock()
+
 HealthCheck = Callable[[Request], str | None]
 
 
@@ -34,11 +38,14 @@ class RegisteredCheck:
 
 def add_health_check(config: Configurator, name: str, check: HealthCheck) -> None:
     """Directive. ``check(request)`` raises, or returns a message, when what it checks is down."""
+    try:
+        check = config.maybe_dotted(check)  # a dotted name is accepted too
+    except (ImportError, ValueError):
+        check = None
     if not name or not callable(check):
         raise ConfigurationError("add_health_check needs a name and a callable")
     stack = config.registry.get("benben.plugin_stack") or []
     owner = stack[-1].name if stack else "core"
-    check = config.maybe_dotted(check)
 
     def register() -> None:
         config.registry.setdefault(CHECKS_KEY, {})[name] = RegisteredCheck(name, check, owner)
@@ -61,13 +68,15 @@ def run_checks(request: Request) -> dict[str, dict[str, Any]]:
     registry = request.registry
     checks: dict[str, RegisteredCheck] = registry.get(CHECKS_KEY, {})
     timeout = float(registry.settings["benben.health.timeout"])
-    executor = registry.get(EXECUTOR_KEY)
-    if executor is None:
-        executor = registry.setdefault(
-            EXECUTOR_KEY,
-            concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="health"),
-        )
-    futures = {executor.submit(_run, check, request): name for name, check in checks.items()}
+    executor, in_flight = _executor(registry)
+    futures = {}
+    for name, check in checks.items():
+        # A check still hanging from an earlier probe is waited for again, not started again:
+        # probes every few seconds must not pile hung calls up until the pool is exhausted.
+        future = in_flight.get(name)
+        if future is None or future.done():
+            future = in_flight[name] = executor.submit(_run, check, request)
+        futures[future] = name
     done, _ = concurrent.futures.wait(futures, timeout=timeout)
     results: dict[str, dict[str, Any]] = {}
     for future, name in futures.items():
@@ -81,6 +90,18 @@ def run_checks(request: Request) -> dict[str, dict[str, Any]]:
             entry["message"] = message
         results[name] = entry
     return dict(sorted(results.items()))
+
+
+def _executor(
+    registry: Any,
+) -> tuple[concurrent.futures.ThreadPoolExecutor, dict[str, concurrent.futures.Future[Any]]]:
+    with _EXECUTOR_LOCK:
+        if EXECUTOR_KEY not in registry:
+            registry[EXECUTOR_KEY] = (
+                concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="health"),
+                {},
+            )
+        return registry[EXECUTOR_KEY]
 
 
 def live_view(request: Request) -> dict[str, str]:

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import logging
 import logging.config
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from benben.observability.context import RequestContextFilter
+from pyramid.exceptions import ConfigurationError
+
+from benben.observability.context import (
+    CONTEXT_FIELDS,
+    RequestContextFilter,
+    install_record_factory,
+)
 
 __all__ = ["JSONFormatter", "TextFormatter", "setup_logging"]
 
 # LogRecord attributes that are plumbing, not content.
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 class JSONFormatter(logging.Formatter):
@@ -29,6 +41,10 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
         for key, value in vars(record).items():
             if key not in _RESERVED and value is not None and not key.startswith("_"):
                 entry[key] = value
@@ -38,16 +54,31 @@ class JSONFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    def __init__(self, fmt: str | None = None, datefmt: str | None = None) -> None:
+    # fileConfig calls formatter classes as cls(format, datefmt, style): accept the full signature.
+    def __init__(
+        self,
+        fmt: str | None = None,
+        datefmt: str | None = None,
+        style: Any = "%",
+        validate: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             fmt or "%(asctime)s %(levelname)-7s [%(name)s] [%(request_id)s] %(message)s",
             datefmt,
+            style,
+            validate,
+            **kwargs,
         )
 
     def format(self, record: logging.LogRecord) -> str:
-        if getattr(record, "request_id", None) is None:
-            record.request_id = "-"
-        return super().format(record)
+        # %-style formats read the record's __dict__, so the context fields must be stored there;
+        # on a copy, so that other handlers still see the record as it was logged.
+        shown = copy.copy(record)
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            setattr(shown, name, "-" if value is None else value)
+        return super().format(shown)
 
 
 def setup_logging(settings: Mapping[str, Any]) -> None:
@@ -56,9 +87,20 @@ def setup_logging(settings: Mapping[str, Any]) -> None:
     ``benben.logging.config`` names a fileConfig ini that replaces the built-in setup (the shipped
     ones live in ``conf/logging/``); otherwise ``benben.logging.format`` picks text or JSON.
     """
+    install_record_factory()
     config_file = settings.get("benben.logging.config")
     if config_file:
-        logging.config.fileConfig(config_file, disable_existing_loggers=False)
+        if not os.path.isfile(config_file):
+            raise ConfigurationError(
+                f"invalid value for setting benben.logging.config: no such file {config_file!r}"
+            )
+        try:
+            logging.config.fileConfig(config_file, disable_existing_loggers=False)
+        except Exception as exc:  # fileConfig reports a bad file as KeyError, ValueError...
+            raise ConfigurationError(
+                f"invalid value for setting benben.logging.config: {config_file} is not a "
+                f"usable logging configuration ({type(exc).__name__}: {exc})"
+            ) from None
         _ensure_context_filter()
         return
     fmt = settings.get("benben.logging.format", "auto")

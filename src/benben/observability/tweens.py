@@ -21,15 +21,23 @@ access_log = logging.getLogger("benben.access")
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# The environ outlives each pyramid_retry attempt's request: a retried request keeps its id.
+REQUEST_ID_ENVIRON_KEY = "benben.request_id"
 # A client's id is kept only if it cannot smuggle anything into logs or headers.
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}\Z")
 
 Handler = Callable[[Request], Response]
 
 
 def request_id_from(request: Request) -> str:
+    """The client's ``X-Request-ID`` when it is sane, a new random id otherwise."""
+    known = request.environ.get(REQUEST_ID_ENVIRON_KEY)
+    if known:
+        return known
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    request_id = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    request.environ[REQUEST_ID_ENVIRON_KEY] = request_id
+    return request_id
 
 
 def observability_tween_factory(handler: Handler, registry: Registry) -> Handler:
@@ -44,10 +52,14 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
             try:
                 response = handler(request)
             except HTTPException as exc:
-                response = http_error_view(exc, request)
+                response = http_error_view(exc, request) if exc.code >= 400 else exc
             except Exception:
                 log.exception("unhandled error outside the exception views")
-                response = problem_response(request, 500, detail="An unexpected error occurred.")
+                response = problem_response(
+                    request,
+                    500,
+                    detail="An unexpected error occurred. Quote the request id when reporting it.",
+                )
             if response.status_code >= 400 and isinstance(response, HTTPException):
                 # A view *returned* an HTTP error instead of raising it.
                 response = http_error_view(response, request)
@@ -56,18 +68,15 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
         finally:
             status = response.status_code if response is not None else 500
             context["user"] = getattr(request, "benben_log_user", None)
-            access_log.info(
-                "%s %s %s",
-                request.method,
-                request.path_qs,
-                status,
-                extra={
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "remote_addr": request.client_addr,
-                    "user": context["user"],
-                },
-            )
+            extra = {
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "remote_addr": request.client_addr,
+            }
+            attempt = request.environ.get("retry.attempt")
+            if attempt:  # only retried attempts say so: the usual line stays short
+                extra["attempt"] = attempt + 1
+            access_log.info("%s %s %s", request.method, request.path_qs, status, extra=extra)
             request_context.reset(token)
 
     return observability_tween

@@ -5,15 +5,21 @@ from benben.plugins.loader import (
     discover_plugins,
     include_plugins,
     order_plugins,
-    record_core_discriminators,
     select_plugins,
 )
 from benben.plugins.metadata import PluginInfo, PluginMetadata
+from benben.plugins.registrations import (
+    PluginConflictError,
+    describe_discriminator,
+    record_core_discriminators,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "PluginConflictError",
     "PluginInfo",
     "PluginMetadata",
+    "describe_discriminator",
     "discover_plugins",
     "include_plugins",
     "order_plugins",

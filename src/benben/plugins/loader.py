@@ -18,9 +18,15 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
-from pyramid.registry import Deferred
 
 from benben.plugins.metadata import PLUGIN_NAME, RESERVED_NAMES, PluginInfo, PluginMetadata
+from benben.plugins.registrations import (
+    PluginConflictError,
+    plugin_of_error,
+    plugin_of_unresolvable,
+    refuse_core_overrides,
+)
+from benben.settings import Setting
 
 ENTRY_POINT_GROUP = "benben.plugins"
 
@@ -56,11 +62,12 @@ def discover_plugins(
         info.metadata = metadata
         info.name = metadata.name or ep.name
         info.location = _package_location(target)
-        problem = _check_declaration(info)
+        problem = _check_target(ep.value, target) or _check_declaration(info)
         if problem:
             info.status, info.reason = "error", problem
         plugins.append(info)
-    _check_unique(plugins)
+    plugins.sort(key=lambda p: (p.name, p.entry_point))
+    _mark_namesakes(plugins)
     return plugins
 
 
@@ -144,11 +151,13 @@ def include_plugins(config: Configurator, plugins: Sequence[PluginInfo]) -> None
     """``config.include`` each plugin under its route prefix, then commit them together.
 
     Core is already committed, so Pyramid would let a plugin silently replace a core
-    registration; we compare discriminators with core's and refuse instead.
+    registration; once every discriminator resolves (after the commit) they are compared with
+    core's, and start-up stops if one matches.
     """
     stack: list[PluginInfo] = config.registry.setdefault("benben.plugin_stack", [])
     for plugin in plugins:
         stack.append(plugin)
+        pending = config.action_state
         try:
             config.include(plugin.target, route_prefix=plugin.route_prefix or None)
         except ConfigurationError as exc:
@@ -159,48 +168,24 @@ def include_plugins(config: Configurator, plugins: Sequence[PluginInfo]) -> None
             ) from exc
         finally:
             stack.pop()
-    _refuse_core_overrides(config, plugins)
+        if config.action_state is not pending:
+            # Pyramid replaces the action state on commit: what the plugin registered so far
+            # took effect unchecked, possibly over core's or another plugin's registrations.
+            raise ConfigurationError(
+                f"plugin {plugin.name!r} calls config.commit() in its includeme: Benben commits "
+                "plugins together, after checking that none replaces core's or another "
+                "plugin's registrations; remove the commit"
+            )
+    actions = list(config.action_state.actions)
     try:
         config.commit()
-    except ConfigurationConflictError:
-        raise
+    except ConfigurationConflictError as exc:
+        raise PluginConflictError(exc._conflicts, plugins) from None
     except Exception as exc:
-        culprit = _plugin_of_error(exc, plugins)
+        culprit = plugin_of_error(exc, plugins) or plugin_of_unresolvable(actions, plugins)
         who = f"plugin {culprit.name!r}" if culprit else "a plugin"
         raise ConfigurationError(f"{who} failed at commit: {_describe(exc)}") from exc
-
-
-def record_core_discriminators(config: Configurator) -> None:
-    """Remember what core registered, before it is committed."""
-    config.registry["benben.core_discriminators"] = {
-        _resolve(action["discriminator"])
-        for action in config.action_state.actions
-        if action["discriminator"] is not None
-    }
-
-
-def _refuse_core_overrides(config: Configurator, plugins: Sequence[PluginInfo]) -> None:
-    core = config.registry.get("benben.core_discriminators", set())
-    for action in config.action_state.actions:
-        discriminator = action["discriminator"]
-        if discriminator is None:
-            continue
-        try:
-            resolved = _resolve(discriminator)
-        except Exception:  # noqa: S112 - an unresolvable discriminator cannot clash with core's
-            continue
-        if resolved in core:
-            info = action["info"]
-            culprit = _plugin_of_file(getattr(info, "file", ""), plugins)
-            who = f"plugin {culprit.name!r}" if culprit else "a plugin"
-            raise ConfigurationError(
-                f"{who} tries to replace core's registration {resolved!r} "
-                f"(at {getattr(info, 'file', '?')}:{getattr(info, 'line', '?')})"
-            )
-
-
-def _resolve(discriminator: Any) -> Any:
-    return discriminator.resolve() if isinstance(discriminator, Deferred) else discriminator
+    refuse_core_overrides(config, actions, plugins)
 
 
 def _check_core(plugin: PluginInfo, core_version: str) -> None:
@@ -212,7 +197,23 @@ def _check_core(plugin: PluginInfo, core_version: str) -> None:
         )
 
 
+def _check_target(spec: str, target: Any) -> str:
+    """What the entry point names must be something ``config.include`` can include."""
+    if inspect.ismodule(target):
+        if not callable(getattr(target, "includeme", None)):
+            return f"entry point {spec} names a module without an includeme(config) function"
+    elif not callable(target):
+        return f"entry point {spec} names a {type(target).__name__}, which is not callable"
+    return ""
+
+
 def _check_declaration(info: PluginInfo) -> str:
+    metadata = info.metadata
+    for field in ("requires", "settings"):
+        if isinstance(getattr(metadata, field), str | bytes):
+            return f"PluginMetadata.{field} must be a list, not a string"
+    if any(not isinstance(setting, Setting) for setting in metadata.settings):
+        return "PluginMetadata.settings must hold benben.plugin.Setting instances"
     if not PLUGIN_NAME.match(info.name):
         return f"invalid plugin name {info.name!r}: use lowercase letters, digits and _"
     if info.name in RESERVED_NAMES:
@@ -240,17 +241,17 @@ def _check_declaration(info: PluginInfo) -> str:
     return ""
 
 
-def _check_unique(plugins: Sequence[PluginInfo]) -> None:
-    seen: dict[str, PluginInfo] = {}
+def _mark_namesakes(plugins: Sequence[PluginInfo]) -> None:
+    """Two plugins with one name would share a namespace and a prefix: neither may run.
+
+    They are marked, not refused outright, so that disabling the name still lets Benben start.
+    """
     for plugin in plugins:
-        if plugin.name in seen:
-            other = seen[plugin.name]
-            raise ConfigurationError(
-                f"two installed plugins are named {plugin.name!r}: "
-                f"{other.entry_point} ({other.distribution}) and "
-                f"{plugin.entry_point} ({plugin.distribution})"
-            )
-        seen[plugin.name] = plugin
+        twins = [p for p in plugins if p.name == plugin.name and p is not plugin]
+        if twins:
+            others = ", ".join(f"{p.entry_point} ({p.distribution})" for p in twins)
+            plugin.status = "error"
+            plugin.reason = f"another installed plugin is named {plugin.name!r}: {others}"
 
 
 def _find_metadata(target: Any) -> Any:
@@ -272,21 +273,6 @@ def _package_location(target: Any) -> str | None:
         return None
     path = os.path.abspath(path)
     return os.path.dirname(path) if hasattr(top, "__path__") else path
-
-
-def _plugin_of_file(path: str, plugins: Sequence[PluginInfo]) -> PluginInfo | None:
-    path = os.path.abspath(path) if path else ""
-    for plugin in plugins:
-        if plugin.location and (
-            path == plugin.location or path.startswith(plugin.location + os.sep)
-        ):
-            return plugin
-    return None
-
-
-def _plugin_of_error(exc: Exception, plugins: Sequence[PluginInfo]) -> PluginInfo | None:
-    info = getattr(exc, "info", None)
-    return _plugin_of_file(getattr(info, "file", ""), plugins)
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,0 +1,177 @@
+"""``benben serve``: the app under waitress, from the embedded defaults or a PasteDeploy file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+from benben.cli.common import (
+    EXIT_USAGE,
+    CommandError,
+    add_ini_argument,
+    get_loader,
+    one_line,
+    read_section,
+    split_ini,
+)
+
+log = logging.getLogger(__name__)
+
+NAME = "serve"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 6543
+DEFAULT_THREADS = 4
+MAX_THREADS = 1024
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected 0-65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected 0-65535")
+    return port
+
+
+def thread_count(text: str) -> int:
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if not 1 <= threads <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}: expected 1-{MAX_THREADS}")
+    return threads
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        NAME,
+        help="serve Benben over HTTP with waitress",
+        description="Serve Benben over HTTP with waitress. Without --ini: the embedded defaults "
+        f"on {DEFAULT_HOST}:{DEFAULT_PORT} with {DEFAULT_THREADS} threads, SQLite in ./var "
+        "(migrated on start) and an in-process cache. With --ini: the app of the file and the "
+        "host, port and threads of its [server:main] section; options given here win.",
+    )
+    add_ini_argument(parser)
+    parser.add_argument("--host", help=f"interface to listen on (default {DEFAULT_HOST})")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one and prints it)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=thread_count,
+        help=f"worker threads, at most the database pool can serve (default {DEFAULT_THREADS})",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.ini:
+        path, name = split_ini(args.ini)
+        server_conf = read_section(path, "server:main", required=False)
+        options = server_options(server_conf, args.host, args.port, args.threads)
+        app = _load_app(path, name)
+    else:
+        from benben.config import make_wsgi_app
+
+        options = server_options({}, args.host, args.port, args.threads)
+        app = make_wsgi_app({}, setup_logging=True)
+    return _serve(app, options)
+
+
+def server_options(
+    ini_conf: Mapping[str, Any], host: str | None, port: int | None, threads: int | None
+) -> dict[str, Any]:
+    """waitress options: the ini's ``[server:main]``, then the command line's."""
+    options = {key: value for key, value in ini_conf.items() if key != "use"}
+    use = str(ini_conf.get("use", "egg:waitress#main"))
+    if not use.startswith("egg:waitress"):
+        raise CommandError(
+            f"[server:main] uses {use}, but benben serve runs waitress: start this file with "
+            "pserve, or use egg:waitress#main",
+            EXIT_USAGE,
+        )
+    listen = str(options.pop("listen", "") or "").split()
+    ini_host = options.pop("host", None)
+    ini_port = options.pop("port", None)
+    if listen and (ini_host or ini_port):
+        raise CommandError(
+            "[server:main] sets both listen and host/port: keep one of them", EXIT_USAGE
+        )
+    if host is None and port is None and listen:
+        options["listen"] = " ".join(listen)
+    else:
+        # One endpoint: what the command line names, completed from the ini, then the defaults.
+        first_host, first_port = _split_endpoint(listen[0]) if listen else (ini_host, ini_port)
+        options["host"] = host or first_host or DEFAULT_HOST
+        options["port"] = port if port is not None else (first_port or DEFAULT_PORT)
+    options["threads"] = threads or _ini_threads(options.get("threads"))
+    return options
+
+
+def _ini_threads(value: Any) -> int:
+    """``threads`` of ``[server:main]``, checked as ``--threads`` is (waitress accepts 0)."""
+    if value is None or not str(value).strip():
+        return DEFAULT_THREADS
+    try:
+        return thread_count(str(value).strip())
+    except argparse.ArgumentTypeError as exc:
+        raise CommandError(f"[server:main] threads: {exc}", EXIT_USAGE) from None
+
+
+def _split_endpoint(endpoint: str) -> tuple[str | None, str | None]:
+    """``host:port``, ``[v6]:port`` or ``port`` (waitress's listen syntax)."""
+    if ":" not in endpoint or endpoint.endswith("]"):
+        return (None, endpoint) if endpoint.isdigit() else (endpoint, None)
+    host, _, port = endpoint.rpartition(":")
+    host = "0.0.0.0" if host == "*" else host.strip("[]")  # noqa: S104 - waitress's "*"
+    return host or None, port or None
+
+
+def _load_app(path: str, name: str) -> Any:
+    """The ini's app, as pserve loads it: logging from the file first, then the app factory."""
+    loader = get_loader(path)
+    loader.setup_logging()
+    return loader.get_wsgi_app(name)
+
+
+def _serve(app: Any, options: dict[str, Any]) -> int:
+    import waitress.server
+
+    try:
+        server = waitress.server.create_server(app, **options)
+    except ValueError as exc:
+        raise CommandError(f"invalid server option: {one_line(exc)}", EXIT_USAGE) from None
+    except OSError as exc:
+        where = options.get("listen") or f"{options['host']}:{options['port']}"
+        raise CommandError(f"cannot listen on {where}: {one_line(exc)}") from None
+
+    endpoints = getattr(server, "effective_listen", None) or [
+        (server.effective_host, server.effective_port)
+    ]
+    urls = ", ".join(_url(host, port) for host, port in endpoints)
+    print(f"benben: serving on {urls} ({options['threads']} threads); Ctrl-C to stop", flush=True)
+    # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.run()  # returns after KeyboardInterrupt/SystemExit, having closed the server
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    # Logged, not printed: stderr carries the log stream (one JSON object per line in production).
+    log.info("server stopped")
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -1,0 +1,97 @@
+"""`benben serve` as a real process: embedded defaults, development.ini, refused bad options."""
+
+from __future__ import annotations
+
+import signal
+import socket
+
+import pytest
+from cli_support import (
+    REPO,
+    Server,
+    benben_command,
+    clean_environ,
+    get,
+    port_of,
+    run_benben,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def test_serve_embedded_defaults_in_the_current_directory(tmp_path):
+    server = Server(benben_command("serve", "--port", "0"), tmp_path, clean_environ())
+    try:
+        line = server.listen_line()
+        assert line.startswith("benben: serving on http://127.0.0.1:")
+        assert "(4 threads)" in line
+        status, body = server.wait_ready(f"http://127.0.0.1:{port_of(line)}/health/ready")
+        assert status == 200, body
+        assert (tmp_path / "var" / "benben.sqlite").is_file()
+        assert (tmp_path / "var" / "secret.key").is_file()
+    finally:
+        code = server.stop(signal.SIGINT)  # Ctrl-C
+    assert code == 0
+    logs = server.logs()
+    assert "Traceback" not in logs
+    assert "GET /health/ready 200" in logs
+    assert "server stopped" in logs
+
+
+def test_serve_development_ini(tmp_path):
+    env = clean_environ(BENBEN_DATA_DIR=str(tmp_path / "data"))
+    command = benben_command(
+        "serve", "--ini", str(REPO / "development.ini"), "--port", "0", "--threads", "2"
+    )
+    server = Server(command, tmp_path, env)
+    try:
+        line = server.listen_line()
+        assert line.startswith("benben: serving on http://127.0.0.1:")  # from [server:main]
+        assert "(2 threads)" in line
+        url = f"http://127.0.0.1:{port_of(line)}/health/ready"
+        status, _ = get(url, headers={"X-Request-ID": "dev-ini-request"})
+        assert status == 200
+    finally:
+        assert server.stop() == 0
+    assert (tmp_path / "data" / "benben.sqlite").is_file()
+    # conf/logging/development.ini: readable lines with the request id.
+    access = [line for line in server.logs().splitlines() if "[benben.access]" in line]
+    assert len(access) == 1
+    assert " INFO    [benben.access] [dev-ini-request] GET /health/ready 200" in access[0]
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_benben("serve", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("benben:")]
+    assert error_lines == [
+        f"benben: error: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_server_section_is_a_usage_error(tmp_path):
+    (tmp_path / "app.ini").write_text(
+        "[app:main]\nuse = egg:benben\n\n[server:main]\nuse = egg:gunicorn#main\n"
+    )
+    result = run_benben("serve", "--ini", "app.ini", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "benben: error: [server:main] uses egg:gunicorn#main, but benben serve runs waitress: "
+        "start this file with pserve, or use egg:waitress#main\n"
+    )
+
+
+def test_bad_waitress_option_is_a_usage_error(tmp_path):
+    (tmp_path / "app.ini").write_text(
+        "[app:main]\nuse = egg:benben\n\n[server:main]\nuse = egg:waitress#main\n"
+        "listen = 127.0.0.1:0\nconnection_limit = many\n"
+    )
+    result = run_benben("serve", "--ini", "app.ini", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].startswith("benben: error: invalid server option: ")
+    assert "Traceback" not in result.stderr

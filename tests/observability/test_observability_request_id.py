@@ -1,0 +1,43 @@
+"""X-Request-ID: kept when sane, generated otherwise, always returned."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+GENERATED = re.compile(r"^[0-9a-f]{32}$")
+
+
+SANE = ["abc-123", "0f8e4b1c-2d3a-4e5f-9a8b-7c6d5e4f3a2b", "trace:svc/1@host+x=y.z_", "x" * 128]
+
+
+@pytest.mark.parametrize("given", SANE)
+def test_sane_request_id_is_kept(app, given):
+    response = app.get("/health/live", headers={"X-Request-ID": given})
+    assert response.headers["X-Request-ID"] == given
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["x" * 129, "abc\x01def", "abc def", "abc\n", "abc\r\nSet-Cookie: a=b", "", "ünïcode", "a;b"],
+    ids=["too-long", "control", "space", "newline", "header-injection", "empty", "non-ascii",
+         "semicolon"],
+)  # fmt: skip
+def test_insane_request_id_is_replaced(app, given):
+    response = app.get("/health/live", extra_environ={"HTTP_X_REQUEST_ID": given})
+    assert GENERATED.match(response.headers["X-Request-ID"])
+
+
+def test_request_id_is_generated_per_request(app):
+    first = app.get("/health/live").headers["X-Request-ID"]
+    second = app.get("/health/live").headers["X-Request-ID"]
+    assert GENERATED.match(first)
+    assert GENERATED.match(second)
+    assert first != second
+
+
+def test_error_responses_carry_the_request_id(app):
+    response = app.get("/nowhere", headers={"X-Request-ID": "lost-1"}, status=404)
+    assert response.headers["X-Request-ID"] == "lost-1"
+    assert response.json["request_id"] == "lost-1"

@@ -1,0 +1,66 @@
+"""The wheel carries everything a pip-installed Benben needs at run time."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
+    source = tmp_path_factory.mktemp("source") / "benben"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "venv",
+            "build",
+            "dist",
+            "var",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".ruff_cache",
+        ),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "--no-index", "-q", "-w", str(out), str(source)],
+        check=True,
+        timeout=300,
+    )  # fmt: skip
+    (path,) = out.glob("benben-*.whl")
+    return zipfile.ZipFile(path)
+
+
+@pytest.mark.slow
+def test_wheel_contains_package_migrations_and_typing_marker(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    assert "benben/__init__.py" in names
+    assert "benben/db/versions/__init__.py" in names
+    assert "benben/py.typed" in names
+    assert not any(name.startswith(("tests/", "src/")) for name in names)
+
+
+@pytest.mark.slow
+def test_wheel_metadata_declares_entry_points_and_extras(wheel: zipfile.ZipFile) -> None:
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    text = wheel.read(metadata).decode()
+    for extra in ("postgresql", "redis", "test"):
+        assert f"Provides-Extra: {extra}" in text
+    (entry_points,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    entries = wheel.read(entry_points).decode()
+    assert "benben = benben.cli:main" in entries
+    assert "[paste.app_factory]" in entries
+    assert "main = benben:main" in entries
