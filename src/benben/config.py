@@ -40,7 +40,10 @@ def core(config: Configurator) -> None:
     config.include("benben.observability")  # add_health_check, request ids, access log
     config.include("benben.db")
     config.include("benben.cache")
-    config.include("benben.api")
+    config.include("benben.api")  # add_api_capability, /api/v1/, /version
+    config.include("benben.security")  # policy, rate limits, CORS, headers, proxies
+    config.include("benben.accounts")
+    config.include("benben.auth")
 
 
 def configure(

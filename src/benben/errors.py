@@ -8,6 +8,7 @@ the log line that does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -64,7 +65,8 @@ def problem_response(
     if detail:
         body["detail"] = detail
     if request is not None:
-        body["instance"] = request.path
+        with contextlib.suppress(UnicodeDecodeError):  # a non-UTF-8 path: no instance member
+            body["instance"] = request.path
         request_id = getattr(request, "request_id", None)
         if request_id:
             body["request_id"] = request_id

@@ -38,9 +38,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+# Fixtures for code behind authentication, so that `pytest_plugins = ["benben.testing"]` is all
+# a plugin author needs.
+from benben.testing_auth import auth_headers, create_user
+
 __all__ = [
     "BACKENDS",
     "Backends",
+    "auth_headers",
+    "create_user",
     "postgresql_url",
     "redis_url",
     "require_postgresql",

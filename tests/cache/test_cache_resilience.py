@@ -62,9 +62,9 @@ def cache(registry):
     assert isinstance(resilient, ResilientBackend)
     outage = Outage().wrap(resilient.proxied)
     resilient.proxied = outage
-    resilient.clock = clock = Clock()
-    resilient.retry_interval = 5
-    resilient.log_interval = 60
+    resilient.guard.clock = clock = Clock()
+    resilient.guard.retry_interval = 5
+    resilient.guard.log_interval = 60
     return region, outage, clock, registry[STATS_KEY]
 
 

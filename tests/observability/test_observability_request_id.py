@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -41,3 +42,13 @@ def test_error_responses_carry_the_request_id(app):
     response = app.get("/nowhere", headers={"X-Request-ID": "lost-1"}, status=404)
     assert response.headers["X-Request-ID"] == "lost-1"
     assert response.json["request_id"] == "lost-1"
+
+
+def test_a_path_that_is_not_utf8_is_a_logged_400_problem(app, caplog):
+    caplog.set_level(logging.INFO, logger="benben.access")
+    response = app.get("/t/%ff", status=400)
+    assert response.content_type == "application/problem+json"
+    assert response.json["detail"] == "The request path is not valid UTF-8."
+    assert response.headers["X-Request-ID"] == response.json["request_id"]
+    (line,) = [r for r in caplog.records if r.name == "benben.access"]
+    assert line.status == 400

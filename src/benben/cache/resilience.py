@@ -18,6 +18,8 @@ from typing import Any
 from dogpile.cache.api import NO_VALUE, CacheReturnType, KeyType, SerializedReturnType
 from dogpile.cache.proxy import ProxyBackend
 
+from benben.observability.outage import OutageGuard
+
 log = logging.getLogger(__name__)
 
 # Pending deletes kept during an outage; past this we cannot track them one by one.
@@ -52,36 +54,23 @@ class ResilientBackend(ProxyBackend):
     ) -> None:
         super().__init__()
         self.stats = stats
-        self.retry_interval = retry_interval
-        self.log_interval = log_interval
-        self.clock = clock
-        self._down_until = 0.0
-        self._last_logged = float("-inf")
+        self.guard = OutageGuard(
+            "cache backend",
+            "serving from the database",
+            log,
+            retry_interval=retry_interval,
+            log_interval=log_interval,
+            clock=clock,
+            on_error=lambda: stats.add(errors=1),
+            on_bypass=lambda: stats.add(bypassed=1),
+        )
         self._pending_deletes: set[KeyType] = set()
         self._overflowed = False
-        self._failures = 0  # since the backend last answered
         self._lock = threading.Lock()
 
-    # -- state ---------------------------------------------------------------------------
     @property
     def available(self) -> bool:
-        return self.clock() >= self._down_until
-
-    def _failed(self, operation: str, exc: Exception) -> None:
-        now = self.clock()
-        self.stats.add(errors=1)
-        with self._lock:
-            self._down_until = now + self.retry_interval
-            self._failures += 1
-            should_log = now - self._last_logged >= self.log_interval
-            if should_log:
-                self._last_logged = now
-        if should_log:
-            log.warning(
-                "cache backend failed on %s (%s: %s); serving from the database, "
-                "retrying in %gs (further failures counted, logged every %gs)",
-                operation, type(exc).__name__, exc, self.retry_interval, self.log_interval,
-            )  # fmt: skip
+        return self.guard.available
 
     def _recovered(self) -> None:
         """First successful call after an outage: replay the deletes that were missed."""
@@ -102,22 +91,12 @@ class ResilientBackend(ProxyBackend):
                 raise
 
     def _call(self, operation: str, fn: Callable[[], Any], fallback: Any) -> Any:
-        if not self.available:
-            self.stats.add(bypassed=1)
-            return fallback
-        try:
+        def replay_then_call() -> Any:
             if self._pending_deletes or self._overflowed:
                 self._recovered()
-            result = fn()
-        except Exception as exc:
-            self._failed(operation, exc)
-            return fallback
-        if self._failures:
-            with self._lock:
-                failures, self._failures = self._failures, 0
-            if failures:
-                log.info("cache backend answers again after %d failed calls", failures)
-        return result
+            return fn()
+
+        return self.guard.call(operation, replay_then_call, fallback)
 
     def _remember_deletes(self, keys: Sequence[KeyType]) -> None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""The ``benben`` command: serve, migrate, plugins, config, shell.
+"""The ``benben`` command: serve, migrate, plugins, config, shell, users.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
 2 for bad input (options, ini file, settings), 1 for failures at run time.  ``--traceback`` shows
@@ -25,14 +25,14 @@ with warnings.catch_warnings():
 
 from pyramid.exceptions import ConfigurationError
 
-from benben.cli import config, migrate, plugins, serve, shell
+from benben.cli import config, migrate, plugins, serve, shell, users
 from benben.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
 from benben.version import __version__
 
 __all__ = ["main"]
 
 PROG = "benben"
-COMMANDS = (serve, migrate, plugins, config, shell)
+COMMANDS = (serve, migrate, plugins, config, shell, users)
 
 
 class ArgumentParser(argparse.ArgumentParser):

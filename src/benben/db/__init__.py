@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from benben.db.engine import create_engine_from_settings, database_url
+from benben.db.engine import WRITER_OPTION, create_engine_from_settings, database_url
 from benben.db.meta import Base
 from benben.db.migrations import MigrationSource, pending, resolve_location
 from benben.errors import problem_response, unexpected_error_view
@@ -62,8 +62,17 @@ def get_tm_session(
     return session
 
 
+# Methods that may write: their transaction starts as a writer (BEGIN IMMEDIATE on SQLite).
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _request_dbsession(request: Request) -> Session:
-    return get_tm_session(request.registry[SESSION_FACTORY_KEY], request.tm)
+    session = get_tm_session(request.registry[SESSION_FACTORY_KEY], request.tm)
+    if request.method not in _SAFE_METHODS:
+        engine = get_engine(request.registry)
+        if engine.dialect.name == "sqlite":
+            session.bind = engine.execution_options(**{WRITER_OPTION: True})
+    return session
 
 
 def add_migrations(config: Configurator, location: str) -> None:

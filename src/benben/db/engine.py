@@ -59,6 +59,10 @@ def create_engine_from_settings(settings: Mapping[str, Any]) -> Engine:
         ) from None
 
 
+# Execution option marking a session that will write; only SQLite acts on it (see _begin).
+WRITER_OPTION = "benben_writer"
+
+
 def _sqlite_engine(url: URL, *, echo: bool, timeout: int) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -79,6 +83,12 @@ def _sqlite_engine(url: URL, *, echo: bool, timeout: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A writer takes the write lock up front (BEGIN IMMEDIATE), so concurrent writers queue
+        # on busy_timeout. A deferred BEGIN would let two writers read, then fail the second at
+        # its first write (SQLITE_BUSY_SNAPSHOT) with no wait at all.
+        if connection.get_execution_options().get(WRITER_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine

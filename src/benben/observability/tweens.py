@@ -40,17 +40,42 @@ def request_id_from(request: Request) -> str:
     return request_id
 
 
+def safe_path(request: Request, with_query: bool = False) -> str:
+    """The request path for logs; a path that is not UTF-8 (``/%ff``) is shown as received."""
+    try:
+        return request.path_qs if with_query else request.path
+    except UnicodeDecodeError:
+        raw = request.environ.get("PATH_INFO", "")
+        query = request.environ.get("QUERY_STRING", "")
+        return raw + ("?" + query if with_query and query else "")
+
+
+def _decodable_path(request: Request) -> bool:
+    try:
+        request.path_info  # noqa: B018 - decoding it is the check
+        request.script_name  # noqa: B018
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def observability_tween_factory(handler: Handler, registry: Registry) -> Handler:
     def observability_tween(request: Request) -> Response:
         started = time.perf_counter()
         request.request_id = request_id_from(request)
         context = {"request_id": request.request_id, "method": request.method,
-                   "path": request.path, "user": None}  # fmt: skip
+                   "path": safe_path(request), "user": None}  # fmt: skip
         token = request_context.set(context)
         response = None
         try:
             try:
-                response = handler(request)
+                if not _decodable_path(request):
+                    # Everything below (routing, rate limits, views) reads the path as text.
+                    response = problem_response(
+                        request, 400, detail="The request path is not valid UTF-8."
+                    )
+                else:
+                    response = handler(request)
             except HTTPException as exc:
                 response = http_error_view(exc, request) if exc.code >= 400 else exc
             except Exception:
@@ -76,7 +101,9 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
             attempt = request.environ.get("retry.attempt")
             if attempt:  # only retried attempts say so: the usual line stays short
                 extra["attempt"] = attempt + 1
-            access_log.info("%s %s %s", request.method, request.path_qs, status, extra=extra)
+            access_log.info(
+                "%s %s %s", request.method, safe_path(request, True), status, extra=extra
+            )
             request_context.reset(token)
 
     return observability_tween

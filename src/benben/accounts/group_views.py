@@ -1,0 +1,197 @@
+"""``/api/v1/groups``, ``/api/v1/groups/{id}`` and memberships (ACLs in :mod:`.resources`).
+
+- ``GET /api/v1/groups?q=PREFIX&limit=N&cursor=C`` (admins) -> ``{"groups", "next_cursor",
+  "next"}``; ``POST /api/v1/groups`` (admins) ``{"name", "description"?}`` -> 201.
+- ``GET /api/v1/groups/{id}``: members of the group and admins; anyone else 404.
+  ``PATCH`` (``name``, ``description``) and ``DELETE`` (-> 204): admins.
+- ``GET /api/v1/groups/{id}/members`` (members and admins): ``{"members": [{"id", "username",
+  "display_name"}], "next_cursor", "next"}``; ``POST`` ``{"user_id"}`` or ``{"username"}``
+  (admins) adds a member: 201, or 200 when they already were one.
+- ``GET|PUT|DELETE /api/v1/groups/{id}/members/{user_id}``: is a member (200, else 404), add
+  (201, or 200 if already), remove (204, or 404 when not a member); PUT and DELETE: admins.
+
+Renaming or deleting a group and changing its members take effect on the members' next request
+on every instance (their cached principals are dropped after the commit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.response import Response
+from sqlalchemy import select
+
+from benben.accounts import groups as groups_service
+from benben.accounts import services
+from benben.accounts.http import json_object, page_links, pagination
+from benben.accounts.models import User
+from benben.accounts.resources import GroupResource, GroupsRoot
+from benben.accounts.validation import (
+    FieldErrors,
+    clean_description,
+    clean_name,
+    reject_unknown_fields,
+)
+from benben.rest import Service
+from benben.security.permissions import ADMIN, READ
+
+__all__ = ["group_item", "group_member", "group_members", "groups"]
+
+groups = Service(
+    name="api.groups", path="/api/v1/groups", factory=GroupsRoot, description="Groups (admins)."
+)
+group_item = Service(
+    name="api.groups.item",
+    path="/api/v1/groups/{id}",
+    factory=GroupResource,
+    description="One group: its members and administrators may read it.",
+)
+group_members = Service(
+    name="api.groups.members",
+    path="/api/v1/groups/{id}/members",
+    factory=GroupResource,
+    description="The members of a group.",
+)
+group_member = Service(
+    name="api.groups.member",
+    path="/api/v1/groups/{id}/members/{user_id}",
+    factory=GroupResource,
+    description="One membership.",
+)
+
+
+@groups.get(permission=READ)
+def list_groups_view(request: Request) -> dict[str, Any]:
+    page = pagination(request)
+    found, more = groups_service.list_groups(
+        request.dbsession, prefix=page.prefix, limit=page.limit, after=page.cursor
+    )
+    return {
+        "groups": [groups_service.group_json(request.dbsession, group) for group in found],
+        **page_links(request, page, found[-1].name if found else None, more),
+    }
+
+
+@groups.post(permission=ADMIN)
+def create_group_view(request: Request) -> dict[str, Any]:
+    body = json_object(request)
+    errors = FieldErrors()
+    reject_unknown_fields(body, ("name", "description"), errors)
+    if "name" not in body:
+        errors.add("name", "is required")
+    errors.raise_if_any()
+    group = groups_service.create_group(
+        request, name=body["name"], description=body.get("description")
+    )
+    request.response.status_code = 201
+    request.response.headers["Location"] = request.route_url("api.groups.item", id=group.id)
+    return groups_service.group_json(request.dbsession, group)
+
+
+@group_item.get(permission=READ)
+def get_group_view(request: Request) -> dict[str, Any]:
+    return groups_service.group_json(request.dbsession, request.context.group)
+
+
+@group_item.patch(permission=ADMIN)
+def update_group_view(request: Request) -> dict[str, Any]:
+    body = json_object(request)
+    errors = FieldErrors()
+    reject_unknown_fields(body, ("name", "description"), errors)
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = clean_name(body["name"], "name", errors)
+    if "description" in body:
+        changes["description"] = clean_description(body["description"], errors)
+    errors.raise_if_any()
+    group = request.context.group
+    groups_service.update_group(request, group, changes)
+    return groups_service.group_json(request.dbsession, group)
+
+
+@group_item.delete(permission=ADMIN)
+def delete_group_view(request: Request) -> Response:
+    groups_service.delete_group(request, request.context.group)
+    return Response(status=204)
+
+
+@group_members.get(permission=READ)
+def list_members_view(request: Request) -> dict[str, Any]:
+    page = pagination(request)
+    if page.prefix:
+        errors = FieldErrors("querystring")
+        errors.add("q", "is not supported here")
+        errors.raise_if_any()
+    found, more = groups_service.list_members(
+        request.dbsession, request.context.group, limit=page.limit, after=page.cursor
+    )
+    return {
+        "members": [_member_json(user) for user in found],
+        **page_links(request, page, found[-1].username if found else None, more),
+    }
+
+
+@group_members.post(permission=ADMIN)
+def add_member_view(request: Request) -> dict[str, Any]:
+    body = json_object(request)
+    errors = FieldErrors()
+    reject_unknown_fields(body, ("user_id", "username"), errors)
+    if ("user_id" in body) == ("username" in body):
+        errors.add("", "give exactly one of user_id and username")
+    field = "user_id" if "user_id" in body else "username"
+    value = body.get(field)
+    if not errors and not isinstance(value, str):
+        errors.add(field, "must be a string")
+    errors.raise_if_any()
+    user = _user_by(request, field, value)
+    if user is None:
+        errors.add(field, "no such user")
+        errors.raise_if_any()
+    return _add(request, user)
+
+
+@group_member.get(permission=READ)
+def get_member_view(request: Request) -> dict[str, Any]:
+    user = _user_by(request, "user_id", request.matchdict["user_id"])
+    if user is None or not groups_service.is_member(request.dbsession, request.context.group, user):
+        raise HTTPNotFound()
+    return _member_json(user)
+
+
+@group_member.put(permission=ADMIN)
+def put_member_view(request: Request) -> dict[str, Any]:
+    user = _user_by(request, "user_id", request.matchdict["user_id"])
+    if user is None:
+        raise HTTPNotFound()
+    return _add(request, user)
+
+
+@group_member.delete(permission=ADMIN)
+def remove_member_view(request: Request) -> Response:
+    user = _user_by(request, "user_id", request.matchdict["user_id"])
+    if user is None or not groups_service.remove_member(request, request.context.group, user):
+        raise HTTPNotFound()
+    return Response(status=204)
+
+
+def _add(request: Request, user: User) -> dict[str, Any]:
+    group = request.context.group
+    added = groups_service.add_member(request, group, user)
+    request.response.status_code = 201 if added else 200
+    request.response.headers["Location"] = request.route_url(
+        "api.groups.member", id=group.id, user_id=user.id
+    )
+    return _member_json(user)
+
+
+def _user_by(request: Request, field: str, value: str) -> User | None:
+    if field == "user_id":
+        return request.dbsession.get(User, value, options=services.NO_COLLECTIONS_USER)
+    query = select(User).options(*services.NO_COLLECTIONS_USER)
+    return request.dbsession.scalars(query.where(User.username == value.lower())).one_or_none()
+
+
+def _member_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name}

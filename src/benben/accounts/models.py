@@ -1,0 +1,133 @@
+"""Accounts: users, groups and their memberships, refresh-token families, API tokens, and
+revoked access tokens.  Secrets are never stored: only argon2id password hashes and SHA-256
+digests of high-entropy tokens."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from benben.db.meta import Base
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Timestamped:
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.current_timestamp()
+    )
+    updated_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True),
+        default=utcnow,
+        onupdate=utcnow,
+        server_default=func.current_timestamp(),
+    )
+
+
+class GroupMember(Base):
+    __tablename__ = "benben_group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("benben_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("benben_users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class User(Timestamped, Base):
+    __tablename__ = "benben_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    # Stored lowercased (see services): uniqueness is case-insensitive on every backend.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Access tokens issued before this instant are refused: ends sessions after a password change.
+    sessions_valid_after: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    groups: Mapped[list[Group]] = relationship(
+        secondary="benben_group_members", back_populates="members", lazy="selectin"
+    )
+
+
+class Group(Timestamped, Base):
+    __tablename__ = "benben_groups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+
+    members: Mapped[list[User]] = relationship(
+        secondary="benben_group_members", back_populates="groups", lazy="selectin"
+    )
+
+
+class RefreshToken(Base):
+    """One refresh token of a family; each refresh rotates to a new one in the same family.
+
+    Presenting a token that was already rotated (``used_at`` set) revokes the whole family.
+    """
+
+    __tablename__ = "benben_refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("benben_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A personal API token for machines: shown once, stored as a digest, scoped, revocable."""
+
+    __tablename__ = "benben_api_tokens"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("benben_users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[str] = mapped_column(String(100))  # space-separated: read write admin
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RevokedAccessToken(Base):
+    """A logged-out access token's ``jti``, kept until the token would have expired anyway."""
+
+    __tablename__ = "benben_revoked_access_tokens"
+    __table_args__ = (Index("ix_benben_revoked_access_tokens_expires_at", "expires_at"),)
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,220 @@
+"""``/api/v1/users`` and ``/api/v1/users/{id}`` (Cornice services, ACLs in :mod:`.resources`).
+
+- ``GET /api/v1/users?q=PREFIX&limit=N&cursor=C`` (admins): users by username, keyset-paginated:
+  ``{"users": [...], "next_cursor", "next"}`` plus a ``Link: rel="next"`` header.
+- ``POST /api/v1/users`` (admins): ``{"username", "password", "email"?, "display_name"?,
+  "is_admin"?, "is_active"?}`` -> 201 with the user and ``Location``.
+- ``GET /api/v1/users/{id}``: the user themself or an admin; anyone else 404.
+- ``PATCH /api/v1/users/{id}``: partial update.  Users change their own ``display_name``,
+  ``email`` and ``password``; ``username``, ``is_admin``, ``is_active`` and every change to
+  somebody else's account need the ADMIN permission (403 otherwise: no self-promotion, no
+  self-reactivation).
+- ``DELETE /api/v1/users/{id}`` (admins) -> 204.
+
+Changing one's own password (admins included) needs ``current_password``.  A missing or wrong
+one is a 400 validation problem with the pointer ``/current_password`` (not 401: the bearer
+token is fine, and clients treat 401 as "log in again"; not 403: the form field is what is
+wrong).  Wrong guesses count as failed logins of the account (``benben.auth.login_failures``):
+over the limit, 429 with ``Retry-After``.  The change ends the user's *other* sessions: their
+refresh tokens are revoked and every access token issued before now is refused, the caller's
+own included.  The caller keeps working: its refresh token (same session) stays valid, and the
+response carries a fresh access token for that session under ``"session": {"access_token",
+"token_type", "expires_in"}``.  Through an API token, every login session ends and the API token
+keeps working.  An administrator setting somebody else's password ends *all* of that user's
+sessions.
+
+Deactivating a user ends all their sessions at once (tokens are refused on every instance after
+the commit).  The last active administrator cannot be demoted, deactivated or deleted (409).
+Duplicate usernames or emails are 409 problems whose pointer names the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+from benben.accounts import services
+from benben.accounts.http import json_object, page_links, pagination
+from benben.accounts.resources import UserResource, UsersRoot
+from benben.accounts.validation import (
+    FieldErrors,
+    ForbiddenError,
+    check_boolean,
+    clean_display_name,
+    clean_email,
+    clean_name,
+    password_problems,
+    reject_unknown_fields,
+)
+from benben.auth import end_other_sessions
+from benben.rest import Service
+from benben.security import get_password_hasher
+from benben.security.jwt import get_token_codec
+from benben.security.permissions import ADMIN, READ, WRITE
+from benben.security.throttle import get_login_throttle
+
+__all__ = ["user_item", "users"]
+
+users = Service(
+    name="api.users",
+    path="/api/v1/users",
+    factory=UsersRoot,
+    description="Users (administrators only).",
+)
+user_item = Service(
+    name="api.users.item",
+    path="/api/v1/users/{id}",
+    factory=UserResource,
+    description="One user: themself or an administrator.",
+)
+
+CREATE_FIELDS = ("username", "password", "email", "display_name", "is_admin", "is_active")
+UPDATE_FIELDS = (*CREATE_FIELDS, "current_password")
+# Fields only the ADMIN permission may change, even on one's own account.
+PRIVILEGED_FIELDS = ("username", "is_admin", "is_active")
+
+
+@users.get(permission=READ)
+def list_users_view(request: Request) -> dict[str, Any]:
+    page = pagination(request)
+    found, more = services.list_users(
+        request.dbsession, prefix=page.prefix, limit=page.limit, after=page.cursor
+    )
+    return {
+        "users": _users_json(request, found),
+        **page_links(request, page, found[-1].username if found else None, more),
+    }
+
+
+@users.post(permission=ADMIN)
+def create_user_view(request: Request) -> dict[str, Any]:
+    body = json_object(request)
+    errors = FieldErrors()
+    reject_unknown_fields(body, CREATE_FIELDS, errors)
+    for field in ("username", "password"):
+        if field not in body:
+            errors.add(field, "is required")
+    flags = {f: check_boolean(body, f, errors) for f in ("is_admin", "is_active") if f in body}
+    errors.raise_if_any()
+    user = services.create_user(
+        request,
+        username=body["username"],
+        password=body["password"],
+        email=body.get("email"),
+        display_name=body.get("display_name"),
+        is_admin=bool(flags.get("is_admin", False)),
+        is_active=bool(flags.get("is_active", True)),
+    )
+    request.response.status_code = 201
+    request.response.headers["Location"] = request.route_url("api.users.item", id=user.id)
+    return services.user_json(user, [])
+
+
+@user_item.get(permission=READ)
+def get_user_view(request: Request) -> dict[str, Any]:
+    return _users_json(request, [request.context.user])[0]
+
+
+@user_item.patch(permission=WRITE)
+def update_user_view(request: Request) -> dict[str, Any]:
+    user = request.context.user
+    identity = request.identity
+    is_self = identity.user_id == user.id
+    body = json_object(request)
+    errors = FieldErrors()
+    reject_unknown_fields(body, UPDATE_FIELDS, errors)
+    errors.raise_if_any()
+    _check_may_change(request, body, is_self)
+    changes = _clean_changes(request, user, body, errors)
+    if "password" in changes and is_self:
+        _check_current_password(request, user, body, errors)
+    elif "current_password" in body:
+        errors.add("current_password", "is only needed to change your own password")
+    errors.raise_if_any()
+    changed = services.update_user(request, user, changes)
+    result = _users_json(request, [user])[0]
+    if "is_active" in changed and not user.is_active:
+        end_other_sessions(request, user)  # all of them, whoever asked
+    elif "password" in changed:
+        keep = identity.session_id if is_self and identity.credential == "jwt" else None
+        end_other_sessions(request, user, keep_family_id=keep)
+        if keep:
+            access = get_token_codec(request.registry).issue(user.id, sid=keep)
+            result["session"] = {
+                "access_token": access.token,
+                "token_type": "Bearer",
+                "expires_in": access.expires_in,
+            }
+            request.response.headers["Cache-Control"] = "no-store"
+    return result
+
+
+@user_item.delete(permission=ADMIN)
+def delete_user_view(request: Request) -> Response:
+    services.delete_user(request, request.context.user)
+    return Response(status=204)
+
+
+def _check_may_change(request: Request, body: dict[str, Any], is_self: bool) -> None:
+    if request.has_permission(ADMIN, request.context):
+        return
+    if not is_self:
+        raise ForbiddenError("Only administrators may change other users' accounts.")
+    privileged = [field for field in PRIVILEGED_FIELDS if field in body]
+    if privileged:
+        raise ForbiddenError(
+            f"Only administrators may change {', '.join(privileged)}.",
+            [
+                {"location": "body", "pointer": f"/{field}", "message": "administrators only"}
+                for field in privileged
+            ],
+        )
+
+
+def _clean_changes(
+    request: Request, user: Any, body: dict[str, Any], errors: FieldErrors
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if "username" in body:
+        changes["username"] = clean_name(body["username"], "username", errors)
+    if "email" in body:
+        changes["email"] = clean_email(body["email"], errors)
+    if "display_name" in body:
+        changes["display_name"] = clean_display_name(body["display_name"], errors)
+    for flag in ("is_admin", "is_active"):
+        if flag in body:
+            changes[flag] = check_boolean(body, flag, errors)
+    if "password" in body:
+        username = changes.get("username") or user.username
+        email = changes.get("email", user.email)
+        for problem in password_problems(
+            body["password"], request.registry.settings, username=username, email=email
+        ):
+            errors.add("password", problem)
+        changes["password"] = body["password"]
+    return changes
+
+
+def _check_current_password(
+    request: Request, user: Any, body: dict[str, Any], errors: FieldErrors
+) -> None:
+    current = body.get("current_password")
+    if current is None:
+        errors.add("current_password", "is required to change your own password")
+    elif not isinstance(current, str):
+        errors.add("current_password", "must be a string")
+    else:
+        # Guesses at the current password count as failed logins of the account: a stolen
+        # access token must not become an unthrottled password oracle.
+        throttle = get_login_throttle(request)
+        throttle.check(request, user.username)
+        if not get_password_hasher(request.registry).verify(user.password_hash, current):
+            throttle.record_failure(request, user.username)
+            errors.add("current_password", "is not your current password")
+
+
+def _users_json(request: Request, found: list[Any]) -> list[dict[str, Any]]:
+    groups = services.group_names_by_user(request.dbsession, [user.id for user in found])
+    return [services.user_json(user, groups[user.id]) for user in found]

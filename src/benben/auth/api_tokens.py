@@ -1,0 +1,146 @@
+"""``/api/v1/tokens``: personal API tokens — scoped, expiring, revocable, shown once."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNoContent, HTTPNotFound
+from pyramid.request import Request
+from sqlalchemy import select
+
+from benben.accounts.models import ApiToken
+from benben.errors import ProblemError
+from benben.security.permissions import SCOPES
+from benben.security.tokens import new_api_token
+from benben.timestamps import iso
+
+from .services import utcnow
+from .validation import field_error, invalid, json_object, string_field
+
+__all__ = ["create_token_view", "get_token_view", "list_tokens_view", "revoke_token_view"]
+
+MIN_LIFETIME = datetime.timedelta(minutes=1)
+MAX_LIFETIME = datetime.timedelta(days=3660)
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "scopes": token.scopes.split(),
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }
+
+
+def list_tokens_view(request: Request) -> dict[str, Any]:
+    tokens = request.dbsession.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == request.identity.user_id)
+        .order_by(ApiToken.created_at, ApiToken.name)
+    ).all()
+    return {"items": [token_json(token) for token in tokens]}
+
+
+def create_token_view(request: Request) -> dict[str, Any]:
+    body = json_object(request)
+    name = (string_field(body, "name", max_length=100) or "").strip()
+    if not name:
+        raise invalid(field_error("name", "must not be blank"))
+    scopes = _scopes(body.get("scopes"))
+    expires_at = _expiry(body)
+    user_id = request.identity.user_id
+    dbsession = request.dbsession
+    taken = dbsession.scalars(
+        select(ApiToken.id).where(ApiToken.user_id == user_id, ApiToken.name == name)
+    ).first()
+    if taken is not None:
+        raise ProblemError(
+            409,
+            detail=f"you already have a token named {name!r}",
+            errors=[field_error("name", "is already used by another of your tokens")],
+        )
+    secret, token_hash = new_api_token()
+    token = ApiToken(
+        user_id=user_id,
+        name=name,
+        scopes=" ".join(scopes),
+        token_hash=token_hash,
+        expires_at=expires_at,
+        created_at=utcnow(),
+    )
+    dbsession.add(token)
+    dbsession.flush()
+    request.response.status_code = 201
+    request.response.headers["Location"] = request.route_url("api.tokens.item", id=token.id)
+    request.response.headers["Cache-Control"] = "no-store"
+    # The only time the secret is ever shown: only its digest is stored.
+    return {**token_json(token), "token": secret}
+
+
+def get_token_view(request: Request) -> dict[str, Any]:
+    return token_json(_own_token(request))
+
+
+def revoke_token_view(request: Request) -> HTTPNoContent:
+    token = _own_token(request)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return HTTPNoContent()
+
+
+def _own_token(request: Request) -> ApiToken:
+    token = request.dbsession.get(ApiToken, request.matchdict["id"])
+    # Someone else's token is as absent as a token that does not exist.
+    if token is None or token.user_id != request.identity.user_id:
+        raise HTTPNotFound()
+    return token
+
+
+def _scopes(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise invalid(field_error("scopes", f"must be a non-empty list of: {', '.join(SCOPES)}"))
+    for index, scope in enumerate(value):
+        if scope not in SCOPES:
+            raise invalid(
+                field_error(("scopes", index), f"unknown scope; accepted: {', '.join(SCOPES)}")
+            )
+    return [scope for scope in SCOPES if scope in value]  # canonical order, no duplicates
+
+
+def _expiry(body: dict[str, Any]) -> datetime.datetime | None:
+    expires_in, expires_at = body.get("expires_in"), body.get("expires_at")
+    if expires_in is not None and expires_at is not None:
+        raise invalid(field_error("expires_at", "give expires_in or expires_at, not both"))
+    now = utcnow()
+    if expires_in is not None:
+        if not isinstance(expires_in, int) or isinstance(expires_in, bool):
+            raise invalid(field_error("expires_in", "must be a whole number of seconds"))
+        lifetime = datetime.timedelta(seconds=expires_in)
+        if not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
+            raise invalid(
+                field_error(
+                    "expires_in",
+                    f"must be between {int(MIN_LIFETIME.total_seconds())} and "
+                    f"{int(MAX_LIFETIME.total_seconds())} seconds",
+                )
+            )
+        return now + lifetime
+    if expires_at is None:
+        return None  # never expires (still revocable)
+    if not isinstance(expires_at, str):
+        raise invalid(field_error("expires_at", "must be an ISO 8601 date-time string"))
+    try:
+        moment = datetime.datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(field_error("expires_at", "must be an ISO 8601 date-time")) from None
+    if moment.tzinfo is None:
+        raise invalid(field_error("expires_at", "must include a time zone (e.g. Z)"))
+    if not now + MIN_LIFETIME <= moment <= now + MAX_LIFETIME:
+        raise invalid(
+            field_error("expires_at", "must be at least a minute and at most 10 years ahead")
+        )
+    return moment.astimezone(datetime.UTC)
