@@ -215,6 +215,25 @@ def test_errors_escaping_the_exception_views_are_still_problems(tween_app, caplo
     assert response.headers["Retry-After"] == "7"
 
 
+def test_a_query_string_that_is_not_utf8_is_a_400_not_a_crash(errors_app):
+    # The view reads request.GET, which WebOb decodes only then: the crash becomes a 400.
+    response = errors_app.post_json("/test/things?limit=%ff", {"data": {"title": "t"}}, status=400)
+    body = assert_problem(response, 400)
+    assert body["type"] == VALIDATION_TYPE
+    assert body["errors"] == [{"location": "querystring", "name": "", "message": "not UTF-8"}]
+
+
+def test_a_unicode_error_from_a_bug_is_still_a_500(errors_app, make_app):
+    def include(config):
+        def broken(request):
+            return {"text": b"\xff".decode("utf-8")}
+
+        config.add_route("test.broken", "/test/broken")
+        config.add_view(broken, route_name="test.broken", renderer="json")
+
+    assert_problem(make_app(include=include).get("/test/broken?q=ok", status=500), 500)
+
+
 def test_json_pointer_escapes():
     assert json_pointer("data", "a/b", "c~d", 0) == "/data/a~1b/c~0d/0"
     assert json_pointer() == ""

@@ -53,10 +53,97 @@ def version_view(request: Request) -> dict[str, Any]:
     }
 
 
+VERSION = {
+    "title": "Version",
+    "type": "object",
+    "required": ["version", "python", "plugins"],
+    "properties": {
+        "version": {"type": "string", "description": "Benben's version."},
+        "python": {"type": "string"},
+        "plugins": {
+            "type": "object",
+            "description": "The version of each enabled plugin, by name.",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+    "additionalProperties": False,
+}
+API_ROOT = {
+    "title": "ApiRoot",
+    "type": "object",
+    "required": ["benben", "url", "plugins", "capabilities"],
+    "properties": {
+        "benben": {
+            "type": "object",
+            "required": ["version"],
+            "properties": {"version": {"type": "string"}},
+            "additionalProperties": False,
+        },
+        "url": {"type": "string", "format": "uri", "description": "This API root's URL."},
+        "plugins": {
+            "type": "array",
+            "description": "The enabled plugins.",
+            "items": {
+                "title": "Plugin",
+                "type": "object",
+                "required": ["name", "version", "distribution", "status", "url", "description"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"},
+                    "version": {"type": "string"},
+                    "distribution": {"type": ["string", "null"]},
+                    "status": {"const": "enabled"},
+                    "url": {"type": "string", "description": "The prefix of its routes."},
+                    "description": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "capabilities": {
+            "type": "object",
+            "description": "Capabilities announced by core and plugins, by name.",
+            "additionalProperties": {
+                "title": "Capability",
+                "type": "object",
+                "required": ["description", "provided_by"],
+                "properties": {
+                    "description": {"type": "string"},
+                    "provided_by": {"type": "string", "description": "`core` or a plugin."},
+                    "url": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+
+
 def includeme(config: Configurator) -> None:
+    from benben.openapi.operations import add_openapi_operation
+    from benben.rest import Response as Documented
+
     config.add_directive("add_api_capability", add_api_capability)
     config.add_route("api.root", "/api/v1/")
     config.add_route("version", "/version")
     config.add_view(api_root_view, route_name="api.root", renderer="json", request_method="GET")
     config.add_view(version_view, route_name="version", renderer="json", request_method="GET")
+    add_openapi_operation(
+        config,
+        "api.root",
+        "GET",
+        operation_id="getApiRoot",
+        tags=["api"],
+        summary="API root",
+        description="This instance's version, enabled plugins and announced capabilities.",
+        responses={200: Documented("What this instance is and can do.", API_ROOT)},
+    )
+    add_openapi_operation(
+        config,
+        "version",
+        "GET",
+        operation_id="getVersion",
+        tags=["operations"],
+        summary="Versions of Benben, Python and the enabled plugins",
+        responses={200: Documented("The versions.", VERSION)},
+    )
     config.add_api_capability("health", "Liveness and readiness probes", "/health/ready")

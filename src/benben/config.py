@@ -44,6 +44,8 @@ def core(config: Configurator) -> None:
     config.include("benben.security")  # policy, rate limits, CORS, headers, proxies
     config.include("benben.accounts")
     config.include("benben.auth")
+    config.include("benben.data")  # collections, records, history
+    config.include("benben.openapi")  # last: documents what the others registered
 
 
 def configure(

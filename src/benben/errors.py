@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from pyramid.config import Configurator
 from pyramid.exceptions import PredicateMismatch
@@ -158,7 +159,26 @@ def _allowed_methods(request: Request) -> list[str]:
     return cache[route.name]
 
 
+def _undecodable_query(request: Request) -> bool:
+    try:
+        unquote_to_bytes(request.query_string.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def unexpected_error_view(exc: Exception, request: Request) -> Response:
+    # WebOb decodes the query string lazily, in whichever view first reads ``request.GET``:
+    # telling a client's bad encoding apart from a bug here keeps every view free of the check.
+    if isinstance(exc, UnicodeDecodeError) and _undecodable_query(request):
+        return problem_response(
+            request,
+            400,
+            title="Invalid request",
+            type=VALIDATION_TYPE,
+            detail="The query string is not UTF-8 once percent-decoded.",
+            errors=[{"location": "querystring", "name": "", "message": "not UTF-8"}],
+        )
     log.error("unhandled %s while serving %s %s", type(exc).__name__, request.method,
               request.path, exc_info=exc)  # fmt: skip
     return problem_response(

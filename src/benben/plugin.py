@@ -25,6 +25,11 @@ Directives added to the Configurator by Benben (core uses them too):
 - ``config.add_migrations(location)``: an asset spec of a directory of Alembic revisions; they get
   this plugin's own version table and run after core and after the plugins this one requires.
 - ``config.add_api_capability(name, description, url=None)``: listed by ``GET /api/v1/``.
+- ``config.add_openapi_operation(route_name, method, summary=..., responses=...)`` documents a
+  plain view in ``GET /api/v1/openapi.json`` (``Service`` views document themselves with
+  ``summary``, ``parameters=[Parameter(...)]``, ``body_schema``,
+  ``responses={201: Response(...)}``); ``config.add_openapi_contributor(fn)`` adds what
+  changes at run time.
 
 Rules the loader enforces (each breach stops start-up with a ConfigurationError naming the plugin):
 
@@ -36,47 +41,79 @@ Rules the loader enforces (each breach stops start-up with a ConfigurationError 
   the checks above could run.
 - The entry point names a module with ``includeme(config)`` or a callable taking ``config``;
   ``benben_plugin``, when present, is a :class:`PluginMetadata` whose ``requires`` is a list.
+
+A plugin may also add a ``benben`` command: an entry point in the group ``benben.commands``
+whose name is the command and whose value is ``register(parser)``, given the command's
+``argparse`` parser (see docs/plugins.md).  ``add_ini_argument``, ``command_app`` and
+``CommandError`` are what such a command uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
+from pyramid.registry import Registry
 from pyramid.request import Request
+from pyramid.router import Router
 
 from benben.cache.service import ICacheService
-from benben.db.meta import Base
+from benben.cli.common import CommandError, add_ini_argument
 from benben.errors import problem_response
 from benben.plugins.metadata import PluginInfo, PluginMetadata
-from benben.rest import Service
+from benben.rest import Parameter, Response, Service
 from benben.settings import Setting, as_bool, as_choice, as_float, as_int, as_list, as_str
+
+if TYPE_CHECKING:
+    from benben.db.meta import Base
 
 __all__ = [
     "Base",
+    "CommandError",
     "ConfigurationError",
     "Configurator",
     "HealthCheck",
     "ICacheService",
+    "Parameter",
     "PluginInfo",
     "PluginMetadata",
+    "Registry",
     "Request",
+    "Response",
+    "Router",
     "Service",
     "Setting",
+    "add_ini_argument",
     "as_bool",
     "as_choice",
     "as_float",
     "as_int",
     "as_list",
     "as_str",
+    "command_app",
+    "core_version",
     "current_plugin",
+    "enabled_plugins",
+    "openapi_document",
     "plugin_settings",
     "problem_response",
+    "public_url",
 ]
 
 HealthCheck = Callable[[Request], str | None]
+
+
+def __getattr__(name: str) -> Any:
+    # Base brings in SQLAlchemy and the database package (~1.5 s): imported when a plugin asks
+    # for it, so that plugins' commands do not slow down every `benben` command.
+    if name == "Base":
+        from benben.db.meta import Base
+
+        return Base
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def current_plugin(config: Configurator) -> PluginInfo:
@@ -95,3 +132,55 @@ def plugin_settings(config: Configurator) -> Mapping[str, Any]:
     prefix = current_plugin(config).namespace
     settings = config.get_settings()
     return {key[len(prefix) :]: value for key, value in settings.items() if key.startswith(prefix)}
+
+
+def openapi_document(request: Request) -> dict[str, Any]:
+    """This instance's OpenAPI 3.1 document as ``GET /api/v1/openapi.json`` serves it: core's
+    and every plugin's operations, and each collection's schema.  Do not modify it."""
+    from benben.openapi.document import document
+
+    return document(request)
+
+
+def enabled_plugins(registry: Registry) -> list[PluginInfo]:
+    """The plugins this app runs (name, version, distribution, metadata), by name."""
+    return [p for p in registry.get("benben.plugins") or [] if p.status == "enabled"]
+
+
+def core_version() -> str:
+    """The version of Benben's core that is running."""
+    from benben.version import __version__
+
+    return __version__
+
+
+def public_url(request: Request) -> str:
+    """The URL clients reach this instance at, without a trailing slash: ``benben.public_url``
+    when set, else the one this request came in on (``X-Forwarded-*`` honoured only from
+    trusted proxies)."""
+    configured = str(request.registry.settings.get("benben.public_url") or "").strip()
+    return configured.rstrip("/") or request.application_url
+
+
+@contextmanager
+def command_app(ini: str | None) -> Iterator[Router]:
+    """For a plugin's command: the WSGI app ``benben serve`` would run with this ini file
+    (``None``: the embedded defaults) and the ``BENBEN_*`` environment, not serving.
+
+    Settings, core and the enabled plugins are configured (``app.registry``), and the embedded
+    database is migrated as at start-up; ``ApplicationCreated`` is not notified, so nothing a
+    plugin starts with the server runs.  Database connections are closed on exit.
+    """
+    from benben.cli.common import read_app_settings
+    from benben.config import configure, should_auto_migrate
+    from benben.db import get_engine, migration_sources
+    from benben.db.migrations import upgrade
+
+    registry = configure(read_app_settings(ini)).registry
+    engine = get_engine(registry)
+    try:
+        if should_auto_migrate(registry.settings):
+            upgrade(engine, migration_sources(registry))
+        yield Router(registry)
+    finally:
+        engine.dispose()

@@ -450,4 +450,96 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         (),
         "Addresses or networks (CIDR) whose X-Forwarded-For/-Proto/-Host are believed.",
     ),
+    # -- data API -------------------------------------------------------------------------------
+    Setting("benben.data.page_size", as_int(1, 10_000), 100, "Records per list page by default."),
+    Setting(
+        "benben.data.max_page_size",
+        as_int(1, 10_000),
+        1000,
+        "Largest _limit a list accepts (400 beyond).",
+    ),
+    Setting(
+        "benben.data.max_record_size",
+        as_int(64, 64 * 1024 * 1024),
+        1024 * 1024,
+        "Largest record data, bytes of compact JSON (413 beyond).",
+    ),
+    Setting(
+        "benben.data.tombstone_retention_days",
+        as_int(0, 36_500),
+        30,
+        "Days a deleted record's tombstone is kept for _since syncs before `benben data purge` "
+        "drops it; 0 keeps tombstones forever.",
+    ),
+    Setting(
+        "benben.data.history_retention_days",
+        as_int(0, 36_500),
+        90,
+        "Days history entries are kept before `benben data purge` drops them; 0 keeps them "
+        "forever.",
+    ),
+    Setting(
+        "benben.data.batch_max_operations",
+        as_int(1, 10_000),
+        100,
+        "Most operations one POST /api/v1/batch may carry.",
+    ),
+    Setting(
+        "benben.data.collection_creators",
+        as_list,
+        ("system.Authenticated",),
+        "Principals who may create collections (administrators always may): "
+        "system.Authenticated, system.Everyone, group:<name>, user:<id>.",
+    ),
+    # -- metrics and tracing ------------------------------------------------------------------
+    Setting(
+        "benben.metrics.enabled",
+        as_choice("off", "open", "restricted"),
+        "restricted",
+        "GET /metrics (Prometheus). off: nothing measured, 404; open: anyone; restricted: "
+        "clients from benben.metrics.allowed_networks or with the bearer benben.metrics.token.",
+    ),
+    Setting(
+        "benben.metrics.token",
+        as_str,
+        "",
+        "Bearer token (>= 16 characters) that admits a scraper from any address when metrics "
+        "are restricted. Empty: networks only.",
+        secret=True,
+    ),
+    Setting(
+        "benben.metrics.allowed_networks",
+        as_list,
+        ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"),
+        "Client networks (CIDR) that may read restricted metrics; the client address is the one "
+        "benben.security.trusted_proxies vouch for.",
+    ),
+    Setting(
+        "benben.tracing.enabled",
+        as_bool,
+        False,
+        "OpenTelemetry spans for requests and SQL; needs pip install 'benben[otel]'.",
+    ),
+    Setting(
+        "benben.tracing.exporter",
+        as_choice("otlp", "console", "none"),
+        "otlp",
+        "Where spans go: otlp (HTTP/protobuf to benben.tracing.otlp_endpoint), console "
+        "(stdout), none (trace ids in logs and responses only).",
+    ),
+    Setting(
+        "benben.tracing.otlp_endpoint",
+        as_str,
+        "",
+        "OTLP/HTTP traces URL. Empty: OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else "
+        "http://localhost:4318/v1/traces.",
+    ),
+    Setting("benben.tracing.service_name", as_str, "benben", "service.name of the spans."),
+    Setting(
+        "benben.tracing.sample_ratio",
+        as_float(0, 1),
+        1.0,
+        "Share of new traces recorded; a request whose traceparent says sampled or not is "
+        "followed as its caller decided.",
+    ),
 )

@@ -64,3 +64,13 @@ def test_wheel_metadata_declares_entry_points_and_extras(wheel: zipfile.ZipFile)
     assert "benben = benben.cli:main" in entries
     assert "[paste.app_factory]" in entries
     assert "main = benben:main" in entries
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_api_docs_assets(wheel: zipfile.ZipFile) -> None:
+    """GET /api/v1/docs loads nothing from another site: its files are in the package."""
+    from benben.openapi.views import ASSETS
+
+    names = set(wheel.namelist())
+    missing = {name for name in ASSETS if f"benben/openapi/static/{name}" not in names}
+    assert missing == set()

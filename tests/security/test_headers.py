@@ -162,3 +162,20 @@ def test_undecodable_url_is_a_400_problem_with_headers(app):
     response = app.get("/t/%ff%fe", status=400)
     assert response.content_type == "application/problem+json"
     assert_security_headers(response)
+
+
+def test_the_copy_of_a_large_body_is_closed_after_the_request(make_app, monkeypatch):
+    """WebOb copies a body over 10 KB into a temporary file for pyramid_retry to replay; the
+    file is closed when the request ends, not left open until garbage collection."""
+    from webob.request import BaseRequest
+
+    made = []
+    original = BaseRequest.make_tempfile
+    monkeypatch.setattr(
+        BaseRequest, "make_tempfile", lambda self: made.append(original(self)) or made[-1]
+    )
+    app = make_app({"benben.security.max_body_size": str(64 * 1024)}, include=add_test_routes)
+    body = b"x" * (20 * 1024)
+    assert app.post("/t/echo", body, content_type="text/plain").json == {"length": len(body)}
+    assert made, "WebOb kept the body in memory: the test no longer exercises the copy"
+    assert all(copy.closed for copy in made)

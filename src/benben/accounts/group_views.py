@@ -25,44 +25,72 @@ from sqlalchemy import select
 
 from benben.accounts import groups as groups_service
 from benben.accounts import services
-from benben.accounts.http import json_object, page_links, pagination
+from benben.accounts.http import page_links, pagination
 from benben.accounts.models import User
 from benben.accounts.resources import GroupResource, GroupsRoot
+from benben.accounts.schemas import (
+    CURSOR,
+    GROUP,
+    GROUP_CREATE,
+    GROUP_LIST,
+    GROUP_UPDATE,
+    LIMIT,
+    MEMBER,
+    MEMBER_LIST,
+    MEMBER_REQUEST,
+    PAGE_PARAMETERS,
+)
 from benben.accounts.validation import (
     FieldErrors,
     clean_description,
     clean_name,
     reject_unknown_fields,
 )
+from benben.rest import Response as Documented
 from benben.rest import Service
 from benben.security.permissions import ADMIN, READ
 
 __all__ = ["group_item", "group_member", "group_members", "groups"]
 
 groups = Service(
-    name="api.groups", path="/api/v1/groups", factory=GroupsRoot, description="Groups (admins)."
+    name="api.groups",
+    path="/api/v1/groups",
+    factory=GroupsRoot,
+    description="Groups (admins).",
+    tags=["accounts"],
 )
 group_item = Service(
     name="api.groups.item",
     path="/api/v1/groups/{id}",
     factory=GroupResource,
     description="One group: its members and administrators may read it.",
+    tags=["accounts"],
 )
 group_members = Service(
     name="api.groups.members",
     path="/api/v1/groups/{id}/members",
     factory=GroupResource,
     description="The members of a group.",
+    tags=["accounts"],
 )
 group_member = Service(
     name="api.groups.member",
     path="/api/v1/groups/{id}/members/{user_id}",
     factory=GroupResource,
     description="One membership.",
+    tags=["accounts"],
 )
+NEXT_LINK = {"Link": 'The next page, as `<url>; rel="next"` (absent on the last page).'}
+MEMBER_URL = {"Location": "The membership's URL."}
 
 
-@groups.get(permission=READ)
+@groups.get(
+    permission=READ,
+    operation_id="listGroups",
+    summary="List groups (administrators)",
+    parameters=PAGE_PARAMETERS,
+    responses={200: Documented("One page of groups, by name.", GROUP_LIST, NEXT_LINK)},
+)
 def list_groups_view(request: Request) -> dict[str, Any]:
     page = pagination(request)
     found, more = groups_service.list_groups(
@@ -74,9 +102,18 @@ def list_groups_view(request: Request) -> dict[str, Any]:
     }
 
 
-@groups.post(permission=ADMIN)
+@groups.post(
+    permission=ADMIN,
+    operation_id="createGroup",
+    summary="Create a group (administrators)",
+    body_schema=GROUP_CREATE,
+    responses={
+        201: Documented("Created.", GROUP, {"Location": "The new group's URL."}),
+        409: "The name is taken (pointer `/name`).",
+    },
+)
 def create_group_view(request: Request) -> dict[str, Any]:
-    body = json_object(request)
+    body = request.validated
     errors = FieldErrors()
     reject_unknown_fields(body, ("name", "description"), errors)
     if "name" not in body:
@@ -90,14 +127,28 @@ def create_group_view(request: Request) -> dict[str, Any]:
     return groups_service.group_json(request.dbsession, group)
 
 
-@group_item.get(permission=READ)
+@group_item.get(
+    permission=READ,
+    operation_id="getGroup",
+    summary="One group (its members and administrators; anyone else 404)",
+    responses={200: Documented("The group.", GROUP)},
+)
 def get_group_view(request: Request) -> dict[str, Any]:
     return groups_service.group_json(request.dbsession, request.context.group)
 
 
-@group_item.patch(permission=ADMIN)
+@group_item.patch(
+    permission=ADMIN,
+    operation_id="updateGroup",
+    summary="Rename or describe a group (administrators)",
+    body_schema=GROUP_UPDATE,
+    responses={
+        200: Documented("The changed group.", GROUP),
+        409: "The name is taken (pointer `/name`).",
+    },
+)
 def update_group_view(request: Request) -> dict[str, Any]:
-    body = json_object(request)
+    body = request.validated
     errors = FieldErrors()
     reject_unknown_fields(body, ("name", "description"), errors)
     changes: dict[str, Any] = {}
@@ -111,13 +162,24 @@ def update_group_view(request: Request) -> dict[str, Any]:
     return groups_service.group_json(request.dbsession, group)
 
 
-@group_item.delete(permission=ADMIN)
+@group_item.delete(
+    permission=ADMIN,
+    operation_id="deleteGroup",
+    summary="Delete a group (administrators)",
+    responses={204: "Deleted; its members lose the group at once."},
+)
 def delete_group_view(request: Request) -> Response:
     groups_service.delete_group(request, request.context.group)
     return Response(status=204)
 
 
-@group_members.get(permission=READ)
+@group_members.get(
+    permission=READ,
+    operation_id="listGroupMembers",
+    summary="Members of a group (its members and administrators)",
+    parameters=(LIMIT, CURSOR),
+    responses={200: Documented("One page of members, by username.", MEMBER_LIST, NEXT_LINK)},
+)
 def list_members_view(request: Request) -> dict[str, Any]:
     page = pagination(request)
     if page.prefix:
@@ -133,9 +195,18 @@ def list_members_view(request: Request) -> dict[str, Any]:
     }
 
 
-@group_members.post(permission=ADMIN)
+@group_members.post(
+    permission=ADMIN,
+    operation_id="addGroupMember",
+    summary="Add a member (administrators)",
+    body_schema=MEMBER_REQUEST,
+    responses={
+        200: Documented("Already a member.", MEMBER, MEMBER_URL),
+        201: Documented("Added.", MEMBER, MEMBER_URL),
+    },
+)
 def add_member_view(request: Request) -> dict[str, Any]:
-    body = json_object(request)
+    body = request.validated
     errors = FieldErrors()
     reject_unknown_fields(body, ("user_id", "username"), errors)
     if ("user_id" in body) == ("username" in body):
@@ -152,7 +223,12 @@ def add_member_view(request: Request) -> dict[str, Any]:
     return _add(request, user)
 
 
-@group_member.get(permission=READ)
+@group_member.get(
+    permission=READ,
+    operation_id="getGroupMember",
+    summary="Whether a user is a member (200) or not (404)",
+    responses={200: Documented("A member.", MEMBER)},
+)
 def get_member_view(request: Request) -> dict[str, Any]:
     user = _user_by(request, "user_id", request.matchdict["user_id"])
     if user is None or not groups_service.is_member(request.dbsession, request.context.group, user):
@@ -160,7 +236,15 @@ def get_member_view(request: Request) -> dict[str, Any]:
     return _member_json(user)
 
 
-@group_member.put(permission=ADMIN)
+@group_member.put(
+    permission=ADMIN,
+    operation_id="putGroupMember",
+    summary="Add a member (administrators)",
+    responses={
+        200: Documented("Already a member.", MEMBER, MEMBER_URL),
+        201: Documented("Added.", MEMBER, MEMBER_URL),
+    },
+)
 def put_member_view(request: Request) -> dict[str, Any]:
     user = _user_by(request, "user_id", request.matchdict["user_id"])
     if user is None:
@@ -168,7 +252,12 @@ def put_member_view(request: Request) -> dict[str, Any]:
     return _add(request, user)
 
 
-@group_member.delete(permission=ADMIN)
+@group_member.delete(
+    permission=ADMIN,
+    operation_id="removeGroupMember",
+    summary="Remove a member (administrators)",
+    responses={204: "Removed.", 404: "No such group or user, or not a member."},
+)
 def remove_member_view(request: Request) -> Response:
     user = _user_by(request, "user_id", request.matchdict["user_id"])
     if user is None or not groups_service.remove_member(request, request.context.group, user):

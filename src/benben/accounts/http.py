@@ -1,8 +1,8 @@
-"""What the accounts views share: JSON bodies, pagination parameters, refusals as problems."""
+"""What the accounts views share: pagination parameters, refusals as problems (bodies are
+checked against their schemas, :mod:`.schemas`, before the views run)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +14,7 @@ from pyramid.response import Response
 from benben.accounts.validation import AccountsError, FieldErrors
 from benben.errors import problem_response
 
-__all__ = ["Page", "accounts_error_view", "json_object", "page_links", "pagination"]
+__all__ = ["Page", "accounts_error_view", "page_links", "pagination"]
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -32,20 +32,6 @@ def accounts_error_view(exc: AccountsError, request: Request) -> Response:
         detail=exc.detail,
         errors=exc.errors or None,
     )
-
-
-def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 problem saying what is wrong with it."""
-    errors = FieldErrors()
-    try:
-        body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        errors.add("", "the body is not valid JSON")
-        errors.raise_if_any()
-    if not isinstance(body, dict):
-        errors.add("", "expected a JSON object")
-        errors.raise_if_any()
-    return body
 
 
 @dataclass(frozen=True)

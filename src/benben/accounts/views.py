@@ -36,8 +36,16 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from benben.accounts import services
-from benben.accounts.http import json_object, page_links, pagination
+from benben.accounts.http import page_links, pagination
 from benben.accounts.resources import UserResource, UsersRoot
+from benben.accounts.schemas import (
+    PAGE_PARAMETERS,
+    UPDATED_USER,
+    USER,
+    USER_CREATE,
+    USER_LIST,
+    USER_UPDATE,
+)
 from benben.accounts.validation import (
     FieldErrors,
     ForbiddenError,
@@ -49,6 +57,7 @@ from benben.accounts.validation import (
     reject_unknown_fields,
 )
 from benben.auth import end_other_sessions
+from benben.rest import Response as Documented
 from benben.rest import Service
 from benben.security import get_password_hasher
 from benben.security.jwt import get_token_codec
@@ -62,21 +71,32 @@ users = Service(
     path="/api/v1/users",
     factory=UsersRoot,
     description="Users (administrators only).",
+    tags=["accounts"],
 )
 user_item = Service(
     name="api.users.item",
     path="/api/v1/users/{id}",
     factory=UserResource,
     description="One user: themself or an administrator.",
+    tags=["accounts"],
 )
 
+NEXT_LINK = {"Link": 'The next page, as `<url>; rel="next"` (absent on the last page).'}
 CREATE_FIELDS = ("username", "password", "email", "display_name", "is_admin", "is_active")
 UPDATE_FIELDS = (*CREATE_FIELDS, "current_password")
 # Fields only the ADMIN permission may change, even on one's own account.
 PRIVILEGED_FIELDS = ("username", "is_admin", "is_active")
 
 
-@users.get(permission=READ)
+@users.get(
+    permission=READ,
+    operation_id="listUsers",
+    summary="List users (administrators)",
+    description="Users ordered by username, keyset-paginated. Unknown query parameters are "
+    "refused (400), so that a misspelt filter never lists everyone.",
+    parameters=PAGE_PARAMETERS,
+    responses={200: Documented("One page of users.", USER_LIST, NEXT_LINK)},
+)
 def list_users_view(request: Request) -> dict[str, Any]:
     page = pagination(request)
     found, more = services.list_users(
@@ -88,9 +108,18 @@ def list_users_view(request: Request) -> dict[str, Any]:
     }
 
 
-@users.post(permission=ADMIN)
+@users.post(
+    permission=ADMIN,
+    operation_id="createUser",
+    summary="Create a user (administrators)",
+    body_schema=USER_CREATE,
+    responses={
+        201: Documented("Created.", USER, {"Location": "The new user's URL."}),
+        409: "The username or email is taken: `errors[].pointer` names which.",
+    },
+)
 def create_user_view(request: Request) -> dict[str, Any]:
-    body = json_object(request)
+    body = request.validated
     errors = FieldErrors()
     reject_unknown_fields(body, CREATE_FIELDS, errors)
     for field in ("username", "password"):
@@ -112,17 +141,37 @@ def create_user_view(request: Request) -> dict[str, Any]:
     return services.user_json(user, [])
 
 
-@user_item.get(permission=READ)
+@user_item.get(
+    permission=READ,
+    operation_id="getUser",
+    summary="One user (themself or an administrator; anyone else 404)",
+    responses={200: Documented("The user.", USER)},
+)
 def get_user_view(request: Request) -> dict[str, Any]:
     return _users_json(request, [request.context.user])[0]
 
 
-@user_item.patch(permission=WRITE)
+@user_item.patch(
+    permission=WRITE,
+    operation_id="updateUser",
+    summary="Change a user",
+    description="Changing one's own password needs `current_password` (missing or wrong: 400 "
+    "with the pointer `/current_password`); it ends the user's other sessions, and the "
+    "response carries a fresh access token under `session`. An administrator setting somebody "
+    "else's password, or deactivating them, ends all their sessions.",
+    body_schema=USER_UPDATE,
+    responses={
+        200: Documented("The changed user.", UPDATED_USER),
+        403: "Only administrators may change this (`errors` names the fields).",
+        409: "The username or email is taken, or this is the last active administrator.",
+        429: "Too many wrong `current_password` guesses (`Retry-After`).",
+    },
+)
 def update_user_view(request: Request) -> dict[str, Any]:
     user = request.context.user
     identity = request.identity
     is_self = identity.user_id == user.id
-    body = json_object(request)
+    body = request.validated
     errors = FieldErrors()
     reject_unknown_fields(body, UPDATE_FIELDS, errors)
     errors.raise_if_any()
@@ -151,7 +200,15 @@ def update_user_view(request: Request) -> dict[str, Any]:
     return result
 
 
-@user_item.delete(permission=ADMIN)
+@user_item.delete(
+    permission=ADMIN,
+    operation_id="deleteUser",
+    summary="Delete a user (administrators)",
+    responses={
+        204: "Deleted, with their memberships and tokens.",
+        409: "The last active administrator cannot be deleted.",
+    },
+)
 def delete_user_view(request: Request) -> Response:
     services.delete_user(request, request.context.user)
     return Response(status=204)

@@ -11,14 +11,30 @@ from sqlalchemy import select
 
 from benben.accounts.models import ApiToken
 from benben.errors import ProblemError
-from benben.security.permissions import SCOPES
+from benben.rest import Response as Documented
+from benben.rest import Service
+from benben.security.permissions import ADMIN, READ, SCOPES
+from benben.security.resources import OwnTokens
 from benben.security.tokens import new_api_token
 from benben.timestamps import iso
 
+from .schemas import API_TOKEN, API_TOKEN_CREATE, API_TOKEN_LIST, CREATED_API_TOKEN
 from .services import utcnow
-from .validation import field_error, invalid, json_object, string_field
+from .validation import field_error, invalid, string_field
 
-__all__ = ["create_token_view", "get_token_view", "list_tokens_view", "revoke_token_view"]
+__all__ = [
+    "create_token_view",
+    "get_token_view",
+    "list_tokens_view",
+    "revoke_token_view",
+    "token_item",
+    "tokens",
+]
+
+tokens = Service(name="api.tokens", path="/api/v1/tokens", factory=OwnTokens, tags=["auth"])
+token_item = Service(
+    name="api.tokens.item", path="/api/v1/tokens/{id}", factory=OwnTokens, tags=["auth"]
+)
 
 MIN_LIFETIME = datetime.timedelta(minutes=1)
 MAX_LIFETIME = datetime.timedelta(days=3660)
@@ -36,6 +52,12 @@ def token_json(token: ApiToken) -> dict[str, Any]:
     }
 
 
+@tokens.get(
+    permission=READ,
+    operation_id="listApiTokens",
+    summary="List your API tokens",
+    responses={200: Documented("The caller's tokens, without their secrets.", API_TOKEN_LIST)},
+)
 def list_tokens_view(request: Request) -> dict[str, Any]:
     tokens = request.dbsession.scalars(
         select(ApiToken)
@@ -45,8 +67,24 @@ def list_tokens_view(request: Request) -> dict[str, Any]:
     return {"items": [token_json(token) for token in tokens]}
 
 
+@tokens.post(
+    permission=ADMIN,
+    operation_id="createApiToken",
+    summary="Create an API token",
+    description="Needs a login session or an API token with the `admin` scope. The secret is "
+    "in this response only.",
+    body_schema=API_TOKEN_CREATE,
+    responses={
+        201: Documented(
+            "Created; `token` is shown this once.",
+            CREATED_API_TOKEN,
+            {"Location": "The token's URL.", "Cache-Control": "`no-store`."},
+        ),
+        409: "You already have a token of that name (pointer `/name`).",
+    },
+)
 def create_token_view(request: Request) -> dict[str, Any]:
-    body = json_object(request)
+    body = request.validated
     name = (string_field(body, "name", max_length=100) or "").strip()
     if not name:
         raise invalid(field_error("name", "must not be blank"))
@@ -81,10 +119,22 @@ def create_token_view(request: Request) -> dict[str, Any]:
     return {**token_json(token), "token": secret}
 
 
+@token_item.get(
+    permission=READ,
+    operation_id="getApiToken",
+    summary="One of your API tokens",
+    responses={200: Documented("The token, without its secret.", API_TOKEN)},
+)
 def get_token_view(request: Request) -> dict[str, Any]:
     return token_json(_own_token(request))
 
 
+@token_item.delete(
+    permission=ADMIN,
+    operation_id="revokeApiToken",
+    summary="Revoke one of your API tokens",
+    responses={204: "Revoked (also when it already was)."},
+)
 def revoke_token_view(request: Request) -> HTTPNoContent:
     token = _own_token(request)
     if token.revoked_at is None:

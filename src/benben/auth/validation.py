@@ -1,15 +1,12 @@
-"""Reading JSON request bodies into clear 400 problems (with a JSON pointer per bad field)."""
+"""The views' own checks of body fields (beyond the schemas), as 400 problems with pointers."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-from pyramid.request import Request
 
 from benben.errors import VALIDATION_TYPE, ProblemError, json_pointer
 
-__all__ = ["field_error", "invalid", "json_object", "string_field"]
+__all__ = ["field_error", "invalid", "string_field"]
 
 
 def field_error(field: str | tuple[str | int, ...], message: str) -> dict[str, str]:
@@ -23,19 +20,6 @@ def invalid(*errors: dict[str, str]) -> ProblemError:
     return ProblemError(
         400, title="Invalid request", type=VALIDATION_TYPE, detail=detail, errors=list(errors)
     )
-
-
-def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 saying what is wrong with it."""
-    try:
-        body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise invalid(
-            {"location": "body", "pointer": "", "message": "the body is not valid JSON"}
-        ) from None
-    if not isinstance(body, dict):
-        raise invalid({"location": "body", "pointer": "", "message": "expected a JSON object"})
-    return body
 
 
 def string_field(

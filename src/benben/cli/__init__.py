@@ -1,4 +1,4 @@
-"""The ``benben`` command: serve, migrate, plugins, config, shell, users.
+"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
 2 for bad input (options, ini file, settings), 1 for failures at run time.  ``--traceback`` shows
@@ -25,14 +25,15 @@ with warnings.catch_warnings():
 
 from pyramid.exceptions import ConfigurationError
 
-from benben.cli import config, migrate, plugins, serve, shell, users
+from benben.cli import config, data, migrate, plugins, serve, shell, users
 from benben.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
+from benben.cli.extensions import add_plugin_commands
 from benben.version import __version__
 
 __all__ = ["main"]
 
 PROG = "benben"
-COMMANDS = (serve, migrate, plugins, config, shell, users)
+COMMANDS = (serve, migrate, plugins, config, shell, users, data)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -60,6 +61,8 @@ def build_parser() -> ArgumentParser:
     )
     for module in COMMANDS:
         module.register(commands)
+    # Plugins' commands (entry point group benben.commands); core's names stay core's.
+    add_plugin_commands(commands, taken=[module.NAME for module in COMMANDS])
     return parser
 
 

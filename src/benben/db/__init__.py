@@ -157,6 +157,9 @@ def _is_programming_error(exc: DBAPIError) -> bool:
 def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would resolve the identity inside its tween to annotate the transaction: a
+    # refused credential or a locked database there escapes the exception views as a 500.
+    settings["tm.annotate_user"] = False
     settings["retry.attempts"] = settings["benben.database.retry_attempts"]
     config.include("pyramid_tm")
     config.include("pyramid_retry")

@@ -1,4 +1,5 @@
-"""Observability: request ids, logs with request context, the access log, health checks."""
+"""Observability: request ids, logs with request context, the access log, health checks,
+Prometheus metrics and (with the ``otel`` extra) OpenTelemetry tracing."""
 
 from __future__ import annotations
 
@@ -13,3 +14,5 @@ def includeme(config: Configurator) -> None:
     install_record_factory()
     config.add_tween("benben.observability.tweens.observability_tween_factory", under=INGRESS)
     config.include("benben.observability.health")
+    config.include("benben.observability.metrics_view")  # GET /metrics, registry["benben.metrics"]
+    config.include("benben.observability.tracing")  # imports OpenTelemetry only when enabled

@@ -19,7 +19,8 @@ request_context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Con
     "benben_request_context", default=None
 )
 
-CONTEXT_FIELDS = ("request_id", "method", "path", "user")
+# trace_id and span_id are set only while tracing is enabled (benben.observability.otel).
+CONTEXT_FIELDS = ("request_id", "method", "path", "user", "trace_id", "span_id")
 
 
 class ContextLogRecord(logging.LogRecord):

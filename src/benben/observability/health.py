@@ -124,9 +124,84 @@ def ready_view(request: Request) -> Response | dict[str, Any]:
     return {"status": "ok", "checks": results}
 
 
+_CHECK_RESULTS = {
+    "type": "object",
+    "description": "Every registered check, by name.",
+    "additionalProperties": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"enum": ["up", "down"]},
+            "duration_ms": {"type": "number", "minimum": 0},
+            "message": {"type": "string", "description": "Why it is down."},
+        },
+        "additionalProperties": False,
+    },
+}
+LIVENESS = {
+    "title": "Liveness",
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"const": "ok"}},
+    "additionalProperties": False,
+}
+READINESS = {
+    "title": "Readiness",
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {"status": {"const": "ok"}, "checks": _CHECK_RESULTS},
+    "additionalProperties": False,
+}
+NOT_READY = {
+    "title": "NotReadyProblem",
+    "allOf": [
+        {"$ref": "#/components/schemas/Problem"},
+        {
+            "type": "object",
+            "required": ["checks"],
+            "properties": {"status": {"const": 503}, "checks": _CHECK_RESULTS},
+        },
+    ],
+}
+
+
 def includeme(config: Configurator) -> None:
+    from benben.openapi.operations import add_openapi_operation
+    from benben.rest import Response as Documented
+
     config.add_directive("add_health_check", add_health_check)
     config.add_route("health.live", "/health/live")
     config.add_route("health.ready", "/health/ready")
     config.add_view(live_view, route_name="health.live", renderer="json", request_method="GET")
     config.add_view(ready_view, route_name="health.ready", renderer="json", request_method="GET")
+    add_openapi_operation(
+        config,
+        "health.live",
+        "GET",
+        operation_id="getLiveness",
+        tags=["operations"],
+        summary="Liveness probe",
+        description="Answers as long as the process serves requests; touches no dependency, so "
+        "an outage elsewhere never gets the process restarted.",
+        responses={200: Documented("Alive.", LIVENESS)},
+    )
+    no_store = {"Cache-Control": "`no-store`: probe results are never cached."}
+    add_openapi_operation(
+        config,
+        "health.ready",
+        "GET",
+        operation_id="getReadiness",
+        tags=["operations"],
+        summary="Readiness probe",
+        description="Runs every registered health check (core's and plugins') in parallel, "
+        "each within `benben.health.timeout` seconds; ready when all are up.",
+        responses={
+            200: Documented("Every check is up.", READINESS, no_store),
+            503: Documented(
+                "A check is down: `detail` names it, `checks` has them all.",
+                NOT_READY,
+                no_store,
+                media_type="application/problem+json",
+            ),
+        },
+    )

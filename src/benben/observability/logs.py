@@ -54,6 +54,11 @@ class JSONFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """Readable lines; with the default format a traced request's lines show ``[<request id>
+    trace=<trace id>]``.  Custom formats may use ``%(trace_id)s`` and ``%(span_id)s``."""
+
+    DEFAULT_FORMAT = "%(asctime)s %(levelname)-7s [%(name)s] [%(request_id)s] %(message)s"
+
     # fileConfig calls formatter classes as cls(format, datefmt, style): accept the full signature.
     def __init__(
         self,
@@ -63,13 +68,8 @@ class TextFormatter(logging.Formatter):
         validate: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            fmt or "%(asctime)s %(levelname)-7s [%(name)s] [%(request_id)s] %(message)s",
-            datefmt,
-            style,
-            validate,
-            **kwargs,
-        )
+        super().__init__(fmt or self.DEFAULT_FORMAT, datefmt, style, validate, **kwargs)
+        self._default = fmt is None or fmt == self.DEFAULT_FORMAT
 
     def format(self, record: logging.LogRecord) -> str:
         # %-style formats read the record's __dict__, so the context fields must be stored there;
@@ -78,6 +78,8 @@ class TextFormatter(logging.Formatter):
         for name in CONTEXT_FIELDS:
             value = getattr(record, name, None)
             setattr(shown, name, "-" if value is None else value)
+        if self._default and shown.trace_id != "-":
+            shown.request_id = f"{shown.request_id} trace={shown.trace_id}"
         return super().format(shown)
 
 

@@ -16,6 +16,7 @@ from pyramid.response import Response
 
 from benben.errors import http_error_view, problem_response
 from benben.observability.context import request_context
+from benben.observability.metrics import METRICS_PATH, get_metrics
 
 access_log = logging.getLogger("benben.access")
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def _decodable_path(request: Request) -> bool:
 
 
 def observability_tween_factory(handler: Handler, registry: Registry) -> Handler:
+    metrics = get_metrics(registry)
+
     def observability_tween(request: Request) -> Response:
         started = time.perf_counter()
         request.request_id = request_id_from(request)
@@ -67,6 +70,10 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
                    "path": safe_path(request), "user": None}  # fmt: skip
         token = request_context.set(context)
         response = None
+        # Scrapes are not counted: they would measure themselves.
+        measured = metrics.enabled and request.environ.get("PATH_INFO") != METRICS_PATH
+        if measured:
+            metrics.request_started()
         try:
             try:
                 if not _decodable_path(request):
@@ -92,10 +99,13 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
             return response
         finally:
             status = response.status_code if response is not None else 500
+            elapsed = time.perf_counter() - started
+            if measured:
+                metrics.request_finished(request, status, elapsed)
             context["user"] = getattr(request, "benben_log_user", None)
             extra = {
                 "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(elapsed * 1000, 2),
                 "remote_addr": request.client_addr,
             }
             attempt = request.environ.get("retry.attempt")

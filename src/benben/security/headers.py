@@ -157,7 +157,15 @@ def guarded_execution_policy(policy: ExecutionPolicy, limit: int) -> ExecutionPo
 
     def execution_policy(environ: dict[str, Any], router: Any) -> Any:
         guard_body(environ, limit)
-        return policy(environ, router)
+        received = environ.get("wsgi.input")
+        try:
+            return policy(environ, router)
+        finally:
+            # A body over 10 KB is copied by WebOb into a temporary file (to replay it) that
+            # nothing closes: close it now, rather than leave the descriptor to the collector.
+            copy = environ.get("wsgi.input")
+            if copy is not received and hasattr(copy, "close"):
+                copy.close()
 
     return execution_policy
 

@@ -40,6 +40,14 @@ class SecurityPolicy:
             raise value
         return value
 
+    @staticmethod
+    def share_identity(source: Request, target: Request) -> None:
+        """Give ``target`` (a subrequest) the identity already established for ``source``,
+        so one credential is verified (and one 401 answered) per HTTP request."""
+        source.identity  # noqa: B018 - establishes the outcome
+        if _OUTCOME_ATTRIBUTE in source.__dict__:
+            target.__dict__[_OUTCOME_ATTRIBUTE] = source.__dict__[_OUTCOME_ATTRIBUTE]
+
     def authenticated_userid(self, request: Request) -> str | None:
         identity = self.identity(request)
         return identity.user_id if identity is not None else None

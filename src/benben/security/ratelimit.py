@@ -6,7 +6,9 @@ client address (made trustworthy by :mod:`benben.security.proxies`).
 What is counted: every request against the limit of its route's group (``benben.ratelimit.groups``,
 assigned with ``config.set_ratelimit_group(route_name, group)``) or ``benben.ratelimit.default``
 for routes of no configured group; unsafe methods (POST, PUT, PATCH, DELETE) also against group
-``write`` when that group is configured.  ``/health/*`` is never limited (probes).
+``write`` when that group is configured.  ``/health/*`` is never limited (probes); ``GET /metrics``
+is answered above this tween.  Each refused request counts once in
+``benben_ratelimit_rejections_total``, under the group of the limit that refused it.
 
 Strategy: the moving window.  A fixed window lets a client spend twice its limit around a window
 boundary (the end of one window and the start of the next), which matters most for the small
@@ -48,6 +50,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from benben.errors import ProblemError, http_error_view
+from benben.observability.metrics import ROUTE_ENVIRON_KEY, get_metrics
 from benben.observability.outage import OutageGuard
 
 __all__ = [
@@ -242,6 +245,7 @@ class Decision:
     remaining: int
     reset_after: int  # seconds until the window frees a slot
     allowed: bool
+    group: str = "default"  # the bucket counted: a configured group, or "default"
 
 
 def principal_key(request: Request) -> str:
@@ -268,7 +272,7 @@ def _decide(
     reset_after = max(0, math.ceil(stats.reset_time - time.time()))
     if not allowed:
         reset_after = max(1, reset_after)
-    return Decision(item.amount, max(0, stats.remaining), reset_after, allowed)
+    return Decision(item.amount, max(0, stats.remaining), reset_after, allowed, bucket)
 
 
 def _count(
@@ -298,6 +302,8 @@ def _headers(decisions: list[Decision]) -> dict[str, str]:
 
 
 def _too_many(request: Request, decisions: list[Decision]) -> ProblemError:
+    refused = next(d for d in decisions if not d.allowed)
+    get_metrics(request.registry).ratelimit_rejected(refused.group)
     headers = _headers(decisions)
     return ProblemError(
         429,
@@ -336,6 +342,7 @@ def _route_group(request: Request) -> str | None:
         return None
     if route is None:
         return None
+    request.environ[ROUTE_ENVIRON_KEY] = route  # metrics label a 429 with its route too
     return request.registry[ROUTE_GROUPS_KEY].get(route.name)
 
 

@@ -1,0 +1,163 @@
+{{/* Names: at most 63 characters; suffixes (-migrate, -test) stay within it. */}}
+{{- define "benben.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "benben.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "benben.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "benben.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "benben.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels: immutable on a Deployment, so nothing here may ever change. */}}
+{{- define "benben.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "benben.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Every object: the recommended labels, and Backstage's kubernetes-id. */}}
+{{- define "benben.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "benben.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: benben
+backstage.io/kubernetes-id: {{ default .Release.Name .Values.backstage.kubernetesId | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The ConfigMap's data: settings as BENBEN_* variables (benben.foo.bar -> BENBEN_FOO_BAR). */}}
+{{- define "benben.configData" -}}
+BENBEN_DATA_DIR: /var/lib/benben
+{{- range $key, $value := .Values.settings }}
+{{- $words := list }}
+{{- range (kindIs "slice" $value | ternary $value (list $value)) }}
+{{- $words = append $words (include "benben.scalar" .) }}
+{{- end }}
+{{ $key | trimPrefix "benben." | replace "." "_" | upper | printf "BENBEN_%s" }}: {{ join " " $words | quote }}
+{{- end }}
+{{- end }}
+
+{{/* A setting's value as text: YAML numbers arrive as floats, and 31536000 must not read 3.1536e+07. */}}
+{{- define "benben.scalar" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) }}{{ int64 . }}{{ else }}{{ toString . }}{{ end }}
+{{- end }}
+
+{{/*
+The chart's Secret data (stringData form), computed once per render and memoized, so that the
+Secret, the migration hook's copy and the checksum annotation all see the same values. Each key:
+the value given > the value in the release's Secret in the cluster (lookup; empty under helm
+template) > for the server secret only, generated when secrets.generateSecret is on > failure.
+*/}}
+{{- define "benben.secretData" -}}
+{{- if not (hasKey .Values.secrets "_rendered") }}
+{{- $s := .Values.secrets }}
+{{- $existing := dict }}
+{{- $found := lookup "v1" "Secret" .Release.Namespace (include "benben.fullname" .) }}
+{{- if $found }}{{- $existing = default (dict) $found.data }}{{- end }}
+{{- $data := dict }}
+{{- $keys := list
+    (list "BENBEN_SECRET" $s.secret "secrets.secret" true)
+    (list "BENBEN_DATABASE_URL" $s.databaseUrl "secrets.databaseUrl" true)
+    (list "BENBEN_CACHE_URL" $s.cacheUrl "secrets.cacheUrl" true)
+    (list "BENBEN_JWT_SECRET" $s.jwtSecret "secrets.jwtSecret" false)
+    (list "BENBEN_ADMIN_PASSWORD" $s.adminPassword "secrets.adminPassword" false)
+    (list "BENBEN_METRICS_TOKEN" $s.metricsToken "secrets.metricsToken" false) }}
+{{- range $keys }}
+{{- $key := index . 0 }}{{- $given := index . 1 }}{{- $value := index . 2 }}{{- $required := index . 3 }}
+{{- if $given }}
+{{- $_ := set $data $key $given }}
+{{- else if hasKey $existing $key }}
+{{- $_ := set $data $key (index $existing $key | b64dec) }}
+{{- else if and (eq $key "BENBEN_SECRET") $s.generateSecret }}
+{{- $_ := set $data $key (randAlphaNum 86) }}
+{{- else if $required }}
+{{- fail (printf "%s is required (or secrets.existingSecret, a Secret you manage); see docs/deployment.md" $value) }}
+{{- end }}
+{{- end }}
+{{- $_ := set .Values.secrets "_rendered" $data }}
+{{- end }}
+{{- toYaml (get .Values.secrets "_rendered") }}
+{{- end }}
+
+{{- define "benben.secretName" -}}
+{{- default (include "benben.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/* Rolls the pods when the configuration or the secret changes. */}}
+{{- define "benben.checksums" -}}
+checksum/config: {{ include "benben.configData" . | sha256sum }}
+{{- if .Values.secrets.existingSecret }}
+{{- $found := lookup "v1" "Secret" .Release.Namespace .Values.secrets.existingSecret }}
+checksum/secret: {{ printf "%s %s" .Values.secrets.existingSecret (toJson (default (dict) ($found).data)) | sha256sum }}
+{{- else }}
+checksum/secret: {{ include "benben.secretData" . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* Environment of every Benben container: the ConfigMap and the Secret. */}}
+{{- define "benben.envFrom" -}}
+- configMapRef:
+    name: {{ include "benben.fullname" . }}
+- secretRef:
+    name: {{ include "benben.secretName" . }}
+{{- end }}
+
+{{- define "benben.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "benben.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+fsGroup: {{ .Values.securityContext.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* The migration command, shared by the hook Job and the init container. */}}
+{{- define "benben.migrateContainer" -}}
+name: migrate
+image: {{ include "benben.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+command: ["benben", "migrate", "--ini", "production.ini"]
+securityContext:
+  {{- include "benben.containerSecurityContext" . | nindent 2 }}
+resources:
+  {{- toYaml .Values.migrations.resources | nindent 2 }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+{{- end }}

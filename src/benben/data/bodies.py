@@ -1,0 +1,306 @@
+"""The JSON Schemas of the data API's request and response bodies.
+
+Request schemas are enforced before a view runs (``Service(body_schema=...)``) and, like the
+response schemas, are what the OpenAPI document shows: behaviour and documentation share them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benben.data.validation import COLLECTION_ID, FIELD_PATH, PRINCIPAL, RECORD_ID
+from benben.rest import Parameter
+
+__all__ = [
+    "COLLECTION",
+    "COLLECTION_CREATE",
+    "COLLECTION_LIST",
+    "COLLECTION_PATCH",
+    "COLLECTION_PUT",
+    "DRY_RUN_REPORT",
+    "HISTORY_LIST",
+    "JSON_PATCH",
+    "MAX_INDEXED_FIELDS",
+    "RECORD",
+    "RECORD_BODY",
+    "RECORD_LIST",
+    "RECORD_PATCH",
+]
+
+Schema = dict[str, Any]
+
+MAX_INDEXED_FIELDS = 16
+MAX_PRINCIPALS = 256
+MAX_PATCH_OPERATIONS = 1000
+COLLECTION_PERMISSION_NAMES = ("read", "write", "create", "admin")
+RECORD_PERMISSION_NAMES = ("read", "write")
+
+PRINCIPAL_SCHEMA: Schema = {
+    "type": "string",
+    "pattern": PRINCIPAL,
+    "description": "system.Everyone, system.Authenticated, user:<id>, group:<name> or role:admin.",
+}
+
+
+def _principals(nullable: bool = False) -> Schema:
+    return {
+        "type": ["array", "null"] if nullable else "array",
+        "items": PRINCIPAL_SCHEMA,
+        "maxItems": MAX_PRINCIPALS,
+    }
+
+
+def _permissions(names: tuple[str, ...], nullable: bool = False) -> Schema:
+    return {
+        "type": ["object", "null"] if nullable else "object",
+        "description": "Principals granted each permission.",
+        "properties": {name: _principals(nullable) for name in names},
+        "additionalProperties": False,
+    }
+
+
+COLLECTION_PERMISSIONS = _permissions(COLLECTION_PERMISSION_NAMES)
+RECORD_PERMISSIONS = _permissions(RECORD_PERMISSION_NAMES)
+
+_INDEXED_FIELDS: Schema = {
+    "type": "array",
+    "description": "Dotted paths into record data to index (filters and sorts on them are fast).",
+    "items": {"type": "string", "pattern": FIELD_PATH, "maxLength": 520},
+    "maxItems": MAX_INDEXED_FIELDS,
+    "uniqueItems": True,
+}
+_COLLECTION_FIELDS: dict[str, Schema] = {
+    "title": {"type": "string", "maxLength": 200},
+    "description": {"type": "string", "maxLength": 10_000},
+    "schema": {
+        "type": ["object", "null"],
+        "description": "JSON Schema (draft 2020-12) every record's data must satisfy; null: any "
+        "object. References must stay inside the schema ('#...').",
+    },
+    "indexed_fields": _INDEXED_FIELDS,
+    "permissions": COLLECTION_PERMISSIONS,
+}
+_COLLECTION_ID_SCHEMA: Schema = {"type": "string", "pattern": COLLECTION_ID}
+
+COLLECTION_CREATE: Schema = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {"id": _COLLECTION_ID_SCHEMA, **_COLLECTION_FIELDS},
+    "additionalProperties": False,
+}
+COLLECTION_PUT: Schema = {
+    "type": "object",
+    "description": "Members left out take their defaults; permissions left out are kept.",
+    "properties": {"id": _COLLECTION_ID_SCHEMA, **_COLLECTION_FIELDS},
+    "additionalProperties": False,
+}
+COLLECTION_MERGE_PATCH: Schema = {
+    "type": "object",
+    "description": "RFC 7396 merge patch of the collection (null removes a member).",
+    "properties": {
+        "title": {"type": ["string", "null"], "maxLength": 200},
+        "description": {"type": ["string", "null"], "maxLength": 10_000},
+        "schema": {"type": ["object", "null"]},
+        "indexed_fields": {**_INDEXED_FIELDS, "type": ["array", "null"]},
+        "permissions": _permissions(COLLECTION_PERMISSION_NAMES, nullable=True),
+    },
+    "additionalProperties": False,
+}
+
+JSON_PATCH: Schema = {
+    "type": "array",
+    "description": "RFC 6902 JSON Patch; paths point into the resource's body, for a record "
+    "`/data/...` or `/permissions/...`.",
+    "maxItems": MAX_PATCH_OPERATIONS,
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string"},
+            "from": {"type": "string"},
+            "value": {},
+        },
+        "additionalProperties": False,
+        "allOf": [
+            {
+                "if": {"properties": {"op": {"enum": ["add", "replace", "test"]}}},
+                "then": {"required": ["value"]},
+            },
+            {
+                "if": {"properties": {"op": {"enum": ["move", "copy"]}}},
+                "then": {"required": ["from"]},
+            },
+        ],
+    },
+}
+
+
+def _patch(merge: Schema) -> Schema:
+    """A PATCH body: a JSON Patch array, or else a merge-patch object."""
+    return {"if": {"type": "array"}, "then": JSON_PATCH, "else": merge}
+
+
+COLLECTION_PATCH = _patch(COLLECTION_MERGE_PATCH)
+
+RECORD_BODY: Schema = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {"type": "object", "description": "The record; the collection's schema applies."},
+        "permissions": RECORD_PERMISSIONS,
+    },
+    "additionalProperties": False,
+}
+RECORD_MERGE_PATCH: Schema = {
+    "type": "object",
+    "description": "RFC 7396 merge patch of {data, permissions} (null removes a member).",
+    "properties": {
+        "data": {"type": "object"},
+        "permissions": _permissions(RECORD_PERMISSION_NAMES, nullable=True),
+    },
+    "additionalProperties": False,
+}
+RECORD_PATCH = _patch(RECORD_MERGE_PATCH)
+
+# -- responses -------------------------------------------------------------------------------
+
+RECORD: Schema = {
+    "type": "object",
+    "required": ["id", "data", "last_modified", "created_by"],
+    "properties": {
+        "id": {"type": "string", "pattern": RECORD_ID},
+        "data": {"type": "object"},
+        "last_modified": {"type": "integer", "description": "Epoch milliseconds; the ETag."},
+        "created_by": {"type": ["string", "null"]},
+        "permissions": {**RECORD_PERMISSIONS, "description": "Shown to those who may write."},
+    },
+}
+TOMBSTONE: Schema = {
+    "type": "object",
+    "required": ["id", "last_modified", "deleted"],
+    "properties": {
+        "id": {"type": "string"},
+        "last_modified": {"type": "integer"},
+        "deleted": {"const": True},
+    },
+}
+RECORD_LIST: Schema = {
+    "type": "object",
+    "required": ["data", "next"],
+    "properties": {
+        "data": {
+            "type": "array",
+            "description": "Records (with _fields, their data holds those fields only); with "
+            "_since or _before, tombstones of deleted records too.",
+            "items": {"anyOf": [RECORD, TOMBSTONE]},
+        },
+        "next": {"type": ["string", "null"], "description": "URL of the next page."},
+        "total": {"type": "integer", "description": "With _count=true: matching records."},
+    },
+}
+COLLECTION: Schema = {
+    "type": "object",
+    "required": [
+        "id",
+        "title",
+        "description",
+        "schema",
+        "indexed_fields",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "last_modified",
+        "record_count",
+    ],
+    "properties": {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "schema": {"type": ["object", "null"]},
+        "indexed_fields": {"type": "array", "items": {"type": "string"}},
+        "permissions": {**COLLECTION_PERMISSIONS, "description": "Shown to those who may write."},
+        "created_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "last_modified": {
+            "type": "integer",
+            "description": "The collection's version: epoch milliseconds of its latest change or "
+            "of its records'.",
+        },
+        "record_count": {"type": "integer"},
+    },
+}
+COLLECTION_LIST: Schema = {
+    "type": "object",
+    "required": ["data", "next"],
+    "properties": {
+        "data": {"type": "array", "items": COLLECTION},
+        "next": {"type": ["string", "null"]},
+    },
+}
+_ERRORS: Schema = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"pointer": {"type": "string"}, "message": {"type": "string"}},
+    },
+}
+DRY_RUN_REPORT: Schema = {
+    "type": "object",
+    "required": ["dry_run", "valid", "checked", "failed", "failures", "truncated"],
+    "properties": {
+        "dry_run": {"const": True},
+        "valid": {"type": "boolean", "description": "Every existing record passes."},
+        "checked": {"type": "integer"},
+        "failed": {"type": "integer"},
+        "failures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"id": {"type": "string"}, "errors": _ERRORS},
+            },
+        },
+        "truncated": {"type": "boolean", "description": "More failures than are listed."},
+    },
+}
+HISTORY_ENTRY: Schema = {
+    "type": "object",
+    "required": ["id", "timestamp", "action", "resource", "record_id", "user_id"],
+    "properties": {
+        "id": {"type": "integer"},
+        "timestamp": {"type": "integer", "description": "The change's last_modified."},
+        "action": {"enum": ["create", "update", "delete"]},
+        "resource": {"enum": ["collection", "record"]},
+        "record_id": {"type": ["string", "null"]},
+        "user_id": {"type": ["string", "null"]},
+        "data": {"type": ["object", "null"]},
+        "previous": {"type": ["object", "null"]},
+    },
+}
+HISTORY_LIST: Schema = {
+    "type": "object",
+    "required": ["data", "next"],
+    "properties": {
+        "data": {"type": "array", "items": HISTORY_ENTRY},
+        "next": {"type": ["string", "null"]},
+    },
+}
+
+# -- parameters ------------------------------------------------------------------------------
+
+IF_MATCH = Parameter(
+    "If-Match", "header", description='Only if the current ETag is one of these (or "*").'
+)
+IF_NONE_MATCH_PUT = Parameter(
+    "If-None-Match", "header", description='"*": create only; 412 when it exists.'
+)
+IF_NONE_MATCH_GET = Parameter(
+    "If-None-Match", "header", description="304 Not Modified when the ETag is one of these."
+)
+DRY_RUN = Parameter(
+    "dry_run",
+    "query",
+    {"type": "string", "enum": ["true", "false"]},
+    "true: check which existing records would fail the resulting schema; store nothing.",
+)

@@ -1,0 +1,322 @@
+"""``/api/v1/collections`` and ``/api/v1/collections/{cid}`` (ACLs in :mod:`.resources`).
+
+- ``GET /api/v1/collections?_limit=&_cursor=``: the collections the caller may see, by id.
+- ``POST /api/v1/collections``: ``{"id", "title"?, "description"?, "schema"?,
+  "indexed_fields"?, "permissions"?}`` -> 201 with ``Location`` and ``ETag``.
+- ``GET|PUT|PATCH|DELETE /api/v1/collections/{cid}``: PUT creates or replaces (members left out
+  take their defaults, ``permissions`` left out are kept); PATCH takes a merge patch or a JSON
+  Patch; both accept ``?dry_run=true`` to report which existing records the resulting schema
+  would refuse, storing nothing.  Changing ``permissions`` needs the ADMIN permission; so does
+  DELETE (204).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response as PyramidResponse
+from pyramid_retry import mark_error_retryable
+from sqlalchemy import exists, select
+
+from benben.data import bodies
+from benben.data.bodies import COLLECTION_CREATE, COLLECTION_LIST, COLLECTION_PATCH, COLLECTION_PUT
+from benben.data.dry_run import dry_run_report
+from benben.data.http import (
+    JSON,
+    JSON_PATCH,
+    MERGE_PATCH,
+    Conditions,
+    accept_params,
+    bool_param,
+    content_type,
+    etag_of,
+    not_modified,
+)
+from benben.data.inputs import check_body, check_collection_id, clean_collection_fields
+from benben.data.models import Collection, CollectionGrant
+from benben.data.patching import apply_patch
+from benben.data.resources import (
+    CollectionResource,
+    CollectionsRoot,
+    acl_permits,
+    caller_principals,
+    collection_acl,
+)
+from benben.data.storage import (
+    COLLECTION_FIELDS,
+    CollectionExistsError,
+    collection_fields,
+    collection_json,
+    create_collection,
+    delete_collection,
+    replace_collection,
+)
+from benben.data.validation import body_error, invalid, param_error
+from benben.errors import ProblemError
+from benben.rest import Parameter, Response, Service
+from benben.security.permissions import ADMIN, CREATE, READ, WRITE
+from benben.security.principals import ADMIN_ROLE
+
+__all__ = ["collection_item", "collections"]
+
+collections = Service(
+    name="api.data.collections",
+    path="/api/v1/collections",
+    factory=CollectionsRoot,
+    tags=["data"],
+    description="Collections of JSON records.",
+)
+collection_item = Service(
+    name="api.data.collection",
+    path="/api/v1/collections/{cid}",
+    factory=CollectionResource,
+    tags=["data"],
+    description="One collection: its schema, indexed fields and permissions.",
+)
+
+_DIGITS = re.compile(r"[0-9]{1,9}")
+_ETAG = {"ETag": "The collection's version, quoted: its last_modified."}
+_CREATED = Response("Created", bodies.COLLECTION, {**_ETAG, "Location": "Its URL."})
+_PAGE_PARAMETERS = [
+    Parameter("_limit", "query", {"type": "string", "pattern": "^[0-9]+$"}, "Page size."),
+    Parameter("_cursor", "query", description="From the previous page's next link."),
+]
+_WRITE_RESPONSES: dict[int, Response | str] = {
+    412: "If-Match or If-None-Match failed (the ETag header holds the current one).",
+    415: "Content-Type not accepted.",
+}
+# With ?dry_run=true, a PUT or PATCH answers the report instead of the collection.
+_CHANGED = Response(
+    "The collection as changed (with dry_run=true: the report, nothing stored)",
+    {"anyOf": [bodies.COLLECTION, bodies.DRY_RUN_REPORT]},
+    _ETAG,
+)
+
+
+@collections.get(
+    permission=READ,
+    summary="List the collections you may see",
+    parameters=_PAGE_PARAMETERS,
+    responses={
+        200: Response(
+            "A page of collections", COLLECTION_LIST, {"Link": 'The next page, rel="next"'}
+        )
+    },
+)
+def list_collections_view(request: Request) -> dict[str, Any]:
+    accept_params(request, ("_limit", "_cursor"))
+    settings = request.registry.settings
+    limit = _limit(
+        request, settings["benben.data.page_size"], settings["benben.data.max_page_size"]
+    )
+    after = _decode_cursor(request.GET.get("_cursor"))
+    principals = caller_principals(request)
+    query = select(Collection).order_by(Collection.id).limit(limit + 1)
+    if after is not None:
+        query = query.where(Collection.id > after)
+    if ADMIN_ROLE not in principals:
+        grants = CollectionGrant.__table__.c
+        query = query.where(
+            exists().where(
+                grants.collection_id == Collection.id, grants.principal.in_(sorted(principals))
+            )
+        )
+    found = list(request.dbsession.scalars(query))
+    more = len(found) > limit
+    found = found[:limit]
+    data = [_json(request, collection) for collection in found]
+    next_url = None
+    if more:
+        cursor = base64.urlsafe_b64encode(found[-1].id.encode()).decode().rstrip("=")
+        next_url = request.route_url(
+            "api.data.collections", _query={"_limit": limit, "_cursor": cursor}
+        )
+        request.response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return {"data": data, "next": next_url}
+
+
+@collections.post(
+    permission=CREATE,
+    summary="Create a collection",
+    body_schema=COLLECTION_CREATE,
+    validators=(content_type(JSON),),
+    responses={
+        201: _CREATED,
+        409: "A collection with this id exists.",
+        415: "Content-Type not accepted.",
+    },
+)
+def create_collection_view(request: Request) -> dict[str, Any]:
+    accept_params(request)
+    body = request.validated
+    check_collection_id(body["id"])
+    fields = clean_collection_fields(body)
+    try:
+        collection = create_collection(request, body["id"], fields)
+    except CollectionExistsError:
+        raise ProblemError(
+            409,
+            detail=f"A collection {body['id']} exists already.",
+            errors=[body_error("/id", "is taken")],
+        ) from None
+    return _created(request, collection)
+
+
+@collection_item.get(
+    permission=READ,
+    summary="Read a collection",
+    parameters=[bodies.IF_NONE_MATCH_GET, bodies.IF_MATCH],
+    responses={
+        200: Response("The collection", bodies.COLLECTION, _ETAG),
+        304: "Not modified (If-None-Match).",
+        412: "If-Match failed.",
+    },
+)
+def get_collection_view(request: Request) -> Any:
+    accept_params(request)
+    context: CollectionResource = request.context
+    etag = context.etag
+    assert etag is not None
+    assert context.collection is not None
+    if Conditions.from_request(request).matches_read(etag):
+        return not_modified(etag)
+    request.response.headers["ETag"] = etag
+    return _json(request, context.collection)
+
+
+@collection_item.put(
+    permission=WRITE,
+    summary="Create or replace a collection",
+    body_schema=COLLECTION_PUT,
+    validators=(content_type(JSON),),
+    parameters=[bodies.IF_MATCH, bodies.IF_NONE_MATCH_PUT, bodies.DRY_RUN],
+    responses={
+        200: _CHANGED,
+        201: _CREATED,
+        409: "Created concurrently by another request (rare: the PUT is retried first).",
+        **_WRITE_RESPONSES,
+    },
+)
+def put_collection_view(request: Request) -> Any:
+    accept_params(request, ("dry_run",))
+    dry_run = bool_param(request, "dry_run")
+    context: CollectionResource = request.context
+    body = request.validated
+    if "id" in body and body["id"] != context.collection_id:
+        raise invalid([body_error("/id", "must be the id in the URL, or left out")])
+    fields = clean_collection_fields(body)
+    return _write(request, context, fields, dry_run)
+
+
+@collection_item.patch(
+    permission=WRITE,
+    summary="Change a collection (merge patch or JSON Patch)",
+    body_schema=COLLECTION_PATCH,
+    body_media_types=(MERGE_PATCH, JSON_PATCH, JSON),
+    validators=(content_type(MERGE_PATCH, JSON_PATCH, JSON),),
+    parameters=[bodies.IF_MATCH, bodies.DRY_RUN],
+    responses={
+        200: _CHANGED,
+        409: "A JSON Patch operation cannot be applied (a failed test).",
+        **_WRITE_RESPONSES,
+    },
+)
+def patch_collection_view(request: Request) -> Any:
+    accept_params(request, ("dry_run",))
+    dry_run = bool_param(request, "dry_run")
+    context: CollectionResource = request.context
+    assert context.collection is not None
+    Conditions.from_request(request).check_write(context.etag)
+    current = collection_fields(context.collection)
+    limit = request.registry.settings["benben.data.max_record_size"]
+    patched = apply_patch(request, current, COLLECTION_FIELDS, max(limit, 1 << 20))
+    check_body("collection", patched)
+    fields = clean_collection_fields(patched)
+    fields.setdefault("permissions", {})
+    return _write(request, context, fields, dry_run)
+
+
+@collection_item.delete(
+    permission=ADMIN,
+    summary="Delete a collection and its records",
+    parameters=[bodies.IF_MATCH],
+    responses={
+        204: "Deleted; its history stays until retention drops it.",
+        412: "If-Match failed.",
+    },
+)
+def delete_collection_view(request: Request) -> PyramidResponse:
+    accept_params(request)
+    context: CollectionResource = request.context
+    assert context.collection is not None
+    Conditions.from_request(request).check_write(context.etag)
+    delete_collection(request, context.collection)
+    return PyramidResponse(status=204)
+
+
+def _write(
+    request: Request, context: CollectionResource, fields: dict[str, Any], dry_run: bool
+) -> Any:
+    Conditions.from_request(request).check_write(context.etag)
+    collection = context.collection
+    if collection is not None:
+        fields.setdefault("permissions", dict(collection.permissions or {}))
+        changed = fields["permissions"] != (collection.permissions or {})
+        if changed and not request.has_permission(ADMIN, context):
+            raise ProblemError(
+                403,
+                detail="Changing a collection's permissions needs the admin permission.",
+                errors=[body_error("/permissions", "needs the admin permission")],
+            )
+    if dry_run:
+        return dry_run_report(request, collection, fields.get("schema"))
+    if collection is None:
+        try:
+            collection = create_collection(request, context.collection_id, fields)
+        except CollectionExistsError:
+            exc = ProblemError(409, detail="The collection was created concurrently; retry.")
+            mark_error_retryable(exc)  # replayed, the PUT replaces it (if still allowed)
+            raise exc from None
+        return _created(request, collection)
+    replace_collection(request, collection, fields)
+    request.response.headers["ETag"] = etag_of(collection.last_modified)
+    return _json(request, collection)
+
+
+def _created(request: Request, collection: Collection) -> dict[str, Any]:
+    request.response.status_code = 201
+    request.response.headers["Location"] = request.route_url(
+        "api.data.collection", cid=collection.id
+    )
+    request.response.headers["ETag"] = etag_of(collection.last_modified)
+    return collection_json(collection, show_permissions=True)
+
+
+def _json(request: Request, collection: Collection) -> dict[str, Any]:
+    show = acl_permits(collection_acl(collection), caller_principals(request), WRITE)
+    return collection_json(collection, show_permissions=show)
+
+
+def _limit(request: Request, default: int, maximum: int) -> int:
+    raw = request.GET.get("_limit")
+    if raw is None:
+        return default
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+        raise invalid([param_error("_limit", f"must be an integer from 1 to {maximum}")])
+    return int(raw)
+
+
+def _decode_cursor(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = ""
+    if not value or len(raw) > 100:
+        raise invalid([param_error("_cursor", "is not a cursor this API returned")])
+    return value

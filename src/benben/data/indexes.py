@@ -1,0 +1,107 @@
+"""Per-collection expression indexes for a collection's declared indexed fields.
+
+For each declared field: ``(rank, num, text, last_modified, id)`` — the very expressions sql.py
+filters and sorts on — ``WHERE collection_id = '<cid>'`` (a partial index: one collection's rows
+only, so the index stays as small as the collection).  It answers, within one collection:
+
+- a comparison or prefix on the field, in the field's order (``price__gt=10&_sort=price``),
+  and the next pages' keyset bound;
+- an equality on the field in last_modified order (``status=open``, the default sort), since
+  the equality fixes (rank, num, text) and the index then runs in (last_modified, id) order.
+
+PostgreSQL and SQLite both support partial expression indexes; both use them only when the
+query's expressions and ``collection_id = '<cid>'`` appear in it literally, as sql.py writes them.
+Creating an index locks the records table against writes while it is built: quick for a new or
+small collection, and done in the caller's transaction so that it is all or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex, DropIndex
+from sqlalchemy.sql.expression import Grouping
+
+from benben.data.jsonkeys import collection_is, field_keys, id_key
+from benben.data.models import JSONDocument
+from benben.data.query import parse_field_path
+
+__all__ = ["drop_indexes", "ensure_indexes", "index_name"]
+
+_PREFIX = "ix_benben_rq_"
+
+
+def index_name(collection_id: str, field: str) -> str:
+    """A name within PostgreSQL's 63 characters, whatever the lengths of collection and field."""
+    digest = hashlib.sha256(f"{collection_id}\0{field}".encode()).hexdigest()[:32]
+    return _PREFIX + digest
+
+
+def _records_table() -> Table:
+    """A stand-in for the records table, private to one DDL statement: an Index made on the
+    mapped table would be added to the application's metadata for good."""
+    return Table(
+        "benben_records",
+        MetaData(),
+        Column("collection_id", String(64)),
+        Column("id", String(64)),
+        Column("data", JSONDocument),
+        Column("last_modified", BigInteger),
+    )
+
+
+def _index(collection_id: str, field: str, dialect: str) -> Index:
+    table = _records_table()
+    keys = field_keys(table, parse_field_path(field), dialect)
+    where = collection_is(table, collection_id)
+    # PostgreSQL wants every index expression but a function call in parentheses.
+    columns = [
+        keys.rank,
+        keys.num,
+        keys.ordered_text,
+        table.c.last_modified,
+        id_key(table, dialect),
+    ]
+    return Index(
+        index_name(collection_id, field),
+        *(Grouping(column) for column in columns),
+        postgresql_where=where,
+        sqlite_where=where,
+    )
+
+
+def _dialect(bind: Connection | Session) -> str:
+    return bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+
+
+def ensure_indexes(
+    bind: Connection | Session,
+    collection_id: str,
+    old_fields: Iterable[str],
+    new_fields: Iterable[str],
+) -> None:
+    """Make the collection's indexes those of ``new_fields``: drop the ones no longer declared,
+    create the missing ones.  ``ValueError`` for a field that is not a valid path."""
+    dialect = _dialect(bind)
+    new = list(dict.fromkeys(new_fields))
+    indexes = [_index(collection_id, field, dialect) for field in new]  # validates first
+    drop_indexes(bind, collection_id, [f for f in dict.fromkeys(old_fields) if f not in new])
+    for index in indexes:
+        _execute(bind, CreateIndex(index, if_not_exists=True))
+
+
+def drop_indexes(bind: Connection | Session, collection_id: str, fields: Iterable[str]) -> None:
+    """Drop the collection's indexes of ``fields`` (those that exist)."""
+    for field in dict.fromkeys(fields):
+        # Only the name matters to DROP INDEX: no need to parse a field declared long ago.
+        index = Index(index_name(collection_id, field), _records_table().c.id)
+        _execute(bind, DropIndex(index, if_exists=True))
+
+
+def _execute(bind: Connection | Session, statement: Any) -> None:
+    bind.execute(statement)

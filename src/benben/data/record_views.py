@@ -1,0 +1,290 @@
+"""``/api/v1/collections/{cid}/records`` and ``.../records/{rid}`` (ACLs in :mod:`.resources`).
+
+- ``GET .../records``: a page of the records the caller may read, in the list-query language
+  of :mod:`.query` (filters, ``_sort``, ``_fields``, ``_limit``, ``_cursor``, ``_count``,
+  ``_since``/``_before`` with tombstones); ``{"data", "next", "total"?}`` with ``Link`` and a
+  strong ``ETag`` (the collection's version, the query and the caller's principals).
+- ``POST .../records``: ``{"data", "permissions"?}`` -> 201, a generated UUID id.
+- ``GET|PUT|PATCH|DELETE .../records/{rid}``: PUT creates or replaces (client-chosen id:
+  ``^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$``), ``If-None-Match: *`` for create-only; PATCH takes a
+  merge patch or a JSON Patch of ``{"data", "permissions"}``; DELETE leaves a tombstone and
+  answers it.  ``If-Match`` applies to all writes (412), ``If-None-Match`` to reads (304).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlencode
+
+from pyramid.request import Request
+
+from benben.data import bodies
+from benben.data.bodies import RECORD, RECORD_BODY, RECORD_LIST, RECORD_PATCH, TOMBSTONE
+from benben.data.http import (
+    JSON,
+    JSON_PATCH,
+    MERGE_PATCH,
+    Conditions,
+    accept_params,
+    content_type,
+    etag_of,
+    not_modified,
+)
+from benben.data.inputs import check_body, clean_record_body
+from benben.data.patching import apply_patch
+from benben.data.query import next_page_params, parse_list_query, project
+from benben.data.records import (
+    delete_record,
+    new_record_id,
+    record_body,
+    record_json,
+    save_record,
+    tombstone_json,
+)
+from benben.data.resources import RecordResource, RecordsResource
+from benben.data.sql import fetch_page
+from benben.rest import Parameter, Response, Service
+from benben.security.permissions import CREATE, READ, WRITE
+
+__all__ = ["CURSOR_SECRET_KEY", "record_item", "records"]
+
+CURSOR_SECRET_KEY = "benben.data.cursor_secret"  # noqa: S105 - a registry key
+
+records = Service(
+    name="api.data.records",
+    path="/api/v1/collections/{cid}/records",
+    factory=RecordsResource,
+    tags=["data"],
+    description="The records of a collection.",
+)
+record_item = Service(
+    name="api.data.record",
+    path="/api/v1/collections/{cid}/records/{rid}",
+    factory=RecordResource,
+    tags=["data"],
+    description="One record.",
+)
+
+_ETAG = {"ETag": "The record's last_modified, quoted."}
+_RECORD = Response("The record", RECORD, _ETAG)
+_CREATED = Response("Created", RECORD, {**_ETAG, "Location": "Its URL."})
+_WRITE_RESPONSES: dict[int, Response | str] = {
+    412: "If-Match or If-None-Match failed (the ETag header holds the current one).",
+    413: "The record's data is larger than benben.data.max_record_size.",
+    415: "Content-Type not accepted.",
+}
+_LIST_PARAMETERS = [
+    Parameter("_sort", description="Sort keys, '-' for descending: -price,name."),
+    Parameter("_fields", description="Data members to return: title,price."),
+    Parameter("_limit", schema={"type": "string", "pattern": "^[0-9]+$"}, description="Page size."),
+    Parameter("_cursor", description="From the previous page's next link."),
+    Parameter(
+        "_count",
+        schema={"type": "string", "enum": ["true", "false"]},
+        description="true: add the total of matching records.",
+    ),
+    Parameter(
+        "_since",
+        schema={"type": "string"},
+        description="Changes after this last_modified (tombstones included).",
+    ),
+    Parameter(
+        "_before",
+        schema={"type": "string"},
+        description="Changes before this last_modified (tombstones included).",
+    ),
+    bodies.IF_NONE_MATCH_GET,
+]
+
+
+@records.get(
+    permission=READ,
+    summary="List records (filters: field=value, field__op=value)",
+    description="Every parameter not starting with '_' filters on a dotted data path: "
+    "field=value or field__op=value, op one of eq ne lt le gt ge in nin contains "
+    "startswith exists.",
+    parameters=_LIST_PARAMETERS,
+    responses={
+        200: Response(
+            "A page of records", RECORD_LIST, {"ETag": "The page's version", "Link": 'rel="next"'}
+        ),
+        304: "Not modified (If-None-Match).",
+    },
+)
+def list_records_view(request: Request) -> Any:
+    context: RecordsResource = request.context
+    collection = context.collection
+    assert collection is not None
+    settings = request.registry.settings
+    query = parse_list_query(
+        request.GET,
+        default_limit=settings["benben.data.page_size"],
+        max_limit=settings["benben.data.max_page_size"],
+        secret=request.registry[CURSOR_SECRET_KEY],
+        collection_id=collection.id,
+    )
+    readable_by = None if context.full_read else context.principals
+    etag = _list_etag(request, collection.last_modified, context.principals)
+    if Conditions.from_request(request).matches_read(etag):
+        return not_modified(etag)
+    page = fetch_page(request.dbsession, collection.id, query, readable_by=readable_by)
+    data = [
+        tombstone_json(record)
+        if record.deleted
+        else record_json(
+            record,
+            show_permissions=context.may_write(record),
+            data=project(record.data, query.fields),
+        )
+        for record in page.records
+    ]
+    result: dict[str, Any] = {"data": data, "next": None}
+    if page.next_cursor is not None:
+        next_url = (
+            f"{request.path_url}?{urlencode(next_page_params(request.GET, page.next_cursor))}"
+        )
+        result["next"] = next_url
+        request.response.headers["Link"] = f'<{next_url}>; rel="next"'
+    if page.total is not None:
+        result["total"] = page.total
+    request.response.headers["ETag"] = etag
+    return result
+
+
+@records.post(
+    permission=CREATE,
+    summary="Create a record (its id is generated)",
+    body_schema=RECORD_BODY,
+    validators=(content_type(JSON),),
+    responses={201: _CREATED, 413: _WRITE_RESPONSES[413], 415: _WRITE_RESPONSES[415]},
+)
+def create_record_view(request: Request) -> dict[str, Any]:
+    accept_params(request)
+    context: RecordsResource = request.context
+    assert context.collection is not None
+    data, permissions = clean_record_body(request, context.collection, request.validated)
+    record, _ = save_record(
+        request, context.collection, None, new_record_id(), data=data, permissions=permissions
+    )
+    return _answer(request, record, created=True)
+
+
+@record_item.get(
+    permission=READ,
+    summary="Read a record",
+    parameters=[bodies.IF_NONE_MATCH_GET, bodies.IF_MATCH],
+    responses={200: _RECORD, 304: "Not modified (If-None-Match).", 412: "If-Match failed."},
+)
+def get_record_view(request: Request) -> Any:
+    accept_params(request)
+    context: RecordResource = request.context
+    assert context.record is not None
+    assert context.etag is not None
+    if Conditions.from_request(request).matches_read(context.etag):
+        return not_modified(context.etag)
+    request.response.headers["ETag"] = context.etag
+    return record_json(context.record, show_permissions=context.permits(WRITE))
+
+
+@record_item.put(
+    permission=WRITE,
+    summary="Create or replace a record",
+    description="Record ids are 1-64 characters: letters, digits, '_' or '-', "
+    "starting with a letter or digit. Permissions left out are kept.",
+    body_schema=RECORD_BODY,
+    validators=(content_type(JSON),),
+    parameters=[bodies.IF_MATCH, bodies.IF_NONE_MATCH_PUT],
+    responses={200: _RECORD, 201: _CREATED, **_WRITE_RESPONSES},
+)
+def put_record_view(request: Request) -> dict[str, Any]:
+    accept_params(request)
+    context: RecordResource = request.context
+    assert context.collection is not None
+    Conditions.from_request(request).check_write(context.etag)
+    data, permissions = clean_record_body(request, context.collection, request.validated)
+    record, created = save_record(
+        request,
+        context.collection,
+        context.row,
+        context.record_id,
+        data=data,
+        permissions=permissions,
+    )
+    return _answer(request, record, created=created)
+
+
+@record_item.patch(
+    permission=WRITE,
+    summary="Change a record (merge patch or JSON Patch)",
+    description="A merge patch (application/merge-patch+json or application/json) "
+    "or a JSON Patch (application/json-patch+json) of {data, permissions}: JSON "
+    "Patch paths start with /data or /permissions. The result is validated.",
+    body_schema=RECORD_PATCH,
+    body_media_types=(MERGE_PATCH, JSON_PATCH, JSON),
+    validators=(content_type(MERGE_PATCH, JSON_PATCH, JSON),),
+    parameters=[bodies.IF_MATCH],
+    responses={
+        200: _RECORD,
+        409: "A JSON Patch operation cannot be applied (a failed test).",
+        **_WRITE_RESPONSES,
+    },
+)
+def patch_record_view(request: Request) -> dict[str, Any]:
+    accept_params(request)
+    context: RecordResource = request.context
+    assert context.collection is not None
+    assert context.record is not None
+    Conditions.from_request(request).check_write(context.etag)
+    limit = request.registry.settings["benben.data.max_record_size"]
+    current = record_body(context.record)
+    assert current is not None
+    patched = apply_patch(request, current, ("data", "permissions"), limit)
+    check_body("record", patched)
+    data, permissions = clean_record_body(request, context.collection, patched)
+    record, _ = save_record(
+        request,
+        context.collection,
+        context.record,
+        context.record_id,
+        data=data,
+        permissions=permissions or {},
+    )
+    return _answer(request, record, created=False)
+
+
+@record_item.delete(
+    permission=WRITE,
+    summary="Delete a record (a tombstone remains)",
+    parameters=[bodies.IF_MATCH],
+    responses={200: Response("The tombstone", TOMBSTONE, _ETAG), 412: "If-Match failed."},
+)
+def delete_record_view(request: Request) -> dict[str, Any]:
+    accept_params(request)
+    context: RecordResource = request.context
+    assert context.collection is not None
+    assert context.record is not None
+    Conditions.from_request(request).check_write(context.etag)
+    tombstone = delete_record(request, context.collection, context.record)
+    request.response.headers["ETag"] = etag_of(tombstone.last_modified)
+    return tombstone_json(tombstone)
+
+
+def _answer(request: Request, record: Any, *, created: bool) -> dict[str, Any]:
+    request.response.headers["ETag"] = etag_of(record.last_modified)
+    if created:
+        request.response.status_code = 201
+        request.response.headers["Location"] = request.route_url(
+            "api.data.record", cid=record.collection_id, rid=record.id
+        )
+    return record_json(record, show_permissions=True)
+
+
+def _list_etag(request: Request, version: int, principals: frozenset[str]) -> str:
+    """Strong: the collection's version changes with every write to it, and the rest names
+    what was asked and who asked (principals decide what a list holds and shows)."""
+    digest = hashlib.sha256()
+    for name, value in sorted(request.GET.items()):
+        digest.update(f"{name}\0{value}\0".encode("utf-8", "surrogatepass"))
+    digest.update("\0".join(sorted(principals)).encode())
+    return f'"{version}-{digest.hexdigest()[:20]}"'
