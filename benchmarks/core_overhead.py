@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +20,10 @@ import tempfile
 import textwrap
 import time
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from wrk_support import run_wrk
 
 BARE_APP = textwrap.dedent(
     """
@@ -68,28 +71,6 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"server at {url} did not come up")
-
-
-def run_wrk(url: str, duration: int) -> dict[str, float]:
-    out = subprocess.run(
-        ["wrk", "-t1", "-c16", f"-d{duration}s", "--latency", url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": rps,
-        "p50": _latency_ms(out, "50%"),
-        "p99": _latency_ms(out, "99%"),
-        "errors": float(errors.group(1)) if errors else 0.0,
-    }
-
-
-def _latency_ms(out: str, percentile: str) -> float:
-    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", out).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def measure(name: str, script: str, args: list[str], path: str, duration: int) -> dict:

@@ -182,14 +182,23 @@ def test_successful_responses_match_the_document(
     assert_documented(openapi, path, response)
 
 
-def test_not_ready_response_matches_the_document(
+def test_not_ready_and_degraded_responses_match_the_document(
     openapi: dict[str, Any], make_app: Callable[..., webtest.TestApp]
 ) -> None:
-    # Nothing listens on port 1: the cache check is down, so readiness is a 503 problem.
+    # Nothing listens on port 1: the cache check fails, which leaves the instance ready but
+    # degraded; a failing critical check makes readiness a 503 problem.
     unreachable = {"benben.cache.backend": "redis", "benben.cache.url": "redis://127.0.0.1:1/0"}
-    response = make_app(unreachable).get("/health/ready", status=503)
+    degraded = make_app(unreachable).get("/health/ready", status=200)
+    assert degraded.json["checks"]["cache"]["status"] == "degraded"
+    assert_documented(openapi, "/health/ready", degraded)
+
+    def include(config: Any) -> None:
+        config.add_health_check("upstream", lambda request: "refused")
+
+    response = make_app(unreachable, include=include).get("/health/ready", status=503)
     assert response.content_type == PROBLEM_JSON
-    assert response.json["checks"]["cache"]["status"] == "down"
+    assert response.json["checks"]["upstream"]["status"] == "down"
+    assert response.json["checks"]["cache"]["status"] == "degraded"
     assert_documented(openapi, "/health/ready", response)
 
 

@@ -20,8 +20,9 @@ A plugin is a distribution with an entry point in the ``benben.plugins`` group n
 
 Directives added to the Configurator by Benben (core uses them too):
 
-- ``config.add_health_check(name, check)``: ``check(request)`` raises (or returns a message) when
-  down; ``/health/ready`` runs it with a timeout.
+- ``config.add_health_check(name, check, critical=True)``: ``check(request)`` raises (or returns a
+  message) when down; ``/health/ready`` runs it with a timeout. ``critical=False`` for what
+  requests can do without: its failure reports the instance degraded, still ready.
 - ``config.add_migrations(location)``: an asset spec of a directory of Alembic revisions; they get
   this plugin's own version table and run after core and after the plugins this one requires.
 - ``config.add_api_capability(name, description, url=None)``: listed by ``GET /api/v1/``.
@@ -101,6 +102,7 @@ __all__ = [
     "plugin_settings",
     "problem_response",
     "public_url",
+    "use_primary",
 ]
 
 HealthCheck = Callable[[Request], str | None]
@@ -160,6 +162,15 @@ def public_url(request: Request) -> str:
     trusted proxies)."""
     configured = str(request.registry.settings.get("benben.public_url") or "").strip()
     return configured.rstrip("/") or request.application_url
+
+
+def use_primary(request: Request) -> None:
+    """Make the rest of this request read the primary database, not the read replica
+    (``benben.database.read_url``): call it in a GET before reading what it will write back.
+    Writes always go to the primary; without a replica this does nothing."""
+    from benben.db import use_primary as use_primary_session
+
+    use_primary_session(request.dbsession)
 
 
 @contextmanager

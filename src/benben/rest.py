@@ -59,7 +59,10 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Response:
-    """A documented response: description, body schema (JSON), headers, media type."""
+    """A documented response: description, body schema (JSON), headers, media type.
+
+    No schema: no body, or, with a media type other than JSON, a body documented by its media
+    type alone (a multi-document YAML stream, say, which no single schema describes)."""
 
     description: str
     schema: JSONSchema | None = None

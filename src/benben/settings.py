@@ -244,6 +244,14 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         "postgresql:// URLs use psycopg 3.",
         secret=True,
     ),
+    Setting(
+        "benben.database.read_url",
+        as_str,
+        "",
+        "PostgreSQL read replica. Set: reads of GET/HEAD/OPTIONS requests go there, every write "
+        "(and every other request) to benben.database.url. Empty: no replica. Refused with SQLite.",
+        secret=True,
+    ),
     Setting("benben.database.pool_size", as_int(1, 1000), 10, "PostgreSQL connection pool size."),
     Setting(
         "benben.database.max_overflow", as_int(0, 1000), 10, "Connections allowed beyond the pool."
@@ -338,6 +346,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         as_float(0.05, 60),
         2.0,
         "Seconds each readiness check may take before it counts as down.",
+    ),
+    Setting(
+        "benben.health.noncritical",
+        as_list,
+        ("cache",),
+        "Readiness checks whose failure leaves the instance ready (200, reported degraded): "
+        "what requests can do without, such as the cache.",
     ),
     # -- identity and access ------------------------------------------------------------------
     Setting(
@@ -452,6 +467,26 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     ),
     # -- data API -------------------------------------------------------------------------------
     Setting("benben.data.page_size", as_int(1, 10_000), 100, "Records per list page by default."),
+    Setting(
+        "benben.data.cache.enabled",
+        as_bool,
+        True,
+        "Serve record and list reads from memory, keyed by the collection's version (instances "
+        "sharing Redis learn of new versions through it; see docs/data-api.md, Caching).",
+    ),
+    Setting(
+        "benben.data.cache.max_items",
+        as_int(1, 10_000_000),
+        20_000,
+        "Most collections, records and list pages the read cache holds per process.",
+    ),
+    Setting(
+        "benben.data.cache.max_age",
+        as_float(0.1, 86_400),
+        300.0,
+        "Seconds a cached read is served at most: bounds what a lost version announcement "
+        "could leave stale.",
+    ),
     Setting(
         "benben.data.max_page_size",
         as_int(1, 10_000),

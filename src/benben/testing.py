@@ -173,9 +173,13 @@ class Backends:
 
     def close(self) -> None:
         for registry in self._apps:
-            engine = registry.get("benben.db.engine")
-            if engine is not None:
-                engine.dispose()
+            for key in ("benben.db.engine", "benben.db.replica_engine"):
+                engine = registry.get(key)
+                if engine is not None:
+                    engine.dispose()
+            versions = registry.get("benben.cache.versions")
+            if versions is not None:
+                versions.close()  # its Redis subscription thread, when one started
         if self.schema is not None:
             engine = create_engine(postgresql_url())
             with engine.begin() as connection:

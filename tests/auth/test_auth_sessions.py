@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
 import transaction
 from sqlalchemy import select
 
@@ -120,6 +121,11 @@ def test_logout_needs_a_credential(app):
     assert app.post("/api/v1/auth/logout", status=401).content_type == PROBLEM
 
 
+# Instances share a PostgreSQL database (an embedded SQLite is one process), with Redis or
+# with private memory caches (which then cache no identity: they cannot hear of a logout).
+@pytest.mark.parametrize(
+    "backends", [("postgresql", "redis"), ("postgresql", "memory")], indirect=True
+)
 def test_logout_across_two_instances_sharing_the_database_and_cache(make_app, create_user):
     first, second = make_app(), make_app()
     create_user("alice")

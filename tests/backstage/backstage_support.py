@@ -4,6 +4,7 @@ placeholders."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -176,6 +177,15 @@ def install_catalog_model() -> Path:
     if model.exists() and stamp.exists() and stamp.read_text() == digest:
         return MODULES_DIR
     MODULES_DIR.mkdir(parents=True, exist_ok=True)
+    # Test processes running side by side (pytest-xdist) install it once, one after the other.
+    with (MODULES_DIR.parent / ".catalog-model.lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        if model.exists() and stamp.exists() and stamp.read_text() == digest:
+            return MODULES_DIR
+        return _npm_ci(digest, stamp)
+
+
+def _npm_ci(digest: str, stamp: Path) -> Path:
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(NODE_DIR / name, MODULES_DIR / name)
     result = subprocess.run(

@@ -118,3 +118,24 @@ def test_304_for_an_unchanged_page(app, alice, shop):
     )
     next_page = app.get(cursor_page.json["next"], headers=alice.headers)
     assert next_page.headers["ETag"] != cursor_page.headers["ETag"]
+
+
+def test_a_sync_from_before_the_tombstone_retention_is_gone(app, alice, shop):
+    import time
+
+    month_ago = int(time.time() * 1000) - 31 * 86_400_000
+    response = app.get(records_url("shop"), {"_since": str(month_ago)}, headers=alice.headers,
+                       status=410)  # fmt: skip
+    assert response.json["type"] == "urn:benben:problem:changes-purged"
+    assert [e["name"] for e in response.json["errors"]] == ["_since"]
+    # Within the retention, and a first sync (0), are answered.
+    week_ago = month_ago + 24 * 86_400_000
+    app.get(records_url("shop"), {"_since": str(week_ago)}, headers=alice.headers, status=200)
+    app.get(records_url("shop"), {"_since": "0"}, headers=alice.headers, status=200)
+
+
+def test_collection_creators_are_checked_at_start_up(make_app, app_settings):
+    from pyramid.exceptions import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"collection_creators: staff \("):
+        make_app({**app_settings, "benben.data.collection_creators": "group:staff staff"})

@@ -208,10 +208,17 @@ def test_settings_become_environment_variables_in_the_configmap(render) -> None:
 @pytest.mark.parametrize("values", CI_VALUES, ids=CI_IDS)
 def test_rendered_environment_is_a_valid_production_configuration(render, values: Path) -> None:
     """What a pod gets (production.ini, the ConfigMap, the Secret, extraEnv) is accepted by
-    Benben's own settings parser, with no unknown variable."""
+    Benben's own settings parser (core's and the bundled Backstage plugin's), with no unknown
+    variable."""
+    from importlib.metadata import entry_points
+
     from benben.cli.common import read_app_settings
     from benben.config import load_settings
+    from benben.plugins.loader import discover_plugins
     from benben.settings import CORE_SETTINGS
+
+    plugins = discover_plugins(entry_points(group="benben.plugins", name="backstage"))
+    definitions = [*CORE_SETTINGS, *(s for plugin in plugins for s in plugin.metadata.settings)]
 
     objects = render(values.name)
     benben = container(server(objects))
@@ -228,8 +235,8 @@ def test_rendered_environment_is_a_valid_production_configuration(render, values
                 "BENBEN_CACHE_URL": "redis://cache.svc:6379/0",
             }
     environ |= {env["name"]: env["value"] for env in benben.get("env", [])}
-    assert set(environ) <= {setting.env for setting in CORE_SETTINGS}
-    resolved, _ = load_settings(read_app_settings(str(ROOT / "production.ini")), environ, [])
+    assert set(environ) <= {setting.env for setting in definitions}
+    resolved, _ = load_settings(read_app_settings(str(ROOT / "production.ini")), environ, plugins)
     assert resolved.values["benben.environment"] == "production"
     assert resolved.values["benben.data_dir"] == "/var/lib/benben"
     assert resolved.unknown == []

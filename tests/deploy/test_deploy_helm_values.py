@@ -49,9 +49,12 @@ def test_schema_closes_every_object_of_the_chart_s_own_values() -> None:
 
 def test_schema_keeps_every_secret_setting_out_of_the_configmap() -> None:
     from benben.settings import CORE_SETTINGS
+    from benben_backstage.settings import SETTINGS as BACKSTAGE_SETTINGS
 
     refused = set(SCHEMA["properties"]["settings"]["propertyNames"]["not"]["enum"])
-    assert refused == {setting.name for setting in CORE_SETTINGS if setting.secret}
+    # Core's and those of the plugin Benben bundles (the Backstage token: backstage.token).
+    settings = [*CORE_SETTINGS, *BACKSTAGE_SETTINGS]
+    assert refused == {setting.name for setting in settings if setting.secret}
 
 
 def test_default_values_file_documents_exactly_the_schema() -> None:

@@ -1,8 +1,10 @@
-"""/health/live touches nothing, /health/ready runs every check with a deadline, /version."""
+"""/health/live touches nothing, /health/ready runs every check with a deadline (a failed
+non-critical one, such as the cache, leaves the instance ready but degraded), /version."""
 
 from __future__ import annotations
 
 import platform
+import socket
 import threading
 
 import pytest
@@ -100,3 +102,89 @@ def test_version(app):
     assert body["version"] == __version__
     assert body["python"] == platform.python_version()
     assert isinstance(body["plugins"], dict)
+
+
+# -- non-critical checks: degraded, still ready ---------------------------------------------------
+def test_a_failed_noncritical_check_leaves_the_instance_ready_and_degraded(make_app, hung):
+    hung_check, _ = hung
+
+    def failing(request):
+        return "queue is 5000 deep"
+
+    def include(config):
+        config.add_health_check("queue", failing, critical=False)
+        config.add_health_check("search", hung_check)  # critical, but named in the setting
+        config.add_health_check("fine", lambda request: None, critical=False)
+
+    app = make_app(
+        {"benben.health.noncritical": "cache search", "benben.health.timeout": "0.1"},
+        include=include,
+    )
+    response = app.get("/health/ready", status=200)
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert body["status"] == "degraded"
+    queue = body["checks"]["queue"]
+    assert queue.pop("duration_ms") >= 0
+    assert queue == {"status": "degraded", "critical": False, "message": "queue is 5000 deep"}
+    assert body["checks"]["search"] == {
+        "status": "degraded", "critical": False, "message": "no answer within 0.1s"
+    }  # fmt: skip
+    assert body["checks"]["fine"]["status"] == "up"
+    assert body["checks"]["fine"]["critical"] is False
+    assert "critical" not in body["checks"]["database"]
+    assert body["checks"]["cache"]["critical"] is False
+
+
+def test_a_critical_failure_is_not_ready_and_names_the_degraded_too(make_app):
+    def include(config):
+        config.add_health_check("upstream", lambda request: "refused")
+        config.add_health_check("queue", lambda request: "deep", critical=False)
+
+    body = make_app(include=include).get("/health/ready", status=503).json
+    assert body["detail"] == "Down: upstream (refused); degraded: queue (deep)"
+    assert body["checks"]["upstream"]["status"] == "down"
+    assert body["checks"]["queue"]["status"] == "degraded"
+
+
+REDIS_DOWN = pytest.mark.parametrize(
+    "backends", [("sqlite", "redis"), ("postgresql", "redis")], indirect=True
+)
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@REDIS_DOWN
+def test_a_redis_outage_degrades_readiness_while_the_data_api_serves(
+    make_app, create_user, auth_headers
+):
+    # Nothing listens there: every Redis call fails (the cache, and the rate limits with it).
+    app = make_app({"benben.cache.url": f"redis://127.0.0.1:{closed_port()}/0"})
+    body = app.get("/health/ready", status=200).json
+    assert body["status"] == "degraded"
+    cache = body["checks"]["cache"]
+    assert cache["status"] == "degraded"
+    assert cache["critical"] is False
+    assert "ConnectionError" in cache["message"]
+    assert body["checks"]["database"]["status"] == "up"
+
+    create_user("alice")
+    auth = auth_headers(app, "alice")
+    app.post_json("/api/v1/collections", {"id": "notes"}, headers=auth, status=201)
+    record = "/api/v1/collections/notes/records/n1"
+    for version in range(3):
+        app.put_json(record, {"data": {"v": version}}, headers=auth)
+        assert app.get(record, headers=auth).json["data"] == {"v": version}
+
+
+@REDIS_DOWN
+def test_an_operator_may_make_the_cache_critical(make_app):
+    unreachable = f"redis://127.0.0.1:{closed_port()}/0"
+    app = make_app({"benben.cache.url": unreachable, "benben.health.noncritical": ""})
+    body = app.get("/health/ready", status=503).json
+    assert body["checks"]["cache"]["status"] == "down"
+    assert body["detail"].startswith("Down: cache (ConnectionError")

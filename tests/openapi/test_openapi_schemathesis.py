@@ -8,6 +8,7 @@ mode, derandomized (CI is reproducible; run with ``BENBEN_SCHEMATHESIS_SEED`` to
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from collections.abc import Callable
 from typing import Any
@@ -66,6 +67,13 @@ def run_operation(
     return seed(int(SEED))(check) if SEED is not None else check
 
 
+def bundled_plugins() -> list[importlib.metadata.EntryPoint]:
+    """The ``benben.plugins`` entry point of the Backstage plugin, installed with Benben."""
+    found = importlib.metadata.entry_points(group="benben.plugins", name="backstage")
+    assert len(found) == 1, "the Backstage plugin is installed with Benben"
+    return list(found)
+
+
 def takes_input(document: dict[str, Any], operation: Any) -> bool:
     """Whether an invalid request can be made of it (beyond an optional header)."""
     raw = document["paths"][operation.path][operation.method.lower()]
@@ -76,13 +84,17 @@ def takes_input(document: dict[str, Any], operation: Any) -> bool:
 def test_no_server_error_and_no_response_the_document_does_not_allow(
     make_app: Callable[..., webtest.TestApp],
 ) -> None:
-    # Core alone (the data API included): installed plugins answer for their own documents.
-    app = make_app(entry_points=[])
+    # Core (the data API included) and the plugin Benben bundles, Backstage's; other installed
+    # plugins answer for their own documents.
+    app = make_app(entry_points=bundled_plugins())
     headers = admin_api_token(app)
     document = app.get("/api/v1/openapi.json").json
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app.app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 40  # core, accounts, auth, data, docs: all of them are exercised
+    assert {"GET /backstage/catalog-info.yaml", "GET /backstage/entities"} <= {
+        operation.label for operation in operations
+    }
     failures: list[str] = []
     for operation in operations:
         modes = [GenerationMode.POSITIVE]

@@ -66,6 +66,7 @@ def test_a_damaged_secret_file_is_refused_not_replaced(tmp_path):
         ("x" * 80, "is not random"),
         ("0123456789" * 8, "is not random"),
     ],
+    ids=["empty", "short", "change-me", "example", "repeated", "sequence"],  # stable for xdist
 )
 def test_production_refuses_weak_secrets(tmp_path, secret, message):
     values = {**development(tmp_path, secret), "benben.environment": "production"}

@@ -45,18 +45,64 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: benben
-backstage.io/kubernetes-id: {{ default .Release.Name .Values.backstage.kubernetesId | trunc 63 | trimSuffix "-" }}
+backstage.io/kubernetes-id: {{ include "benben.kubernetesId" . }}
 {{- end }}
 
-{{/* The ConfigMap's data: settings as BENBEN_* variables (benben.foo.bar -> BENBEN_FOO_BAR). */}}
+{{/* The label backstage.io/kubernetes-id, and what the instance advertises with backstage.enabled. */}}
+{{- define "benben.kubernetesId" -}}
+{{- default .Release.Name .Values.backstage.kubernetesId | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Whether the tool applying the chart runs Helm hooks: migrations.hook=false is the chart's switch
+for those that do not (kubectl apply of `helm template`, ...); the Backstage registration follows
+it too.
+*/}}
+{{- define "benben.hooksRun" -}}
+{{- if .Values.migrations.hook }}true{{ end }}
+{{- end }}
+
+{{/*
+The ConfigMap's data: settings as BENBEN_* variables (benben.foo.bar -> BENBEN_FOO_BAR), then what
+the backstage block sets; a setting the block sets too would be a duplicate key: refused.
+*/}}
 {{- define "benben.configData" -}}
+{{- $backstage := include "benben.backstageConfig" . | fromYaml -}}
 BENBEN_DATA_DIR: /var/lib/benben
 {{- range $key, $value := .Values.settings }}
+{{- $env := $key | trimPrefix "benben." | replace "." "_" | upper | printf "BENBEN_%s" }}
+{{- if hasKey $backstage $env }}
+{{- fail (printf "settings.%s: the backstage block sets it while backstage.enabled is on; set it there (see docs/backstage.md)" $key) }}
+{{- end }}
 {{- $words := list }}
 {{- range (kindIs "slice" $value | ternary $value (list $value)) }}
 {{- $words = append $words (include "benben.scalar" .) }}
 {{- end }}
-{{ $key | trimPrefix "benben." | replace "." "_" | upper | printf "BENBEN_%s" }}: {{ join " " $words | quote }}
+{{ $env }}: {{ join " " $words | quote }}
+{{- end }}
+{{- range $env, $value := $backstage }}
+{{ $env }}: {{ $value | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+benben.backstage.* settings of the instance, with backstage.enabled: the kubernetes-id it
+advertises is the label of every object; empty entity fields keep the plugin's defaults. Without
+hooks, each server registers itself when it starts (the plugin retries in the background).
+*/}}
+{{- define "benben.backstageConfig" -}}
+{{- $b := .Values.backstage }}
+{{- if $b.enabled }}
+BENBEN_BACKSTAGE_KUBERNETES_ID: {{ include "benben.kubernetesId" . | quote }}
+BENBEN_BACKSTAGE_URL: {{ $b.url | quote }}
+{{- range $field := list "name" "owner" "system" "lifecycle" }}
+{{- with index $b $field }}
+BENBEN_BACKSTAGE_{{ upper $field }}: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if not (include "benben.hooksRun" .) }}
+BENBEN_BACKSTAGE_REGISTER_ON_STARTUP: "true"
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -160,4 +206,41 @@ resources:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+{{- end }}
+
+{{/*
+The Backstage token: backstage.token.value > the value in the cluster's <fullname>-backstage
+Secret (lookup; empty under helm template) > none.
+*/}}
+{{- define "benben.backstageToken" -}}
+{{- $token := .Values.backstage.token }}
+{{- if $token.value }}
+{{- $token.value }}
+{{- else if not $token.existingSecret }}
+{{- $found := lookup "v1" "Secret" .Release.Namespace (printf "%s-backstage" (include "benben.fullname" .)) }}
+{{- if and $found $found.data (hasKey $found.data "token") }}
+{{- index $found.data "token" | b64dec }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+BENBEN_BACKSTAGE_TOKEN from a Secret: given only to what calls Backstage (the registration Jobs,
+or the servers when they register themselves), never through the ConfigMap or the chart's Secret.
+Nothing when there is no token.
+*/}}
+{{- define "benben.backstageTokenEnv" -}}
+{{- $token := .Values.backstage.token }}
+{{- if or $token.existingSecret (include "benben.backstageToken" .) -}}
+- name: BENBEN_BACKSTAGE_TOKEN
+  valueFrom:
+    secretKeyRef:
+      {{- if $token.existingSecret }}
+      name: {{ $token.existingSecret }}
+      key: {{ $token.key }}
+      {{- else }}
+      name: {{ include "benben.fullname" . }}-backstage
+      key: token
+      {{- end }}
+{{- end }}
 {{- end }}

@@ -15,13 +15,23 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 
 from benben.cache.memory import BoundedDict
+from benben.cache.near import RedisVersionBoard, VersionBoard
 from benben.cache.redis_backend import BACKEND_NAME as REDIS_BACKEND
 from benben.cache.resilience import CacheStats, ResilientBackend
 from benben.cache.service import NO_VALUE, CacheService, ICacheService
 
-__all__ = ["NO_VALUE", "CacheService", "CacheStats", "ICacheService", "build_region"]
+__all__ = [
+    "NO_VALUE",
+    "VERSIONS_KEY",
+    "CacheService",
+    "CacheStats",
+    "ICacheService",
+    "build_region",
+    "build_version_board",
+]
 
 REGION_KEY = "benben.cache.region"
+VERSIONS_KEY = "benben.cache.versions"
 STATS_KEY = "benben.cache.stats"
 _PROBE_KEY = "health-probe"
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -84,6 +94,27 @@ def build_region(settings: Mapping[str, Any], stats: CacheStats) -> CacheRegion:
     return region
 
 
+def build_version_board(settings: Mapping[str, Any]) -> VersionBoard:
+    """Where announced versions are shared: this process (memory), every instance (Redis);
+    with the null backend nothing is cached, so nothing is trusted."""
+    backend = settings["benben.cache.backend"]
+    if backend == "memory":
+        # The embedded default (SQLite) is one process: what it announces, all of it hears.
+        # PostgreSQL with private memory caches may be several instances that cannot tell
+        # each other anything: nothing is served from memory then (as with the null backend).
+        url = str(settings["benben.database.url"])
+        embedded = not url or url.startswith("sqlite")
+        return VersionBoard(trusted=embedded)
+    if backend == "null":
+        return VersionBoard(trusted=False)
+    return RedisVersionBoard(
+        str(settings["benben.cache.url"]),
+        f"{settings['benben.cache.prefix']}versions",
+        socket_timeout=float(settings["benben.cache.socket_timeout"]),
+        retry_interval=float(settings["benben.cache.retry_interval"]),
+    )
+
+
 def _cache_service_factory(_context: Any, request: Request) -> CacheService:
     return CacheService(request.registry[REGION_KEY], request.registry[STATS_KEY], request.tm)
 
@@ -111,6 +142,7 @@ def includeme(config: Configurator) -> None:
     stats = CacheStats()
     config.registry[STATS_KEY] = stats
     config.registry[REGION_KEY] = build_region(settings, stats)
+    config.registry[VERSIONS_KEY] = build_version_board(settings)
     config.register_service_factory(_cache_service_factory, ICacheService)
     config.add_request_method(_request_cache, "cache", reify=True)
     config.add_health_check("cache", check_cache)

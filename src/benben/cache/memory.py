@@ -46,3 +46,7 @@ class BoundedDict:
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

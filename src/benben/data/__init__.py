@@ -13,8 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.request import Request
+from pyramid.response import Response
+
+from benben.data.storage import CollectionChangedError
+from benben.errors import problem_response
 
 __all__ = ["includeme"]
 
@@ -22,10 +29,33 @@ __all__ = ["includeme"]
 _CURSOR_KEY_LABEL = b"benben.data.cursor-key"
 
 
+def _collection_changed_view(exc: CollectionChangedError, request: Request) -> Response:
+    # Replayed (pyramid_retry) until the attempts ran out: the collection keeps changing.
+    return problem_response(
+        request,
+        409,
+        type="urn:benben:problem:conflict",
+        detail=f"Collection {exc.args[0]} kept changing while the record was being written; retry.",
+    )
+
+
+def _check_collection_creators(creators: tuple[str, ...]) -> None:
+    from benben.data.validation import PRINCIPAL
+
+    wrong = [principal for principal in creators if not re.match(PRINCIPAL, principal)]
+    if wrong:
+        raise ConfigurationError(
+            f"invalid value for setting benben.data.collection_creators: {', '.join(wrong)} "
+            "(principals: system.Authenticated, system.Everyone, role:admin, group:<name>, "
+            "user:<id>)"
+        )
+
+
 def includeme(config: Configurator) -> None:
     from benben.data import collection_views, history_views, record_views
 
     settings = config.get_settings()
+    _check_collection_creators(settings["benben.data.collection_creators"])
     secret = (settings.get("benben.secret") or "").encode()
     config.registry[record_views.CURSOR_SECRET_KEY] = hmac.new(
         secret, _CURSOR_KEY_LABEL, hashlib.sha256
@@ -39,6 +69,17 @@ def includeme(config: Configurator) -> None:
     ):
         config.add_cornice_service(service)
     config.include("benben.data.batch")
+    config.add_exception_view(_collection_changed_view, context=CollectionChangedError)
+    if settings["benben.data.cache.enabled"]:
+        from benben.cache import VERSIONS_KEY
+        from benben.cache.near import NearCache
+        from benben.data.readcache import NEAR_CACHE_KEY
+
+        near = NearCache(
+            settings["benben.data.cache.max_items"], settings["benben.data.cache.max_age"]
+        )
+        config.registry[NEAR_CACHE_KEY] = near
+        config.registry[VERSIONS_KEY].on_forget(near.clear)
     config.add_api_capability(
         "collections",
         "Collections of JSON records: JSON Schema, permissions, queries, ETags, history",

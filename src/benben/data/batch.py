@@ -39,6 +39,7 @@ from sqlalchemy import select
 
 from benben.data.http import JSON, accept_params, content_type
 from benben.data.models import Collection
+from benben.data.readcache import IN_BATCH_ENVIRON_KEY
 from benben.data.validation import body_error, invalid
 from benben.errors import PROBLEM_JSON, ProblemError, json_pointer
 from benben.observability.tweens import REQUEST_ID_ENVIRON_KEY
@@ -263,6 +264,7 @@ def _subrequest(
     # reads), the session joined to its transaction, the cache service whose after-commit
     # invalidations follow it, and the identity already verified for the batch.
     subrequest.environ["tm.active"] = True
+    subrequest.environ[IN_BATCH_ENVIRON_KEY] = True  # sees its own batch's writes: no read cache
     subrequest.environ["tm.manager"] = request.tm
     subrequest.__dict__["tm"] = request.tm
     subrequest.__dict__["dbsession"] = request.dbsession

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, DropIndex
@@ -75,6 +75,31 @@ def _index(collection_id: str, field: str, dialect: str) -> Index:
     )
 
 
+def _statistics_name(collection_id: str, field: str) -> str:
+    return "st" + index_name(collection_id, field)[2:]
+
+
+def _statistics(bind: Connection | Session, collection_id: str, field: str) -> str | None:
+    """PostgreSQL (14+): extended statistics on the field's (rank, num, text) expressions.
+
+    A filter states all three (``category=c`` is rank = string, num = 0, text = 'c'); without
+    statistics on the expressions together, the planner multiplies three default guesses, finds
+    almost no row, and may pick this index for a query better served by the sort field's (a
+    sort of 125,000 rows instead of 400 read in order: 400 ms against 3 ms at 1,000,000 rows).
+    """
+    engine_dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if engine_dialect.name != "postgresql" or (engine_dialect.server_version_info or (0,)) < (14,):
+        return None
+    table = _records_table()
+    keys = field_keys(table, parse_field_path(field), "postgresql")
+    expressions = ", ".join(
+        f"({expression.compile(dialect=engine_dialect, compile_kwargs={'literal_binds': True})})"
+        for expression in (keys.rank, keys.num, keys.ordered_text)
+    )
+    name = _statistics_name(collection_id, field)
+    return f"CREATE STATISTICS IF NOT EXISTS {name} ON {expressions} FROM benben_records"
+
+
 def _dialect(bind: Connection | Session) -> str:
     return bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
 
@@ -91,8 +116,11 @@ def ensure_indexes(
     new = list(dict.fromkeys(new_fields))
     indexes = [_index(collection_id, field, dialect) for field in new]  # validates first
     drop_indexes(bind, collection_id, [f for f in dict.fromkeys(old_fields) if f not in new])
-    for index in indexes:
+    for field, index in zip(new, indexes, strict=True):
         _execute(bind, CreateIndex(index, if_not_exists=True))
+        statistics = _statistics(bind, collection_id, field)
+        if statistics is not None:
+            _execute(bind, text(statistics))
 
 
 def drop_indexes(bind: Connection | Session, collection_id: str, fields: Iterable[str]) -> None:
@@ -101,6 +129,10 @@ def drop_indexes(bind: Connection | Session, collection_id: str, fields: Iterabl
         # Only the name matters to DROP INDEX: no need to parse a field declared long ago.
         index = Index(index_name(collection_id, field), _records_table().c.id)
         _execute(bind, DropIndex(index, if_exists=True))
+        if _dialect(bind) == "postgresql":
+            _execute(
+                bind, text(f"DROP STATISTICS IF EXISTS {_statistics_name(collection_id, field)}")
+            )
 
 
 def _execute(bind: Connection | Session, statement: Any) -> None:

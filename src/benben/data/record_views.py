@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from pyramid.request import Request
 
+from benben.cache import VERSIONS_KEY
 from benben.data import bodies
 from benben.data.bodies import RECORD, RECORD_BODY, RECORD_LIST, RECORD_PATCH, TOMBSTONE
 from benben.data.http import (
@@ -34,6 +35,7 @@ from benben.data.http import (
 from benben.data.inputs import check_body, clean_record_body
 from benben.data.patching import apply_patch
 from benben.data.query import next_page_params, parse_list_query, project
+from benben.data.readcache import RecordSnapshot, cached_page, render_json, store_page, usable
 from benben.data.records import (
     delete_record,
     new_record_id,
@@ -44,6 +46,9 @@ from benben.data.records import (
 )
 from benben.data.resources import RecordResource, RecordsResource
 from benben.data.sql import fetch_page
+from benben.data.storage import now_ms
+from benben.data.validation import param_error
+from benben.errors import ProblemError
 from benben.rest import Parameter, Response, Service
 from benben.security.permissions import CREATE, READ, WRITE
 
@@ -110,6 +115,7 @@ _LIST_PARAMETERS = [
             "A page of records", RECORD_LIST, {"ETag": "The page's version", "Link": 'rel="next"'}
         ),
         304: "Not modified (If-None-Match).",
+        410: "_since is older than the tombstone retention: read the collection again.",
     },
 )
 def list_records_view(request: Request) -> Any:
@@ -124,10 +130,19 @@ def list_records_view(request: Request) -> Any:
         secret=request.registry[CURSOR_SECRET_KEY],
         collection_id=collection.id,
     )
+    _refuse_purged_changes(request, query.since)
     readable_by = None if context.full_read else context.principals
     etag = _list_etag(request, collection.last_modified, context.principals)
     if Conditions.from_request(request).matches_read(etag):
         return not_modified(etag)
+    cacheable = usable(request)
+    if cacheable:
+        cached = cached_page(request, collection, context.principals)
+        if cached is not None:
+            body, headers = cached
+            request.response.headers.update(headers)
+            return _json_response(request, body)
+    generation = request.registry[VERSIONS_KEY].generation
     page = fetch_page(request.dbsession, collection.id, query, readable_by=readable_by)
     data = [
         tombstone_json(record)
@@ -140,16 +155,40 @@ def list_records_view(request: Request) -> Any:
         for record in page.records
     ]
     result: dict[str, Any] = {"data": data, "next": None}
+    headers = {"ETag": etag}
     if page.next_cursor is not None:
         next_url = (
             f"{request.path_url}?{urlencode(next_page_params(request.GET, page.next_cursor))}"
         )
         result["next"] = next_url
-        request.response.headers["Link"] = f'<{next_url}>; rel="next"'
+        headers["Link"] = f'<{next_url}>; rel="next"'
     if page.total is not None:
         result["total"] = page.total
-    request.response.headers["ETag"] = etag
-    return result
+    request.response.headers.update(headers)
+    if not cacheable:
+        return result
+    body = render_json(result)
+    store_page(request, collection, context.principals, body, headers, generation)
+    return _json_response(request, body)
+
+
+def _refuse_purged_changes(request: Request, since: int | None) -> None:
+    """A sync from before the tombstone retention could miss deletions purged since: 410, so the
+    client knows to sync from scratch rather than trust an incomplete list of changes.
+    ``_since=0`` is a first sync (nothing held yet, so no deletion to miss)."""
+    days = request.registry.settings["benben.data.tombstone_retention_days"]
+    if not since or days == 0:
+        return
+    horizon = now_ms() - days * 86_400_000
+    if since < horizon:
+        raise ProblemError(
+            410,
+            type="urn:benben:problem:changes-purged",
+            detail=f"Changes since {since} may include deletions already purged (tombstones are "
+            f"kept {days} days): read the whole collection again, then sync from its "
+            "last_modified.",
+            errors=[param_error("_since", f"older than the tombstone retention ({horizon})")],
+        )
 
 
 @records.post(
@@ -184,7 +223,18 @@ def get_record_view(request: Request) -> Any:
     if Conditions.from_request(request).matches_read(context.etag):
         return not_modified(context.etag)
     request.response.headers["ETag"] = context.etag
-    return record_json(context.record, show_permissions=context.permits(WRITE))
+    show_permissions = context.permits(WRITE)
+    if isinstance(context.record, RecordSnapshot):  # from the read cache: serialized once
+        return _json_response(request, context.record.rendered(show_permissions=show_permissions))
+    return record_json(context.record, show_permissions=show_permissions)
+
+
+def _json_response(request: Request, body: bytes) -> Any:
+    response = request.response
+    response.content_type = JSON
+    response.charset = None
+    response.body = body
+    return response
 
 
 @record_item.put(

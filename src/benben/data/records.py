@@ -78,19 +78,22 @@ def save_record(
     session = request.dbsession
     live = current is not None and not current.deleted
     previous = record_body(current)
-    timestamp = bump(session, collection, 0 if live else 1)
+    timestamp = bump(request, collection, 0 if live else 1)
     user_id = user_id_of(request)
     if current is None:
-        record = Record(
-            collection_id=collection.id,
-            id=record_id,
-            data=data,
-            permissions=dict(permissions or {}),
-            created_by=user_id,
-            last_modified=timestamp,
-            deleted=False,
-        )
-        session.add(record)
+        values = {
+            "collection_id": collection.id,
+            "id": record_id,
+            "data": data,
+            "permissions": dict(permissions or {}),
+            "created_by": user_id,
+            "last_modified": timestamp,
+            "deleted": False,
+        }
+        # One INSERT, not the ORM's unit of work: creation is the hot write.  The object
+        # answered is transient; later reads in this transaction load the row.
+        session.execute(insert(Record.__table__).values(values))
+        record = Record(**values)
         regrant = True
     else:
         record = current
@@ -125,7 +128,7 @@ def delete_record(request: Request, collection: Collection, record: Record) -> R
     it).  Its grants stay, so that those who could read it learn of the deletion."""
     session = request.dbsession
     previous = record_body(record)
-    timestamp = bump(session, collection, -1)
+    timestamp = bump(request, collection, -1)
     record.data = None
     record.deleted = True
     record.last_modified = timestamp

@@ -32,6 +32,7 @@ from pyramid.request import Request
 
 from benben.data.http import Conditions, etag_of, exists_hidden
 from benben.data.models import Collection, Record
+from benben.data.readcache import CollectionSnapshot, RecordSnapshot, read_collection, read_record
 from benben.data.records import load_record
 from benben.data.storage import load_collection
 from benben.data.validation import (
@@ -74,11 +75,19 @@ def caller_principals(request: Request) -> frozenset[str]:
     return identity.principals if identity is not None else frozenset({EVERYONE})
 
 
-def acl_permits(acl: ACL, principals: Iterable[str], permission: str) -> bool:
-    class _Context:
-        __acl__ = acl
+class _AclHolder:
+    __slots__ = ("__acl__", "__parent__")
 
-    return bool(ACLHelper().permits(_Context(), principals, permission))
+    def __init__(self, acl: ACL) -> None:
+        self.__acl__ = acl
+        self.__parent__ = None
+
+
+_ACL_HELPER = ACLHelper()  # stateless
+
+
+def acl_permits(acl: ACL, principals: Iterable[str], permission: str) -> bool:
+    return bool(_ACL_HELPER.permits(_AclHolder(acl), principals, permission))
 
 
 def _grantees(collection: Collection, names: Iterable[str]) -> set[str]:
@@ -118,8 +127,10 @@ class _InCollection:
     """Loads the collection named in the URL (locked for writes); hides it (404) from an
     authenticated caller who may not see it."""
 
+    creating_record = False
     __acl__: ACL
-    collection: Collection | None
+    # A snapshot (see .readcache) on reads; the locked row on writes.
+    collection: Collection | CollectionSnapshot | None
 
     def _load_collection(self, request: Request) -> None:
         self.request = request
@@ -128,9 +139,13 @@ class _InCollection:
         self.writing = request.method not in _SAFE_METHODS
         self.collection = None
         if collection_id_valid(self.collection_id):
-            self.collection = load_collection(
-                request.dbsession, self.collection_id, lock=self.writing
-            )
+            if self.creating_record:
+                # Unlocked (often from memory): storage.bump checks it when it takes the lock.
+                self.collection = read_collection(request, self.collection_id, creating=True)
+            elif self.writing:
+                self.collection = load_collection(request.dbsession, self.collection_id, lock=True)
+            else:
+                self.collection = read_collection(request, self.collection_id)
         self.__acl__ = [(Allow, ADMIN_ROLE, _ALL)]
         if self.collection is not None:
             self.__acl__ = collection_acl(self.collection)
@@ -201,6 +216,7 @@ class RecordsResource(_InCollection):
     records they may read); ``create``, ``write`` and ``admin`` holders create."""
 
     def __init__(self, request: Request) -> None:
+        self.creating_record = request.method == "POST"
         self._load_collection(request)
         self._hide_unless(self.collection is not None and self.permits(READ))
 
@@ -230,13 +246,13 @@ class RecordResource(_InCollection):
     create records in the collection are then granted WRITE.
     """
 
-    record: Record | None
+    record: Record | RecordSnapshot | None
 
     def __init__(self, request: Request) -> None:
         self._load_collection(request)
         self.record_id = request.matchdict["rid"]
         self.record = None  # the live record
-        self.row: Record | None = None  # the live record or its tombstone
+        self.row: Record | RecordSnapshot | None = None  # the live record or its tombstone
         if self.collection is None:
             self._hide_unless(False)
             return
@@ -246,7 +262,11 @@ class RecordResource(_InCollection):
             self._hide_unless(False)
             self.__acl__ = [(Allow, ADMIN_ROLE, _ALL)]
             return
-        found = self.row = load_record(request.dbsession, self.collection.id, self.record_id)
+        if self.writing:
+            found = load_record(request.dbsession, self.collection.id, self.record_id)
+        else:
+            found = read_record(request, self.collection, self.record_id)
+        self.row = found
         collection_acl_ = self.__acl__
         if found is None or found.deleted:
             self._missing(collection_acl_)

@@ -20,12 +20,15 @@ values) in the same transaction.  Grants: ``permissions`` are mirrored into
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from pyramid.request import Request
-from sqlalchemy import delete, func, insert, select, update
+from pyramid_retry import mark_error_retryable
+from sqlalchemy import Update, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,7 +38,11 @@ from benben.errors import ProblemError
 from benben.security.principals import user_principal
 from benben.timestamps import iso, utcnow
 
+if TYPE_CHECKING:
+    from benben.data.readcache import CollectionSnapshot
+
 __all__ = [
+    "CollectionChangedError",
     "CollectionExistsError",
     "bump",
     "collection_fields",
@@ -84,26 +91,61 @@ def load_collection(
     return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
-def bump(session: Session, collection: Collection, record_delta: int = 0) -> int:
-    """The next ``last_modified`` of ``collection`` (see the module's docstring); 404 when the
-    collection was deleted meanwhile."""
+@functools.cache
+def _bump_statement(dialect: str) -> Update:
+    """Built once per dialect (every write runs it; constructing it costs more than running)."""
     table = Collection.__table__
-    dialect = session.get_bind().dialect.name
     greatest = func.greatest if dialect == "postgresql" else func.max
-    statement = (
+    return (
         update(table)
-        .where(table.c.id == collection.id)
+        .where(table.c.id == bindparam("cid"))
         .values(
-            last_modified=greatest(table.c.last_modified + 1, now_ms()),
-            record_count=table.c.record_count + record_delta,
+            last_modified=greatest(table.c.last_modified + 1, bindparam("now")),
+            record_count=table.c.record_count + bindparam("delta"),
         )
-        .returning(table.c.last_modified, table.c.record_count)
+        .returning(table.c.last_modified, table.c.record_count, table.c.updated_at)
     )
-    row = session.execute(statement).one_or_none()
+
+
+class CollectionChangedError(Exception):
+    """The collection's settings changed between reading them unlocked and writing to it:
+    the request is replayed (pyramid_retry), reading them anew."""
+
+
+def bump(
+    request: Request, collection: Collection | CollectionSnapshot, record_delta: int = 0
+) -> int:
+    """The next ``last_modified`` of ``collection`` (see the module's docstring); 404 when the
+    collection was deleted meanwhile.  Announced to every instance after commit.
+
+    ``collection`` may be a snapshot read without the lock (record creation): taking the lock
+    here, the write then checks that the settings it validated and authorized against (schema,
+    permissions: ``updated_at``) are still those of the collection, or replays the request.
+    """
+    from benben.data.readcache import announce_after_commit
+
+    session = request.dbsession
+    statement = _bump_statement(session.get_bind().dialect.name)
+    parameters = {"cid": collection.id, "now": now_ms(), "delta": record_delta}
+    row = session.execute(statement, parameters).one_or_none()
     if row is None:
         raise ProblemError(404, detail=f"No collection {collection.id}: it was just deleted.")
-    set_committed_value(collection, "last_modified", row.last_modified)
-    set_committed_value(collection, "record_count", row.record_count)
+    if isinstance(collection, Collection):
+        set_committed_value(collection, "last_modified", row.last_modified)
+        set_committed_value(collection, "record_count", row.record_count)
+    elif iso(row.updated_at) != iso(collection.updated_at):
+        from benben.data.readcache import forget_collection
+
+        forget_collection(request, collection.id)  # the replay reads it from the database
+        mark_error_retryable(error := CollectionChangedError(collection.id))
+        raise error
+    else:  # the snapshot plus this change is the row as this transaction commits it
+        successor = replace(
+            collection, last_modified=int(row.last_modified), record_count=int(row.record_count)
+        )
+        announce_after_commit(request, session, collection.id, successor.last_modified, successor)
+        return successor.last_modified
+    announce_after_commit(request, session, collection.id, int(row.last_modified))
     return int(row.last_modified)
 
 
@@ -196,6 +238,9 @@ def create_collection(
         user_id=user_id,
         data=collection_fields(collection),
     )
+    from benben.data.readcache import announce_after_commit
+
+    announce_after_commit(request, session, collection_id, collection.last_modified)
     return collection
 
 
@@ -205,7 +250,7 @@ def replace_collection(
     """Set every client field of a (locked) collection; the version is bumped."""
     session = request.dbsession
     previous = collection_fields(collection)
-    timestamp = bump(session, collection)
+    timestamp = bump(request, collection)
     new = {**COLLECTION_DEFAULTS, **fields}
     for name in COLLECTION_FIELDS:
         setattr(collection, name, new[name])
@@ -237,7 +282,7 @@ def delete_collection(request: Request, collection: Collection) -> None:
     stays until retention drops it."""
     session = request.dbsession
     previous = collection_fields(collection)
-    timestamp = bump(session, collection)
+    timestamp = bump(request, collection)
     if collection.indexed_fields:
         _sync_indexes(request, collection, old=collection.indexed_fields, dropping=True)
     record_history(

@@ -1,7 +1,9 @@
 """Database: the engine, one session per request joined to the request's transaction, migrations.
 
 ``request.dbsession`` is committed or aborted by pyramid_tm; pyramid_retry replays a request that
-hit a serialization failure or deadlock (PostgreSQL) or a locked database (SQLite).
+hit a serialization failure or deadlock (PostgreSQL) or a locked database (SQLite). With
+``benben.database.read_url`` set, the reads of safe requests go to that replica
+(:mod:`benben.db.replica`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import transaction
 import zope.sqlalchemy
 import zope.sqlalchemy.datamanager
 from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid_retry import mark_error_retryable
@@ -21,12 +24,28 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from benben.db.engine import WRITER_OPTION, create_engine_from_settings, database_url
+from benben.db.engine import (
+    READ_URL_SETTING,
+    URL_SETTING,
+    WRITER_OPTION,
+    create_engine_from_settings,
+    database_url,
+)
 from benben.db.meta import Base
 from benben.db.migrations import MigrationSource, pending, resolve_location
+from benben.db.replica import REPLICA_ENGINE_KEY, RoutingSession, use_primary
 from benben.errors import problem_response, unexpected_error_view
 
-__all__ = ["Base", "database_url", "get_engine", "get_tm_session", "migration_sources"]
+__all__ = [
+    "Base",
+    "RoutingSession",
+    "database_url",
+    "get_engine",
+    "get_replica_engine",
+    "get_tm_session",
+    "migration_sources",
+    "use_primary",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +59,29 @@ def get_engine(registry: Any) -> Engine:
     return registry[ENGINE_KEY]
 
 
+def get_replica_engine(registry: Any) -> Engine | None:
+    """The read replica's engine, or None when ``benben.database.read_url`` is empty."""
+    return registry.get(REPLICA_ENGINE_KEY)
+
+
 def migration_sources(registry: Any) -> list[MigrationSource]:
     """Core's source first, then each plugin's, in the order the plugins were included."""
     return list(registry.get(MIGRATIONS_KEY, []))
 
 
 def get_tm_session(
-    session_factory: sessionmaker[Session], transaction_manager: transaction.TransactionManager
+    session_factory: sessionmaker[Session],
+    transaction_manager: transaction.TransactionManager,
+    *,
+    replica: Engine | None = None,
 ) -> Session:
     """A session whose commit and rollback follow ``transaction_manager`` (as in a request).
 
     Joined as "changed" from the start: zope.sqlalchemy otherwise commits only after an ORM
-    flush and silently rolls back Core ``insert(table)`` and ``text()`` writes.
+    flush and silently rolls back Core ``insert(table)`` and ``text()`` writes. ``replica``:
+    plain reads go there (the factory must make :class:`RoutingSession`).
     """
-    session = session_factory()
+    session = session_factory() if replica is None else session_factory(replica=replica)
     zope.sqlalchemy.register(
         session,
         initial_state=zope.sqlalchemy.datamanager.STATUS_CHANGED,
@@ -67,8 +95,14 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _request_dbsession(request: Request) -> Session:
-    session = get_tm_session(request.registry[SESSION_FACTORY_KEY], request.tm)
-    if request.method not in _SAFE_METHODS:
+    # Only safe requests may read a replica: an unsafe one reads what it is about to change.
+    # And only requests served inside pyramid_tm: a scripted request (benben shell, users...)
+    # is a GET too, but may read what it then changes.
+    safe = request.method in _SAFE_METHODS
+    served = bool(request.environ.get("tm.active"))
+    replica = get_replica_engine(request.registry) if safe and served else None
+    session = get_tm_session(request.registry[SESSION_FACTORY_KEY], request.tm, replica=replica)
+    if not safe:
         engine = get_engine(request.registry)
         if engine.dialect.name == "sqlite":
             session.bind = engine.execution_options(**{WRITER_OPTION: True})
@@ -93,6 +127,31 @@ def add_migrations(config: Configurator, location: str) -> None:
 def check_database(request: Request) -> None:
     with get_engine(request.registry).connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def check_database_replica(request: Request) -> None:
+    engine = get_replica_engine(request.registry)
+    if engine is not None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+
+def _replica_engine(settings: Any, primary: Engine) -> Engine | None:
+    """The replica's engine when ``benben.database.read_url`` is set; only with PostgreSQL."""
+    if not settings.get(READ_URL_SETTING):
+        return None
+    if primary.dialect.name != "postgresql":
+        raise ConfigurationError(
+            f"{READ_URL_SETTING} is set but {URL_SETTING} is {primary.dialect.name}: a read "
+            "replica needs PostgreSQL (the embedded SQLite database has none); leave it empty"
+        )
+    url = database_url(settings, READ_URL_SETTING)
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError(
+            f"invalid value for setting {READ_URL_SETTING}: backend {url.get_backend_name()!r} "
+            "is not supported (a read replica is a PostgreSQL server)"
+        )
+    return create_engine_from_settings(settings, READ_URL_SETTING, application_name="benben-read")
 
 
 def check_migrations(request: Request) -> str | None:
@@ -166,12 +225,17 @@ def includeme(config: Configurator) -> None:
 
     engine = create_engine_from_settings(settings)
     config.registry[ENGINE_KEY] = engine
-    config.registry[SESSION_FACTORY_KEY] = sessionmaker(bind=engine)
+    config.registry[SESSION_FACTORY_KEY] = sessionmaker(bind=engine, class_=RoutingSession)
+    replica = _replica_engine(settings, engine)
+    if replica is not None:
+        config.registry[REPLICA_ENGINE_KEY] = replica
     config.add_request_method(_request_dbsession, "dbsession", reify=True)
 
     config.add_directive("add_migrations", add_migrations)
     config.add_migrations("benben.db:versions")
     config.add_health_check("database", check_database)
     config.add_health_check("migrations", check_migrations)
+    if replica is not None:
+        config.add_health_check("database_replica", check_database_replica)
     config.add_exception_view(database_error_view, context=OperationalError)
     config.add_exception_view(pool_timeout_view, context=SQLAlchemyTimeoutError)

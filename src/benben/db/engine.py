@@ -11,10 +11,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+URL_SETTING = "benben.database.url"
+READ_URL_SETTING = "benben.database.read_url"
 
-def database_url(settings: Mapping[str, Any]) -> URL:
-    """The configured URL; empty means the embedded SQLite file in the data directory."""
-    raw = settings.get("benben.database.url") or ""
+
+def database_url(settings: Mapping[str, Any], setting: str = URL_SETTING) -> URL:
+    """The URL of ``setting``; an empty ``benben.database.url`` means the embedded SQLite file
+    in the data directory."""
+    raw = settings.get(setting) or ""
     if not raw:
         data_dir = settings.get("benben.data_dir") or "./var"
         return make_url("sqlite:///" + os.path.join(os.path.abspath(data_dir), "benben.sqlite"))
@@ -22,25 +26,33 @@ def database_url(settings: Mapping[str, Any]) -> URL:
         url = make_url(raw)
     except ArgumentError:
         raise ConfigurationError(
-            "invalid value for setting benben.database.url: not a database URL "
+            f"invalid value for setting {setting}: not a database URL "
             "(examples: sqlite:///var/benben.sqlite, postgresql://user@host/db)"
         ) from None
     if url.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() not in {"sqlite", "postgresql"}:
         raise ConfigurationError(
-            f"invalid value for setting benben.database.url: backend {url.get_backend_name()!r} "
+            f"invalid value for setting {setting}: backend {url.get_backend_name()!r} "
             "is not supported (accepted: sqlite, postgresql)"
         )
     return url
 
 
-def create_engine_from_settings(settings: Mapping[str, Any]) -> Engine:
-    url = database_url(settings)
+def create_engine_from_settings(
+    settings: Mapping[str, Any], setting: str = URL_SETTING, application_name: str = "benben"
+) -> Engine:
+    """The engine of ``setting``'s URL (the primary's, or the read replica's), pooled as the
+    ``benben.database.*`` settings say. ``application_name`` (what pg_stat_activity shows) is
+    used unless the URL sets its own."""
+    url = database_url(settings, setting)
     echo = bool(settings.get("benben.database.echo", False))
     timeout = int(settings.get("benben.database.connect_timeout", 5))
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo, timeout=timeout)
+    connect_args: dict[str, Any] = {"connect_timeout": timeout}
+    if "application_name" not in url.query:
+        connect_args["application_name"] = application_name
     try:
         return create_engine(
             url,
@@ -50,11 +62,11 @@ def create_engine_from_settings(settings: Mapping[str, Any]) -> Engine:
             pool_timeout=float(settings.get("benben.database.pool_timeout", 10.0)),
             pool_pre_ping=True,
             pool_recycle=3600,
-            connect_args={"connect_timeout": timeout, "application_name": "benben"},
+            connect_args=connect_args,
         )
     except ModuleNotFoundError as exc:
         raise ConfigurationError(
-            f"benben.database.url names PostgreSQL but its driver is missing ({exc.name}): "
+            f"{setting} names PostgreSQL but its driver is missing ({exc.name}): "
             "pip install 'benben[postgresql]'"
         ) from None
 

@@ -2,6 +2,12 @@
 
 Checks come from ``config.add_health_check(name, check)`` (core's and plugins' alike).  They run in
 parallel, each with a deadline, so one hung dependency cannot hang the probe.
+
+A failing check makes the instance not ready (503), unless it is non-critical (registered with
+``critical=False``, or named in ``benben.health.noncritical``; by default the cache): requests are
+served without what it checks, so the instance stays ready (200) and reports itself
+``degraded``. Taking every instance out of the load balancer because a shared cache is down would
+turn a slower service into no service.
 """
 
 from __future__ import annotations
@@ -34,10 +40,16 @@ class RegisteredCheck:
     name: str
     check: HealthCheck
     owner: str
+    critical: bool = True
 
 
-def add_health_check(config: Configurator, name: str, check: HealthCheck) -> None:
-    """Directive. ``check(request)`` raises, or returns a message, when what it checks is down."""
+def add_health_check(
+    config: Configurator, name: str, check: HealthCheck, *, critical: bool = True
+) -> None:
+    """Directive. ``check(request)`` raises, or returns a message, when what it checks is down.
+
+    ``critical=False``: the app serves requests without it, so its failure reports the instance
+    degraded but leaves it ready."""
     try:
         check = config.maybe_dotted(check)  # a dotted name is accepted too
     except (ImportError, ValueError):
@@ -48,10 +60,12 @@ def add_health_check(config: Configurator, name: str, check: HealthCheck) -> Non
     owner = stack[-1].name if stack else "core"
 
     def register() -> None:
-        config.registry.setdefault(CHECKS_KEY, {})[name] = RegisteredCheck(name, check, owner)
+        checks = config.registry.setdefault(CHECKS_KEY, {})
+        checks[name] = RegisteredCheck(name, check, owner, critical)
 
     intr = config.introspectable("benben health checks", name, name, "benben health check")
     intr["owner"] = owner
+    intr["critical"] = critical
     config.action(("benben-health-check", name), register, introspectables=(intr,))
 
 
@@ -65,9 +79,11 @@ def _run(check: RegisteredCheck, request: Request) -> tuple[str, str | None, flo
 
 
 def run_checks(request: Request) -> dict[str, dict[str, Any]]:
+    """Each check's result: ``status`` up, down (critical) or degraded (non-critical, failed)."""
     registry = request.registry
     checks: dict[str, RegisteredCheck] = registry.get(CHECKS_KEY, {})
     timeout = float(registry.settings["benben.health.timeout"])
+    noncritical = set(registry.settings.get("benben.health.noncritical") or ())
     executor, in_flight = _executor(registry)
     futures = {}
     for name, check in checks.items():
@@ -80,14 +96,18 @@ def run_checks(request: Request) -> dict[str, dict[str, Any]]:
     done, _ = concurrent.futures.wait(futures, timeout=timeout)
     results: dict[str, dict[str, Any]] = {}
     for future, name in futures.items():
+        critical = checks[name].critical and name not in noncritical
+        failed = "down" if critical else "degraded"
         if future not in done:
-            results[name] = {"status": "down", "message": f"no answer within {timeout:g}s"}
-            continue
-        _, message, elapsed = future.result()
-        entry: dict[str, Any] = {"status": "down" if message else "up",
-                                 "duration_ms": round(elapsed, 2)}  # fmt: skip
-        if message:
-            entry["message"] = message
+            entry: dict[str, Any] = {"status": failed,
+                                     "message": f"no answer within {timeout:g}s"}  # fmt: skip
+        else:
+            _, message, elapsed = future.result()
+            entry = {"status": failed if message else "up", "duration_ms": round(elapsed, 2)}
+            if message:
+                entry["message"] = message
+        if not critical:
+            entry["critical"] = False
         results[name] = entry
     return dict(sorted(results.items()))
 
@@ -108,20 +128,28 @@ def live_view(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _listed(results: dict[str, dict[str, Any]], names: list[str]) -> str:
+    return ", ".join(f"{name} ({results[name].get('message')})" for name in names)
+
+
 def ready_view(request: Request) -> Response | dict[str, Any]:
     results = run_checks(request)
-    down = [name for name, result in results.items() if result["status"] != "up"]
+    down = [name for name, result in results.items() if result["status"] == "down"]
+    degraded = [name for name, result in results.items() if result["status"] == "degraded"]
     if down:
+        detail = "Down: " + _listed(results, down)
+        if degraded:
+            detail += "; degraded: " + _listed(results, degraded)
         return problem_response(
             request,
             503,
             title="Not ready",
-            detail="Down: " + ", ".join(f"{n} ({results[n].get('message')})" for n in down),
+            detail=detail,
             checks=results,
             headers={"Cache-Control": "no-store"},
         )
     request.response.headers["Cache-Control"] = "no-store"
-    return {"status": "ok", "checks": results}
+    return {"status": "degraded" if degraded else "ok", "checks": results}
 
 
 _CHECK_RESULTS = {
@@ -131,9 +159,18 @@ _CHECK_RESULTS = {
         "type": "object",
         "required": ["status"],
         "properties": {
-            "status": {"enum": ["up", "down"]},
+            "status": {
+                "enum": ["up", "down", "degraded"],
+                "description": "degraded: a non-critical check failed; the instance serves "
+                "without what it checks.",
+            },
             "duration_ms": {"type": "number", "minimum": 0},
-            "message": {"type": "string", "description": "Why it is down."},
+            "message": {"type": "string", "description": "Why it failed."},
+            "critical": {
+                "const": False,
+                "description": "Present on non-critical checks (registered so, or named in "
+                "`benben.health.noncritical`).",
+            },
         },
         "additionalProperties": False,
     },
@@ -149,7 +186,13 @@ READINESS = {
     "title": "Readiness",
     "type": "object",
     "required": ["status", "checks"],
-    "properties": {"status": {"const": "ok"}, "checks": _CHECK_RESULTS},
+    "properties": {
+        "status": {
+            "enum": ["ok", "degraded"],
+            "description": "degraded: a non-critical check failed (the instance is still ready).",
+        },
+        "checks": _CHECK_RESULTS,
+    },
     "additionalProperties": False,
 }
 NOT_READY = {
@@ -194,11 +237,18 @@ def includeme(config: Configurator) -> None:
         tags=["operations"],
         summary="Readiness probe",
         description="Runs every registered health check (core's and plugins') in parallel, "
-        "each within `benben.health.timeout` seconds; ready when all are up.",
+        "each within `benben.health.timeout` seconds; ready when every critical check is up. "
+        "A failed non-critical check (`benben.health.noncritical`, by default the cache) leaves "
+        "the instance ready and reports it `degraded`.",
         responses={
-            200: Documented("Every check is up.", READINESS, no_store),
+            200: Documented(
+                "Every critical check is up (`status` is `degraded` when a non-critical one "
+                "failed).",
+                READINESS,
+                no_store,
+            ),
             503: Documented(
-                "A check is down: `detail` names it, `checks` has them all.",
+                "A critical check is down: `detail` names it, `checks` has them all.",
                 NOT_READY,
                 no_store,
                 media_type="application/problem+json",

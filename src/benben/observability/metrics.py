@@ -255,6 +255,19 @@ class Metrics(NullMetrics):
             value = core.get(_CACHE_STATS[result], 0) + extra.get((result,), 0)
             cache.add_metric((result,), value)
         yield cache
+        near = CounterMetricFamily(
+            "benben_near_cache_reads",
+            "Reads of the in-process caches (data: records, pages and collections; identity: "
+            "verified tokens), by result.",
+            labels=("cache", "result"),
+        )
+        for name, key in (("data", "benben.data.near_cache"),
+                          ("identity", "benben.security.identity_cache")):  # fmt: skip
+            found = self.app_registry.get(key)
+            if found is not None:
+                near.add_metric((name, "hit"), found.hits)
+                near.add_metric((name, "miss"), found.misses)
+        yield near
 
     def state_families(self) -> Iterator[Metric]:
         yield _pool_family(self.app_registry.get("benben.db.engine"))

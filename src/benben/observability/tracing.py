@@ -47,9 +47,10 @@ def includeme(config: Configurator) -> None:
     )
 
     def instrument() -> None:
-        # At commit: benben.db, included after this package, has built the engine by then.
-        engine = registry.get("benben.db.engine")
-        if engine is not None:
-            otel.instrument_engine(engine, tracing.tracer)
+        # At commit: benben.db, included after this package, has built the engines by then.
+        for key in ("benben.db.engine", "benben.db.replica_engine"):
+            engine = registry.get(key)
+            if engine is not None:
+                otel.instrument_engine(engine, tracing.tracer)
 
     config.action(None, instrument)

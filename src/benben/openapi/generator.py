@@ -223,10 +223,14 @@ class _Builder:
                 name: {"description": text, "schema": {"type": "string"}}
                 for name, text in declared.headers.items()
             }
+        media = declared.media_type
         if declared.schema is not None:
-            media = declared.media_type
             location = f"{pointer}/responses/{status}/content/{_escape(media)}/schema"
             entry["content"] = {media: {"schema": self.schemas.place(declared.schema, location)}}
+        elif media != "application/json":
+            # A body no JSON Schema describes (a multi-document YAML stream, a download): its
+            # media type is still documented; a schema would make clients parse it as one value.
+            entry["content"] = {media: {}}
         elif status >= 400:
             entry["content"] = problem_content()
         return entry

@@ -73,6 +73,14 @@ def includeme(config: Configurator) -> None:
     get_token_codec(registry)
     get_password_hasher(registry)
     config.set_security_policy(SecurityPolicy())
+    from benben.cache import VERSIONS_KEY
+    from benben.cache.near import NearCache
+    from benben.security.identity import FACTS_MAX_AGE, IDENTITY_CACHE_KEY
+
+    # Verified access tokens, so that a hot request neither decodes nor looks anything up.
+    identities = NearCache(config.get_settings()["benben.cache.max_items"], max_age=FACTS_MAX_AGE)
+    registry[IDENTITY_CACHE_KEY] = identities
+    registry[VERSIONS_KEY].on_forget(identities.clear)
     config.set_root_factory(Root)
     config.add_forbidden_view(forbidden_view)
     config.add_request_method(_request_user, "user", reify=True)

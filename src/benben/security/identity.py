@@ -17,7 +17,8 @@ from pyramid.request import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from benben.cache import NO_VALUE
+from benben.cache import NO_VALUE, VERSIONS_KEY
+from benben.cache.near import NearCache, VersionBoard
 from benben.errors import ProblemError
 from benben.observability.context import request_context
 from benben.security.jwt import InvalidToken, get_token_codec
@@ -46,6 +47,10 @@ INVALID_TOKEN_TYPE = "urn:benben:problem:invalid-token"  # noqa: S105 - a proble
 # Cached principal facts are trusted at most this long, whatever the cache's default lifetime:
 # it bounds the harm of a request that cached facts read just before a concurrent change.
 FACTS_MAX_AGE = 60
+# The board counter every change to who-may-do-what advances; verified JWT identities are
+# cached in process under it (see compute_identity), at most FACTS_MAX_AGE seconds.
+AUTH_COUNTER = "auth"
+IDENTITY_CACHE_KEY = "benben.security.identity_cache"
 # last_used_at of an API token is written at most this often, to keep reads cheap.
 LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
 
@@ -104,10 +109,22 @@ def compute_identity(request: Request) -> Identity | None:
             "Authorization must be 'Bearer <token>' (an access token or an API token)",
             error="invalid_request",
         )
-    with _lookup_session(request) as dbsession:
-        if credential.startswith(API_TOKEN_PREFIX):
+    if credential.startswith(API_TOKEN_PREFIX):
+        with _lookup_session(request) as dbsession:
             return _api_token_identity(request, dbsession, credential)
-        return _jwt_identity(request, dbsession, credential)
+    near: NearCache | None = request.registry.get(IDENTITY_CACHE_KEY)
+    board: VersionBoard = request.registry[VERSIONS_KEY]
+    epoch = board.counter(AUTH_COUNTER) if near is not None else None
+    if epoch is not None:
+        found = near.get((credential, epoch))  # type: ignore[union-attr]
+        if found is not None and found.expires_at > datetime.datetime.now(datetime.UTC):
+            return _announce(request, found)
+    generation = board.generation
+    with _lookup_session(request) as dbsession:
+        identity = _jwt_identity(request, dbsession, credential)
+    if epoch is not None and board.generation == generation:
+        near.set((credential, epoch), identity)  # type: ignore[union-attr]
+    return identity
 
 
 @contextmanager
@@ -252,6 +269,11 @@ def _identity(request: Request, user_id: str, facts: PrincipalFacts, **fields: A
         is_admin=facts["is_admin"],
         **fields,
     )
+    return _announce(request, identity)
+
+
+def _announce(request: Request, identity: Identity) -> Identity:
+    """Name the caller in this request's log lines."""
     request.benben_log_user = identity.username
     context = request_context.get()
     if context is not None:
@@ -281,3 +303,20 @@ def _mark_after_commit(request: Request, revoked_key: str, live_key: str) -> Non
             cache.set(revoked_key, True)
 
     request.tm.get().addAfterCommitHook(hook)
+    outdate_identities_after_commit(request)
+
+
+def outdate_identities_after_commit(request: Request) -> None:
+    """Once the transaction commits, every instance stops trusting the identities it verified
+    before (a revocation, a changed role or membership, a deactivation...)."""
+    board: VersionBoard = request.registry[VERSIONS_KEY]
+    transaction = request.tm.get()
+    if getattr(transaction, "_benben_outdates_identities", False):
+        return  # one bump per transaction is enough
+    transaction._benben_outdates_identities = True
+
+    def hook(committed: bool) -> None:
+        if committed:
+            board.bump_counter(AUTH_COUNTER)
+
+    transaction.addAfterCommitHook(hook)

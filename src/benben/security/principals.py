@@ -108,4 +108,7 @@ def invalidate_principals(request: Request, *user_ids: Any) -> None:
     """
     keys = [principals_cache_key(str(user_id)) for user_id in user_ids if user_id]
     if keys:
+        from benben.security.identity import outdate_identities_after_commit
+
         request.cache.invalidate_after_commit(*keys)
+        outdate_identities_after_commit(request)

@@ -99,8 +99,14 @@ def includeme(config: Configurator) -> None:
         description="The Component of this instance, its API (with this instance's live OpenAPI "
         "document as definition) and a Component per enabled plugin, one YAML document each: "
         "the target `benben backstage register` registers. " + public,
+        # No schema: one describes a single value, and a YAML stream is several documents (each
+        # one item of `/backstage/entities`, whose JSON array the document does describe).
         responses={
-            200: Response("A multi-document YAML stream.", {"type": "string"}, {}, YAML_TYPE)
+            200: Response(
+                "A multi-document YAML stream, one entity per document, in the order of "
+                "`GET /backstage/entities`.",
+                media_type=YAML_TYPE,
+            )
         },
     )
     config.add_openapi_operation(

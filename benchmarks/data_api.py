@@ -1,0 +1,409 @@
+"""The data API's hot paths against a bare Pyramid JSON view, in the same run on the same machine.
+
+Starts Benben under waitress (one process, ``threads=4``) on PostgreSQL + Redis and on SQLite +
+the in-process cache, logs in, seeds a collection with a JSON Schema, and drives it with ``wrk``
+(16 connections, 16 threads) over loopback: authenticated GET of one record, GET of a 100-record
+page, POST of a schema-validated record, PATCH with ``If-Match`` (each connection patching its own
+record with the ETag of its previous answer).  A bare Pyramid view served the same way is the
+baseline; every figure is printed with its ratio to it.  Then the query scale check: the first
+page of a filtered, sorted list on a declared indexed field, at 100,000 and (PostgreSQL)
+1,000,000 records, p50 and p99 over sequential requests.
+
+    python benchmarks/data_api.py [--duration 10] [--backends postgresql,sqlite]
+                                  [--scale 100000,1000000] [--ratelimit]
+
+Needs ``wrk`` on PATH, and PostgreSQL and Redis as the test suite expects them
+(``BENBEN_TEST_POSTGRESQL_URL``, ``BENBEN_TEST_REDIS_URL`` override).  Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from core_overhead import BARE_APP, free_port, wait_until_up
+from wrk_support import run_wrk
+
+POSTGRESQL = os.environ.get(
+    "BENBEN_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REDIS = os.environ.get("BENBEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PASSWORD = "bench-password-1234"  # noqa: S105 - a throwaway benchmark account
+
+BENBEN_APP = textwrap.dedent(
+    """
+    import logging, os, sys, waitress
+    from benben.config import make_wsgi_app
+
+    app = make_wsgi_app({}, setup_logging=True)
+    logging.getLogger("benben.access").setLevel(logging.WARNING)
+    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=4, _quiet=True)
+    """
+)
+
+SCHEMA = {
+    "type": "object",
+    "required": ["title", "price"],
+    "properties": {
+        "title": {"type": "string", "maxLength": 200},
+        "price": {"type": "number", "minimum": 0},
+        "category": {"type": "string", "enum": ["a", "b", "c", "d"]},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+}
+RECORD = {"title": "A benchmark record", "price": 12.5, "category": "b", "tags": ["x", "y"]}
+
+
+def call(
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    # Loopback URLs this script builds itself.
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+        text = response.read()
+    return json.loads(text) if text else None
+
+
+class Instance:
+    """One Benben process on one backend pair, with a logged-in administrator."""
+
+    def __init__(self, backend: str, data_dir: str, ratelimit: bool) -> None:
+        self.backend = backend
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.schema = f"bench_{uuid.uuid4().hex[:10]}"
+        env = {
+            **os.environ,
+            "BENBEN_DATA_DIR": data_dir,
+            "BENBEN_LOGGING_LEVEL": "warning",
+            "BENBEN_ADMIN_PASSWORD": PASSWORD,
+            "BENBEN_DATABASE_AUTO_MIGRATE": "true",
+            "BENBEN_DATA_MAX_PAGE_SIZE": "1000",
+        }
+        if ratelimit:  # counted, but never refusing: its cost shows in the figures
+            env["BENBEN_RATELIMIT_DEFAULT"] = "100000000/minute"
+        else:
+            env["BENBEN_RATELIMIT_ENABLED"] = "false"
+        if backend == "postgresql":
+            self._create_schema()
+            separator = "&" if "?" in POSTGRESQL else "?"
+            env["BENBEN_DATABASE_URL"] = (
+                f"{POSTGRESQL}{separator}options=-csearch_path%3D{self.schema}"
+            )
+            env["BENBEN_CACHE_BACKEND"] = "redis"
+            env["BENBEN_CACHE_URL"] = REDIS
+            env["BENBEN_CACHE_PREFIX"] = f"{self.schema}:"
+        self.process = subprocess.Popen([sys.executable, "-c", BENBEN_APP, str(self.port)], env=env)
+        wait_until_up(self.base + "/health/ready", timeout=60)
+        login = call(
+            self.base, "POST", "/api/v1/auth/login", {"username": "admin", "password": PASSWORD}
+        )
+        self.token = login["access_token"]
+
+    def _psql(self, sql: str) -> str:
+        result = subprocess.run(
+            ["psql", POSTGRESQL, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+            check=False, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise SystemExit(f"psql failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def _create_schema(self) -> None:
+        self._psql(f'CREATE SCHEMA "{self.schema}"')
+
+    def api(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        return call(self.base, method, path, body, self.token, headers)
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        if self.backend == "postgresql":
+            self._psql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+def seed(instance: Instance) -> dict[str, str]:
+    """A collection with a schema and indexed fields, 200 records; ids for the runs."""
+    instance.api(
+        "POST",
+        "/api/v1/collections",
+        {"id": "bench", "schema": SCHEMA, "indexed_fields": ["price", "category"]},
+    )
+    for start in range(0, 200, 50):
+        operations = [
+            {
+                "method": "PUT",
+                "path": f"/api/v1/collections/bench/records/r{i}",
+                "body": {"data": {**RECORD, "price": i, "title": f"record {i}"}},
+            }
+            for i in range(start, start + 50)
+        ]
+        instance.api("POST", "/api/v1/batch", {"requests": operations})
+    return {
+        "record": "/api/v1/collections/bench/records/r7",
+        "page": "/api/v1/collections/bench/records?_limit=100&_sort=price",
+    }
+
+
+def lua_script(instance: Instance, kind: str) -> str:
+    auth = f'wrk.headers["Authorization"] = "Bearer {instance.token}"\n'
+    if kind == "post":
+        body = json.dumps({"data": RECORD})
+        return auth + textwrap.dedent(
+            f"""
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            wrk.body = {json.dumps(body)}
+            """
+        )
+    if kind == "patch":
+        # One record per wrk thread (one connection each), patched with the ETag it last saw.
+        return auth + textwrap.dedent(
+            """
+            local counter, threads = 0, {}
+            function setup(thread)
+              counter = counter + 1
+              thread:set("rid", "p" .. counter)
+              table.insert(threads, thread)
+            end
+            local etag = nil
+            function request()
+              local headers = {["Content-Type"] = "application/merge-patch+json",
+                               ["Authorization"] = wrk.headers["Authorization"]}
+              if etag then headers["If-Match"] = etag end
+              return wrk.format("PATCH", "/api/v1/collections/bench/records/" .. rid, headers,
+                                '{"data": {"price": 3}}')
+            end
+            function response(status, headers, body)
+              etag = headers["ETag"]
+            end
+            """
+        )
+    return auth
+
+
+def measure(instance: Instance, name: str, path: str, kind: str, duration: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua_script(instance, kind))
+    try:
+        url = instance.base + path
+        run_wrk(url, 2, script.name, threads=16)  # warm-up: caches, connection pools
+        result = run_wrk(url, duration, script.name, threads=16)
+    finally:
+        os.unlink(script.name)
+    result["name"] = f"{instance.backend:<10} {name}"
+    return result
+
+
+def bare_baseline(duration: int) -> dict[str, Any]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
+    try:
+        url = f"http://127.0.0.1:{port}/bare"
+        wait_until_up(url)
+        run_wrk(url, 2, threads=16)
+        result = run_wrk(url, duration, threads=16)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    result["name"] = "bare Pyramid JSON view"
+    return result
+
+
+def hot_paths(instance: Instance, duration: int) -> list[dict[str, Any]]:
+    paths = seed(instance)
+    for i in range(1, 17):  # the PATCH run's records, one per wrk thread
+        instance.api("PUT", f"/api/v1/collections/bench/records/p{i}", {"data": RECORD})
+    return [
+        measure(instance, "GET one record", paths["record"], "get", duration),
+        measure(instance, "GET 100-record page", paths["page"], "get", duration),
+        measure(
+            instance, "POST validated record", "/api/v1/collections/bench/records", "post", duration
+        ),
+        measure(
+            instance,
+            "PATCH with If-Match",
+            "/api/v1/collections/bench/records/p1",
+            "patch",
+            duration,
+        ),
+    ]
+
+
+def bulk_insert(instance: Instance, count: int) -> None:
+    """``count`` records straight into the database (the API would take minutes to seed them)."""
+    count_sql = f'SELECT count(*) FROM "{instance.schema}".benben_records'  # noqa: S608
+    have = int(instance._psql(count_sql + " WHERE collection_id = 'scale'"))
+    if have >= count:
+        return
+    # Only integers this script computed are interpolated.
+    sql = f"""
+        INSERT INTO benben_records
+            (collection_id, id, data, permissions, last_modified, created_by, deleted)
+        SELECT 'scale', 'b' || n,
+               jsonb_build_object('title', 'item ' || n, 'price', (n::bigint * 7919) % 100000,
+                                  'category', chr(97 + n % 4), 'stock', n % 50),
+               '{{}}', {int(time.time() * 1000)} + n, NULL, false
+        FROM generate_series({have}, {count - 1}) AS n;
+        UPDATE benben_collections SET record_count = {count},
+            last_modified = (SELECT max(last_modified) FROM benben_records
+                             WHERE collection_id = 'scale')
+        WHERE id = 'scale'
+    """  # noqa: S608
+    instance._psql(f'SET search_path = "{instance.schema}"; {sql}; ANALYZE benben_records;')
+
+
+def scale_check(instance: Instance, counts: list[int]) -> list[dict[str, Any]]:
+    instance.api(
+        "POST",
+        "/api/v1/collections",
+        {"id": "scale", "schema": SCHEMA, "indexed_fields": ["price", "category"]},
+    )
+    results = []
+    for count in counts:
+        if instance.backend == "postgresql":
+            bulk_insert(instance, count)
+        else:
+            insert_sqlite(instance, count)
+        path = (
+            "/api/v1/collections/scale/records?category=c&price__ge=50000&_sort=-price&_limit=100"
+        )
+        timings = []
+        # One kept-alive connection, as a client's: the time measured is the server's answer.
+        # The rows were written behind the API's back, and the query is the point: no-cache.
+        connection = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=120)
+        headers = {"Authorization": f"Bearer {instance.token}", "Cache-Control": "no-cache"}
+        for i in range(120):  # distinct bounds, so no answer comes from a cache
+            bounded = path.replace("50000", str(50000 + i))
+            started = time.perf_counter()
+            connection.request("GET", bounded, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            timings.append((time.perf_counter() - started) * 1000)
+            if response.status != 200 or not body:
+                raise SystemExit(f"GET {bounded}: {response.status} {body[:300]!r}")
+        connection.close()
+        timings = sorted(timings[20:])
+        results.append(
+            {
+                "name": f"{instance.backend:<10} filter+sort page at {count:,}",
+                "p50": statistics.median(timings),
+                "p99": timings[int(len(timings) * 0.99) - 1],
+            }
+        )
+    return results
+
+
+def insert_sqlite(instance: Instance, count: int) -> None:
+    import sqlite3
+
+    path = Path(instance.data_dir) / "benben.sqlite"
+    with sqlite3.connect(path) as db:
+        (have,) = db.execute(
+            "SELECT count(*) FROM benben_records WHERE collection_id='scale'"
+        ).fetchone()
+        now = int(time.time() * 1000)
+        db.executemany(
+            "INSERT INTO benben_records (collection_id, id, data, permissions, last_modified,"
+            " created_by, deleted) VALUES ('scale', ?, ?, '{}', ?, NULL, 0)",
+            (
+                (
+                    f"b{n}",
+                    json.dumps(
+                        {
+                            "title": f"item {n}",
+                            "price": (n * 7919) % 100000,
+                            "category": chr(97 + n % 4),
+                            "stock": n % 50,
+                        }
+                    ),
+                    now + n,
+                )
+                for n in range(have, count)
+            ),
+        )
+        db.execute(
+            "UPDATE benben_collections SET record_count = ?, last_modified = (SELECT"
+            " max(last_modified) FROM benben_records WHERE collection_id = 'scale')"
+            " WHERE id = 'scale'",
+            (count,),
+        )
+        db.execute("ANALYZE")
+
+
+def report(
+    baseline: dict[str, Any], results: list[dict[str, Any]], scale: list[dict[str, Any]]
+) -> None:
+    print(f"\n{'what':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8}")
+    for r in [baseline, *results]:
+        print(
+            f"{r['name']:<42} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+            f"{r['rps'] / baseline['rps']:>6.2f} {r['errors']:>8.0f}"
+        )
+    if scale:
+        print(f"\n{'query scale (sequential requests)':<42} {'p50 ms':>8} {'p99 ms':>8}")
+        for r in scale:
+            print(f"{r['name']:<42} {r['p50']:>8.2f} {r['p99']:>8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument(
+        "--scale",
+        default="100000,1000000",
+        help="record counts of the query check ('' skips; SQLite stops at 100,000)",
+    )
+    parser.add_argument(
+        "--ratelimit",
+        action="store_true",
+        help="keep the rate limiter on (with a limit never reached)",
+    )
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    counts = [int(c) for c in options.scale.split(",") if c]
+    baseline = bare_baseline(options.duration)
+    results: list[dict[str, Any]] = []
+    scale: list[dict[str, Any]] = []
+    for backend in options.backends.split(","):
+        with tempfile.TemporaryDirectory() as data_dir:
+            instance = Instance(backend, data_dir, options.ratelimit)
+            instance.data_dir = data_dir
+            try:
+                results += hot_paths(instance, options.duration)
+                backend_counts = (
+                    counts if backend == "postgresql" else [c for c in counts if c <= 100_000]
+                )
+                scale += scale_check(instance, backend_counts)
+            finally:
+                instance.close()
+    report(baseline, results, scale)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""Versions that every instance learns of promptly, and an in-process cache keyed by them.
+
+A hot read cannot afford a Redis round trip (it costs about a fifth of a cached read: see
+``docs/architecture.md``), so the values of hot reads live in each process, keyed by the
+*version* of what they were read from (for the data API: a collection's ``last_modified``).  What
+must be shared is only which version is current, and that is pushed, not polled:
+
+- a committed write *announces* ``{name: version}``: this process learns it at once and, with the
+  Redis backend, publishes it on a channel every instance subscribes to (a thread per process);
+- versions only grow, so what is learned merges with ``max``: a reader that read an older version
+  from the database just before a newer one was announced cannot roll the board back;
+- the board is *trusted* only while that subscription is live.  Until it is (start-up, Redis
+  down, a dropped connection) ``current()`` answers None and callers read the database; on each
+  (re)subscription the board forgets everything, because announcements may have been missed.
+
+With the memory backend there is one process to tell, so the board is always trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import select
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+from benben.cache.memory import BoundedDict
+from benben.observability.outage import OutageGuard
+
+__all__ = ["NearCache", "RedisVersionBoard", "VersionBoard"]
+
+# How long a request waits at most for this process to take in announcements already delivered.
+_SETTLE_LIMIT = 0.05
+
+log = logging.getLogger(__name__)
+
+
+class VersionBoard:
+    """The current version of named things, as far as this process knows."""
+
+    def __init__(self, *, trusted: bool = True) -> None:
+        self._versions: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._trusted = trusted
+        self.generation = 0  # changes whenever what was known is forgotten
+        self._forget_hooks: list[Callable[[], None]] = []
+
+    @property
+    def trusted(self) -> bool:
+        return self._trusted
+
+    def current(self, name: str) -> int | None:
+        """The latest version known of ``name``; None when unknown or not to be trusted."""
+        if not self._trusted:
+            return None
+        return self._versions.get(name)
+
+    def learn(self, versions: Mapping[str, int]) -> None:
+        """Merge versions read or announced (never lowering one)."""
+        with self._lock:
+            for name, version in versions.items():
+                if version > self._versions.get(name, -1):
+                    self._versions[name] = version
+
+    def on_forget(self, hook: Callable[[], None]) -> None:
+        self._forget_hooks.append(hook)
+
+    def forget(self, *, trusted: bool) -> None:
+        """Drop every version (and whatever was cached under them); trust the board or not."""
+        with self._lock:
+            self._versions.clear()
+            self.generation += 1
+            self._trusted = trusted
+        for hook in self._forget_hooks:
+            hook()
+
+    def announce(self, versions: Mapping[str, int]) -> None:
+        """A commit changed these: learn them here (other instances: see RedisVersionBoard)."""
+        self.learn(versions)
+
+    def counter(self, name: str) -> int | None:
+        """The current value of a shared counter (see :meth:`bump_after_commit`); None while
+        the board is not trusted."""
+        value = self.current(name)
+        if value is None and self._trusted:
+            self.learn({name: 0})
+            value = self.current(name)
+        return value
+
+    def bump_counter(self, name: str) -> None:
+        """Advance a counter now and announce it: for changes that have no version of their
+        own (a revoked session, a user's changed roles) but must outdate what was cached."""
+        with self._lock:
+            value = self._versions.get(name, 0) + 1
+        self.announce({name: value})
+
+    def close(self) -> None:
+        """Stop background work (nothing here)."""
+
+
+class RedisVersionBoard(VersionBoard):
+    """A board shared through Redis pub/sub: announcements are published, a thread listens."""
+
+    def __init__(
+        self, url: str, channel: str, *, socket_timeout: float, retry_interval: float
+    ) -> None:
+        super().__init__(trusted=False)
+        import redis
+
+        self._redis = redis
+        self.url = url
+        self.channel = channel
+        self.retry_interval = retry_interval
+        self._publisher = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        )
+        self._socket_timeout = socket_timeout
+        self._stopped = threading.Event()
+        self._guard = OutageGuard(
+            "publishing data versions to Redis",
+            "other instances age out what they cached",
+            log,
+            retry_interval=retry_interval,
+        )
+        self._listening = False
+        # Started on first use: commands and apps that never read data open no subscription.
+        self._thread: threading.Thread | None = None
+        self._socket: Any = None  # the subscription's, while it is up
+        self._taken_in = threading.Condition()
+        self._start_lock = threading.Lock()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._stopped.is_set():
+                self._thread = threading.Thread(
+                    target=self._listen, name="benben-versions", daemon=True
+                )
+                self._thread.start()
+
+    def current(self, name: str) -> int | None:
+        if self._thread is None:
+            self._start()
+        self._settle()
+        return super().current(name)
+
+    def _settle(self) -> None:
+        """Let the listener take in what Redis has already delivered to this process.
+
+        Redis writes an announcement to every subscriber before it acknowledges the PUBLISH, and
+        the writer acknowledges its client only after that: by the time that client (or anyone
+        it told) asks this instance, the announcement is in this process's socket.  Waiting for
+        the listener to read it, when the socket has anything to read, makes a write visible
+        everywhere from the very next request, at the price of a poll.
+        """
+        sock = self._socket
+        if sock is None or threading.current_thread() is self._thread:
+            return
+        deadline = time.monotonic() + _SETTLE_LIMIT
+        try:
+            while select.select([sock], [], [], 0)[0] and time.monotonic() < deadline:
+                with self._taken_in:
+                    self._taken_in.wait(0.001)
+        except (OSError, ValueError):  # closed meanwhile: the listener reconnects
+            return
+
+    def announce(self, versions: Mapping[str, int]) -> None:
+        if self._thread is None:
+            self._start()
+        self.learn(versions)
+        message = json.dumps(dict(versions))
+        # When this fails the other instances cannot hear of the change.  Their subscriptions
+        # go through the same Redis, so they are very likely down too (and then they read the
+        # database); the near cache's max age bounds whatever remains.
+        self._guard.call("publish", lambda: self._publisher.publish(self.channel, message))
+
+    def _counter_key(self, name: str) -> str:
+        return f"{self.channel}:{name}"
+
+    def counter(self, name: str) -> int | None:
+        value = self.current(name)
+        if value is not None or not self._trusted:
+            return value
+        generation = self.generation
+        raw = self._guard.call("read", lambda: self._publisher.get(self._counter_key(name)), False)
+        if raw is False:
+            return None
+        value = int(raw or 0)
+        if self.generation == generation:
+            self.learn({name: value})
+        return value
+
+    def bump_counter(self, name: str) -> None:
+        # INCR, not "what this process knows + 1": instances may not know the latest value,
+        # and an announcement lower than what others hold would be ignored by them.
+        value = self._guard.call("bump", lambda: self._publisher.incr(self._counter_key(name)))
+        if value is None:
+            # Nobody can hear of it.  Here, forget everything (the counter is read from Redis
+            # again when it answers); elsewhere, the cache's max age bounds what is served.
+            self.forget(trusted=self._trusted)
+            return
+        self.announce({name: int(value)})
+
+    @property
+    def publish_errors(self) -> int:
+        return self._guard.errors + self._guard.bypassed
+
+    def _listen(self) -> None:
+        while not self._stopped.is_set():
+            client = self._redis.Redis.from_url(
+                self.url,
+                socket_timeout=None,  # waiting for messages is the point
+                socket_connect_timeout=self._socket_timeout,
+                socket_keepalive=True,
+                health_check_interval=15,
+            )
+            pubsub = client.pubsub()
+            try:
+                pubsub.subscribe(self.channel)
+                self._socket = getattr(pubsub.connection, "_sock", None)
+                while not self._stopped.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None:
+                        self._receive(message)
+                        with self._taken_in:
+                            self._taken_in.notify_all()
+            except Exception as exc:  # any failure: distrust, then reconnect
+                if self._stopped.is_set():
+                    break
+                self.forget(trusted=False)
+                if self._listening:  # log the loss once, not every retry
+                    log.warning(
+                        "lost the subscription to %s (%s: %s); reading from the database "
+                        "until it is back, retrying every %gs",
+                        self.channel, type(exc).__name__, exc, self.retry_interval,
+                    )  # fmt: skip
+                self._listening = False
+                self._stopped.wait(self.retry_interval)
+            finally:
+                self._socket = None
+                pubsub.close()
+                client.close()
+
+    def _receive(self, message: Mapping[str, Any]) -> None:
+        if message["type"] == "subscribe":
+            # Announcements made before now may have been missed: start again from nothing.
+            self.forget(trusted=True)
+            self._listening = True
+            return
+        if message["type"] != "message":
+            return
+        try:
+            versions = json.loads(message["data"])
+            self.learn({str(k): int(v) for k, v in versions.items()})
+        except (ValueError, TypeError, AttributeError):
+            log.warning("ignored a malformed version announcement on %s", self.channel)
+
+    def close(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._publisher.close()
+
+
+class NearCache:
+    """Values in this process, bounded (least recently used out first) and aged out."""
+
+    def __init__(self, max_items: int, max_age: float, clock: Callable[[], float] = time.monotonic):
+        self._items = BoundedDict(max_items)
+        self.max_age = max_age
+        self._clock = clock
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any:
+        found = self._items.get(key)
+        if found is None or self._clock() - found[0] > self.max_age:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found[1]
+
+    def set(self, key: Hashable, value: Any) -> None:
+        self._items[key] = (self._clock(), value)
+
+    def delete(self, key: Hashable) -> None:
+        self._items.pop(key)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)

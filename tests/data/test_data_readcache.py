@@ -1,0 +1,290 @@
+"""The read cache: hot reads answered from memory, never stale after a commit, on both backends
+and across instances sharing Redis."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import re
+import time
+
+import pytest
+from data_support import COLLECTIONS, make_user, record_url, records_url
+from sqlalchemy import event
+
+from benben.cache import VERSIONS_KEY
+from benben.data.readcache import NEAR_CACHE_KEY
+from benben.db import get_engine
+
+
+class DataQueries:
+    """Counts the SQL statements reading the data tables (identity checks may query others)."""
+
+    def __init__(self, registry, engine=None):
+        self.engine = engine or get_engine(registry)
+        self.statements: list[str] = []
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
+        if "benben_records" in statement or "benben_collections" in statement:
+            self.statements.append(statement)
+
+    @contextlib.contextmanager
+    def counting(self):
+        start = len(self.statements)
+        counted: list[str] = []
+        yield counted
+        counted.extend(self.statements[start:])
+
+    def close(self):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def subscribed(app):
+    """Wait until the app's version board listens (at once with memory; Redis: a moment)."""
+    board = app.app.registry[VERSIONS_KEY]
+    board.current("any")  # starts a Redis board's subscription
+    wait_for(lambda: board.trusted, "the version board subscribed")
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _subscribed(app):
+    subscribed(app)
+
+
+@pytest.fixture
+def queries(app):
+    counter = DataQueries(app.app.registry)
+    yield counter
+    counter.close()
+
+
+@pytest.fixture
+def shelf(app, alice):
+    app.put_json(f"{COLLECTIONS}/shelf", {}, headers=alice.headers, status=201)
+    app.put_json(record_url("shelf", "b1"), {"data": {"title": "Dune"}}, headers=alice.headers)
+    return "shelf"
+
+
+def test_a_repeated_read_issues_no_data_query(app, alice, shelf, queries):
+    first = app.get(record_url(shelf, "b1"), headers=alice.headers)
+    with queries.counting() as statements:
+        again = app.get(record_url(shelf, "b1"), headers=alice.headers)
+    assert statements == []
+    assert again.json == first.json
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.content_type == "application/json"
+    # 304s and HEAD come from the cache too
+    with queries.counting() as statements:
+        app.get(
+            record_url(shelf, "b1"),
+            headers={**alice.headers, "If-None-Match": first.headers["ETag"]},
+            status=304,
+        )
+        app.head(record_url(shelf, "b1"), headers=alice.headers)
+    assert statements == []
+
+
+def test_a_repeated_page_issues_no_data_query(app, alice, shelf, queries):
+    url = records_url(shelf) + "?_sort=title&_limit=1"
+    app.put_json(record_url(shelf, "b2"), {"data": {"title": "Emma"}}, headers=alice.headers)
+    first = app.get(url, headers=alice.headers)
+    with queries.counting() as statements:
+        again = app.get(url, headers=alice.headers)
+    assert statements == []
+    assert again.json == first.json
+    assert again.headers["Link"] == first.headers["Link"]
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_every_write_is_read_back_at_once(app, alice, shelf):
+    for i in range(5):
+        app.get(record_url(shelf, "b1"), headers=alice.headers)
+        app.get(records_url(shelf), headers=alice.headers)
+        app.patch_json(record_url(shelf, "b1"), {"data": {"n": i}}, headers=alice.headers)
+        assert app.get(record_url(shelf, "b1"), headers=alice.headers).json["data"]["n"] == i
+        page = app.get(records_url(shelf), headers=alice.headers).json["data"]
+        assert [r["data"]["n"] for r in page] == [i]
+    app.delete(record_url(shelf, "b1"), headers=alice.headers)
+    app.get(record_url(shelf, "b1"), headers=alice.headers, status=404)
+    assert app.get(records_url(shelf), headers=alice.headers).json["data"] == []
+
+
+def test_permission_changes_apply_at_once(app, alice, shelf):
+    bob = make_user(app, "bob")
+    app.get(record_url(shelf, "b1"), headers=bob.headers, status=404)
+    app.patch_json(
+        f"{COLLECTIONS}/{shelf}", {"permissions": {"read": [bob.principal]}}, headers=alice.headers
+    )
+    assert app.get(record_url(shelf, "b1"), headers=bob.headers).json["data"] == {"title": "Dune"}
+    app.patch_json(f"{COLLECTIONS}/{shelf}", {"permissions": {"read": []}}, headers=alice.headers)
+    app.get(record_url(shelf, "b1"), headers=bob.headers, status=404)
+    app.get(records_url(shelf), headers=bob.headers, status=404)
+
+
+def test_callers_with_other_rights_get_their_own_answer(app, alice, shelf):
+    bob = make_user(app, "bob")
+    app.patch_json(
+        f"{COLLECTIONS}/{shelf}", {"permissions": {"read": [bob.principal]}}, headers=alice.headers
+    )
+    for _ in range(2):  # the second round is served from the cache
+        assert "permissions" in app.get(record_url(shelf, "b1"), headers=alice.headers).json
+        assert "permissions" not in app.get(record_url(shelf, "b1"), headers=bob.headers).json
+        assert "permissions" in app.get(records_url(shelf), headers=alice.headers).json["data"][0]
+        assert "permissions" not in app.get(records_url(shelf), headers=bob.headers).json["data"][0]
+
+
+def test_no_cache_reads_the_database(app, alice, shelf, queries):
+    app.get(record_url(shelf, "b1"), headers=alice.headers)
+    with queries.counting() as statements:
+        app.get(record_url(shelf, "b1"), headers={**alice.headers, "Cache-Control": "no-cache"})
+    assert statements
+
+
+def test_a_rolled_back_batch_announces_nothing(app, alice, shelf):
+    board = app.app.registry[VERSIONS_KEY]
+    app.get(record_url(shelf, "b1"), headers=alice.headers)
+    before = board.current(shelf)
+    operations = [
+        {"method": "PUT", "path": record_url(shelf, "b1"), "body": {"data": {"title": "Lost"}}},
+        {"method": "GET", "path": record_url(shelf, "b1")},
+        {"method": "GET", "path": record_url(shelf, "nope")},  # 404: the whole batch rolls back
+    ]
+    response = app.post_json(
+        "/api/v1/batch", {"requests": operations}, headers=alice.headers, status=404
+    )
+    assert response.json["operation"] == 2
+    assert board.current(shelf) == before
+    assert app.get(record_url(shelf, "b1"), headers=alice.headers).json["data"]["title"] == "Dune"
+
+
+def test_a_batch_reads_its_own_writes(app, alice, shelf):
+    app.get(record_url(shelf, "b1"), headers=alice.headers)  # cached before the batch
+    operations = [
+        {"method": "PUT", "path": record_url(shelf, "b1"), "body": {"data": {"title": "New"}}},
+        {"method": "GET", "path": record_url(shelf, "b1")},
+    ]
+    results = app.post_json("/api/v1/batch", {"requests": operations}, headers=alice.headers)
+    assert results.json["responses"][1]["body"]["data"] == {"title": "New"}
+    assert app.get(record_url(shelf, "b1"), headers=alice.headers).json["data"] == {"title": "New"}
+
+
+def test_an_untrusted_board_sends_every_read_to_the_database(app, alice, shelf, queries):
+    registry = app.app.registry
+    app.get(record_url(shelf, "b1"), headers=alice.headers)
+    registry[VERSIONS_KEY].forget(trusted=False)  # as when the Redis subscription is lost
+    assert len(registry[NEAR_CACHE_KEY]) == 0
+    for _ in range(2):
+        with queries.counting() as statements:
+            got = app.get(record_url(shelf, "b1"), headers=alice.headers)
+        assert statements
+        assert got.json["data"] == {"title": "Dune"}
+
+
+def test_disabled_by_setting(make_app, app_settings):
+    app = make_app({**app_settings, "benben.data.cache.enabled": "false"})
+    assert NEAR_CACHE_KEY not in app.app.registry
+    alice = make_user(app, "alice")
+    app.put_json(f"{COLLECTIONS}/off", {}, headers=alice.headers, status=201)
+    app.put_json(record_url("off", "r"), {"data": {"a": 1}}, headers=alice.headers)
+    assert app.get(record_url("off", "r"), headers=alice.headers).json["data"] == {"a": 1}
+
+
+def wait_for(predicate, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
+
+
+# Instances share versions through Redis; the memory cache belongs to one process.
+@pytest.mark.parametrize("backends", [("postgresql", "redis")], indirect=True)
+def test_instances_sharing_redis_see_each_others_writes_at_once(backends, make_app, alice, app):
+    other = subscribed(make_app())
+    app.put_json(f"{COLLECTIONS}/shared", {}, headers=alice.headers, status=201)
+    url = record_url("shared", "r")
+    for i in range(10):
+        app.put_json(url, {"data": {"n": i}}, headers=alice.headers)
+        # No waiting: the announcement reached the other process before the writer answered,
+        # and a read there first takes in what was delivered (RedisVersionBoard._settle).
+        assert other.get(url, headers=alice.headers).json["data"] == {"n": i}
+        assert other.get(records_url("shared"), headers=alice.headers).json["data"][0]["data"] == {
+            "n": i
+        }
+
+
+def change_schema_behind_the_cache(app, collection_id, schema):
+    """A schema change committed by another instance whose announcement has not arrived."""
+    from sqlalchemy import text
+
+    with get_engine(app.app.registry).begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE benben_collections SET schema = :schema, updated_at = :now,"
+                " last_modified = last_modified + 1 WHERE id = :id"
+            ),
+            {"schema": json.dumps(schema), "now": datetime.datetime.now(datetime.UTC),
+             "id": collection_id},
+        )  # fmt: skip
+
+
+def test_a_creation_validates_against_the_schema_it_commits_with(app, alice, shelf):
+    app.get(record_url(shelf, "b1"), headers=alice.headers)  # the snapshot is cached
+    strict = {"type": "object", "required": ["isbn"]}
+    change_schema_behind_the_cache(app, shelf, strict)
+    # Read unlocked from the stale snapshot, the body passes the old schema; taking the lock,
+    # the write finds the collection changed and is replayed against the new one.
+    response = app.post_json(records_url(shelf), {"data": {"title": "x"}}, headers=alice.headers,
+                             status=400)  # fmt: skip
+    assert [e["pointer"] for e in response.json["errors"]] == ["/data/isbn"]
+    created = app.post_json(
+        records_url(shelf), {"data": {"isbn": "1"}}, headers=alice.headers, status=201
+    )
+    assert created.json["data"] == {"isbn": "1"}
+
+
+@pytest.mark.parametrize("backends", [("postgresql", "redis")], indirect=True)
+def test_with_a_replica_only_reads_made_with_the_snapshot_are_cached(backends, make_app):
+    from sqlalchemy.engine import make_url
+
+    url = make_url(backends.database_url())
+    options = f"-csearch_path={backends.schema} -cdefault_transaction_read_only=on"
+    replica = url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    app = subscribed(make_app({"benben.database.read_url": replica}))
+    alice = make_user(app, "alice")
+    app.put_json(f"{COLLECTIONS}/lagging", {}, headers=alice.headers, status=201)
+    for rid in ("a", "b"):
+        app.put_json(record_url("lagging", rid), {"data": {"id": rid}}, headers=alice.headers)
+    from benben.db import get_replica_engine
+
+    counter = DataQueries(app.app.registry, get_replica_engine(app.app.registry))
+    try:
+        app.get(record_url("lagging", "a"), headers=alice.headers)  # snapshot and record: cached
+        with counter.counting() as statements:
+            app.get(record_url("lagging", "a"), headers=alice.headers)
+        assert statements == []
+        # The snapshot now comes from memory: a replica behind it could answer an older "b",
+        # which must not be cached under the snapshot's version.
+        for _ in range(2):
+            with counter.counting() as statements:
+                got = app.get(record_url("lagging", "b"), headers=alice.headers)
+            assert len(statements) == 1
+            assert got.json["data"] == {"id": "b"}
+    finally:
+        counter.close()
+
+
+def test_metrics_count_near_cache_hits(make_app, app_settings):
+    app = subscribed(make_app({**app_settings, "benben.metrics.enabled": "open"}))
+    alice = make_user(app, "alice")
+    app.put_json(f"{COLLECTIONS}/m", {}, headers=alice.headers, status=201)
+    app.put_json(record_url("m", "r"), {"data": {}}, headers=alice.headers)
+    for _ in range(3):
+        app.get(record_url("m", "r"), headers=alice.headers)
+    text = app.get("/metrics").text
+    hits = re.search(r'benben_near_cache_reads_total\{cache="data",result="hit"\} (\S+)', text)
+    assert hits is not None
+    assert float(hits.group(1)) >= 4
+    assert 'benben_near_cache_reads_total{cache="identity",result="hit"}' in text
