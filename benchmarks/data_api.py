@@ -105,6 +105,7 @@ class Instance:
         }
         if ratelimit:  # counted, but never refusing: its cost shows in the figures
             env["BENBEN_RATELIMIT_DEFAULT"] = "100000000/minute"
+            env["BENBEN_RATELIMIT_GROUPS"] = "auth=100000000/minute write=100000000/minute"
         else:
             env["BENBEN_RATELIMIT_ENABLED"] = "false"
         if backend == "postgresql":
