@@ -27,9 +27,10 @@ with warnings.catch_warnings():
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import transaction
@@ -47,17 +48,36 @@ __all__ = [
     "Backends",
     "auth_headers",
     "create_user",
+    "eventually",
     "postgresql_url",
     "redis_url",
     "require_postgresql",
     "require_redis",
 ]
 
+T = TypeVar("T")
+
 DEFAULT_POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # (database, cache) pairs every `app` test runs on: the embedded default and production's.
 BACKENDS = (("sqlite", "memory"), ("postgresql", "redis"))
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 2.0) -> T:
+    """``check()``'s result once it stops raising AssertionError (or its last error).
+
+    For what another instance learns through Redis: announcements arrive within microseconds,
+    but a loaded test machine may take Redis a moment to flush them (docs/data-api.md).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def postgresql_url() -> str:

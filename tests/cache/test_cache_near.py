@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import uuid
 
 import pytest
 
 from benben.cache.near import NearCache, RedisVersionBoard, VersionBoard
-from benben.testing import require_redis
+from benben.testing import eventually, require_redis
 
 
 def wait_for(predicate, what, timeout=10.0):
@@ -130,3 +131,35 @@ def test_without_redis_nothing_is_trusted_and_nothing_fails():
         assert not board.trusted
     finally:
         board.close()
+
+
+class StalledListener(RedisVersionBoard):
+    """A board whose listener thread, once stalled, never gets to read (as on a busy CPU)."""
+
+    stall = threading.Event()
+
+    def _drain(self, pubsub):
+        if threading.current_thread() is self._thread and self.stall.is_set():
+            return
+        super()._drain(pubsub)
+
+
+def test_a_read_takes_in_what_redis_delivered_without_the_listener():
+    url = require_redis()
+    channel = f"benben-test-{uuid.uuid4().hex[:12]}:versions"
+    writer = RedisVersionBoard(url, channel, socket_timeout=2, retry_interval=0.2)
+    reader = StalledListener(url, channel, socket_timeout=2, retry_interval=0.2)
+    reader.stall = threading.Event()
+    try:
+        reader.current("any")
+        wait_for(lambda: reader.trusted, "subscribed")
+        reader.stall.set()
+        writer.announce({"books": 9})
+
+        def learned():
+            assert reader.current("books") == 9  # only the reading thread can have drained it
+
+        eventually(learned)
+    finally:
+        reader.close()
+        writer.close()

@@ -127,8 +127,10 @@ class RedisVersionBoard(VersionBoard):
         self._listening = False
         # Started on first use: commands and apps that never read data open no subscription.
         self._thread: threading.Thread | None = None
-        self._socket: Any = None  # the subscription's, while it is up
-        self._taken_in = threading.Condition()
+        self._pubsub: Any = None  # the subscription, while it is up
+        self._socket: Any = None  # ...and its socket
+        # Whoever reads the subscription (the listener, or a request settling) holds this.
+        self._drain_lock = threading.Lock()
         self._start_lock = threading.Lock()
 
     def _start(self) -> None:
@@ -146,24 +148,38 @@ class RedisVersionBoard(VersionBoard):
         return super().current(name)
 
     def _settle(self) -> None:
-        """Let the listener take in what Redis has already delivered to this process.
+        """Take in what Redis has already delivered to this process before answering.
 
         Redis writes an announcement to every subscriber before it acknowledges the PUBLISH, and
         the writer acknowledges its client only after that: by the time that client (or anyone
-        it told) asks this instance, the announcement is in this process's socket.  Waiting for
-        the listener to read it, when the socket has anything to read, makes a write visible
-        everywhere from the very next request, at the price of a poll.
+        it told) asks this instance, the announcement is in this process's socket, or being read
+        by the listener.  So a read first drains the subscription itself (or waits for the
+        listener to finish draining it), and a write is visible everywhere from the next request.
+        When nothing is pending this costs a poll.
         """
-        sock = self._socket
+        pubsub, sock = self._pubsub, self._socket
         if sock is None or threading.current_thread() is self._thread:
             return
-        deadline = time.monotonic() + _SETTLE_LIMIT
         try:
-            while select.select([sock], [], [], 0)[0] and time.monotonic() < deadline:
-                with self._taken_in:
-                    self._taken_in.wait(0.001)
+            pending = bool(select.select([sock], [], [], 0)[0])
         except (OSError, ValueError):  # closed meanwhile: the listener reconnects
             return
+        if not pending and not self._drain_lock.locked():
+            return
+        if not self._drain_lock.acquire(timeout=_SETTLE_LIMIT):
+            return
+        try:
+            if self._pubsub is pubsub:
+                self._drain(pubsub)
+        except Exception:  # noqa: S110 - the listener meets the same failure and reconnects
+            pass
+        finally:
+            self._drain_lock.release()
+
+    def _drain(self, pubsub: Any) -> None:
+        """Every message already received (socket and parser buffer), without waiting."""
+        while (message := pubsub.get_message(timeout=0)) is not None:
+            self._receive(message)
 
     def announce(self, versions: Mapping[str, int]) -> None:
         if self._thread is None:
@@ -217,14 +233,19 @@ class RedisVersionBoard(VersionBoard):
             )
             pubsub = client.pubsub()
             try:
-                pubsub.subscribe(self.channel)
-                self._socket = getattr(pubsub.connection, "_sock", None)
+                with self._drain_lock:
+                    pubsub.subscribe(self.channel)
+                    self._pubsub = pubsub
+                    self._socket = getattr(pubsub.connection, "_sock", None)
                 while not self._stopped.is_set():
-                    message = pubsub.get_message(timeout=0.5)
-                    if message is not None:
-                        self._receive(message)
-                        with self._taken_in:
-                            self._taken_in.notify_all()
+                    # Wait outside the lock, drain inside it (a request may be draining too);
+                    # every half second regardless, which also runs redis-py's health check.
+                    if self._socket is not None:
+                        select.select([self._socket], [], [], 0.5)
+                    else:  # a client without a reachable socket: poll
+                        self._stopped.wait(0.05)
+                    with self._drain_lock:
+                        self._drain(pubsub)
             except Exception as exc:  # any failure: distrust, then reconnect
                 if self._stopped.is_set():
                     break
@@ -238,7 +259,8 @@ class RedisVersionBoard(VersionBoard):
                 self._listening = False
                 self._stopped.wait(self.retry_interval)
             finally:
-                self._socket = None
+                with self._drain_lock:
+                    self._pubsub = self._socket = None
                 pubsub.close()
                 client.close()
 

@@ -119,7 +119,8 @@ _ABSENT = object()  # cached: no such record at this version
 
 
 def render_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    # As Pyramid's JSON renderer writes it: an answer is the same bytes, cached or not.
+    return json.dumps(value).encode()
 
 
 def _near(request: Request) -> NearCache | None:
