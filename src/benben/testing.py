@@ -49,10 +49,12 @@ __all__ = [
     "auth_headers",
     "create_user",
     "eventually",
+    "in_ci",
     "postgresql_url",
     "redis_url",
     "require_postgresql",
     "require_redis",
+    "unavailable",
 ]
 
 T = TypeVar("T")
@@ -88,15 +90,20 @@ def redis_url() -> str:
     return os.environ.get("BENBEN_TEST_REDIS_URL", DEFAULT_REDIS_URL)
 
 
-def _in_ci() -> bool:
+def in_ci() -> bool:
+    """Whether this is CI (``CI=true``), which must run every test: nothing may skip there."""
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _unavailable(what: str, reason: str) -> None:
-    message = f"{what} is not available ({reason})"
-    if _in_ci():
-        pytest.fail(f"{message}: CI must test every backend", pytrace=False)
+def unavailable(message: str) -> None:
+    """Skip the test for a missing service or tool; fail it under ``CI=true``."""
+    if in_ci():
+        pytest.fail(f"{message}: CI must run every test", pytrace=False)
     pytest.skip(message)
+
+
+def _unavailable(what: str, reason: str) -> None:
+    unavailable(f"{what} is not available ({reason})")
 
 
 _probe_results: dict[str, str | None] = {}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import textwrap
@@ -20,23 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
+from benben.testing import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = Path(__file__).resolve().parent / "node"
 MODULES_DIR = ROOT / ".cache" / "backstage-catalog-model"  # git-ignored
 TOKEN = "backstage-test-token-0123456789"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def unavailable(message: str) -> None:
-    """Skip locally; fail under CI=true, which must run every test."""
-    if in_ci():
-        pytest.fail(f"{message}: CI must run this test", pytrace=False)
-    pytest.skip(message)
 
 
 # -- a scripted Backstage catalog API ---------------------------------------------------------

@@ -42,7 +42,7 @@ def test_a_missing_tool_skips_locally(monkeypatch) -> None:
 @pytest.mark.parametrize("value", ["true", "1", "yes"])
 def test_a_missing_tool_fails_in_ci(monkeypatch, value: str) -> None:
     monkeypatch.setenv("CI", value)
-    with pytest.raises(pytest.fail.Exception, match="CI must run every deployment check"):
+    with pytest.raises(pytest.fail.Exception, match="not installed: CI must run every test"):
         require(_missing)
 
 
