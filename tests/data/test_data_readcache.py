@@ -3,51 +3,24 @@ and across instances sharing Redis."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import re
-import time
 
 import pytest
-from data_support import COLLECTIONS, make_user, record_url, records_url
-from sqlalchemy import event
+from data_support import (
+    COLLECTIONS,
+    DataQueries,
+    make_user,
+    record_url,
+    records_url,
+    subscribed,
+)
 
 from benben.cache import VERSIONS_KEY
 from benben.data.readcache import NEAR_CACHE_KEY
 from benben.db import get_engine
 from benben.testing import eventually
-
-
-class DataQueries:
-    """Counts the SQL statements reading the data tables (identity checks may query others)."""
-
-    def __init__(self, registry, engine=None):
-        self.engine = engine or get_engine(registry)
-        self.statements: list[str] = []
-        event.listen(self.engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, conn, cursor, statement, parameters, context, executemany):
-        if "benben_records" in statement or "benben_collections" in statement:
-            self.statements.append(statement)
-
-    @contextlib.contextmanager
-    def counting(self):
-        start = len(self.statements)
-        counted: list[str] = []
-        yield counted
-        counted.extend(self.statements[start:])
-
-    def close(self):
-        event.remove(self.engine, "before_cursor_execute", self._seen)
-
-
-def subscribed(app):
-    """Wait until the app's version board listens (at once with memory; Redis: a moment)."""
-    board = app.app.registry[VERSIONS_KEY]
-    board.current("any")  # starts a Redis board's subscription
-    wait_for(lambda: board.trusted, "the version board subscribed")
-    return app
 
 
 @pytest.fixture(autouse=True)
@@ -191,13 +164,6 @@ def test_disabled_by_setting(make_app, app_settings):
     app.put_json(f"{COLLECTIONS}/off", {}, headers=alice.headers, status=201)
     app.put_json(record_url("off", "r"), {"data": {"a": 1}}, headers=alice.headers)
     assert app.get(record_url("off", "r"), headers=alice.headers).json["data"] == {"a": 1}
-
-
-def wait_for(predicate, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
 
 
 # Instances share versions through Redis; the memory cache belongs to one process.

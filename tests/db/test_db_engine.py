@@ -71,10 +71,59 @@ def test_postgresql_engine_uses_psycopg_with_pool_settings(backends):
         assert engine.pool.size() == 3
         assert engine.pool._max_overflow == 2
         assert engine.pool._timeout == 4.5
-        assert engine.pool._pre_ping is True
         with engine.connect() as connection:
             name = connection.execute(text("SELECT current_setting('application_name')"))
             assert name.scalar() == "benben"
             assert connection.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def backend_pid(engine):
+    with engine.connect() as connection:
+        return connection.connection.dbapi_connection.info.backend_pid
+
+
+def terminate(engine, pid):
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.commit()
+
+
+@POSTGRESQL
+def test_a_connection_idle_past_the_ping_threshold_is_checked_and_replaced(backends, monkeypatch):
+    engine = create_engine_from_settings(
+        {"benben.database.url": backends.database_url(), "benben.database.pool_size": 1,
+         "benben.database.max_overflow": 0}
+    )  # fmt: skip
+    killer = create_engine_from_settings({"benben.database.url": backends.database_url()})
+    try:
+        dead = backend_pid(engine)
+        terminate(killer, dead)
+        monkeypatch.setattr("benben.db.engine.PING_AFTER_IDLE_SECONDS", 0.0)
+        # Pinged at checkout, found dead, replaced: the caller never sees the dead one.
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+        assert backend_pid(engine) != dead
+    finally:
+        engine.dispose()
+        killer.dispose()
+
+
+@POSTGRESQL
+def test_only_connections_idle_past_the_threshold_are_pinged(backends, monkeypatch):
+    engine = create_engine_from_settings({"benben.database.url": backends.database_url()})
+    pings = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda dbapi: pings.append(1) or ping(dbapi))
+    try:
+        for _ in range(3):  # each checkout reuses the connection returned a moment ago
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        assert pings == []  # a round trip per request saved
+        monkeypatch.setattr("benben.db.engine.PING_AFTER_IDLE_SECONDS", 0.0)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert pings == [1]
     finally:
         engine.dispose()

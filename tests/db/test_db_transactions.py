@@ -6,9 +6,10 @@ import sqlite3
 
 import pytest
 from db_items import items, stored_names
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 from benben.db import get_engine
+from benben.db.engine import create_engine_from_settings
 from benben.errors import PROBLEM_JSON
 
 POSTGRESQL = pytest.mark.parametrize("backends", [("postgresql", "redis")], indirect=True)
@@ -161,3 +162,27 @@ def test_postgresql_conflict_at_commit_is_retried(items_app):
     assert app.post("/test/retried").json == {"attempts": 2}
     assert attempts == [0, 1]
     assert stored_names(app.app.registry) == ["attempt 2"]
+
+
+@POSTGRESQL
+def test_a_request_meeting_a_dropped_connection_is_replayed_on_a_fresh_one(
+    items_app, backends, caplog
+):
+    app = items_app()
+    engine = get_engine(app.app.registry)
+    engine.dispose()
+    pids = set()
+    event.listen(engine, "connect", lambda dbapi, _record: pids.add(dbapi.info.backend_pid))
+    app.post("/test/items", {"name": "first"})  # pools a connection, used a moment ago
+    assert pids
+    killer = create_engine_from_settings({"benben.database.url": backends.database_url()})
+    try:
+        with killer.begin() as connection:
+            for pid in pids:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        killer.dispose()
+    # The dead connection fails the first statement (nothing committed): replayed, not a 503.
+    assert app.post("/test/items", {"name": "second"}).json == {"added": "second"}
+    assert stored_names(app.app.registry) == ["first", "second"]
+    assert "database connection lost (the request will be replayed)" in caplog.text

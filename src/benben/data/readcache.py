@@ -6,7 +6,7 @@ commits, the new version is announced on the :class:`~benben.cache.near.VersionB
 instance sharing Redis hears of it); reads look up, without a round trip:
 
 - the collection (its ACL included) as a :class:`CollectionSnapshot`, valid while its
-  ``last_modified`` is the board's current version;
+  ``last_modified`` is at least the board's current version;
 - a record (and its ACL facts) and its rendered JSON, under ``(collection, version, record)``;
 - a rendered list page under ``(collection, version, URL, caller's principals)``.
 
@@ -20,7 +20,7 @@ nothing, so it cannot poison a version a later commit reuses.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "CollectionSnapshot",
     "RecordSnapshot",
     "announce_after_commit",
+    "announce_committed",
     "cached_page",
     "forget_collection",
     "read_collection",
@@ -153,7 +154,9 @@ def read_collection(
     current = board.current(collection_id)
     if current is not None:
         found = near.get(("c", collection_id))
-        if found is not None and found.last_modified == current:
+        # Newer than the board is fine: a snapshot is only ever of a committed version, and
+        # this process's own commits are cached a moment before the board has taken them in.
+        if found is not None and found.last_modified >= current:
             return found
     generation = board.generation
     collection = load_collection(request.dbsession, collection_id)
@@ -253,20 +256,12 @@ def announce_after_commit(
     successors: dict[str, CollectionSnapshot] = session.info.setdefault(_SUCCESSORS_KEY, {})
     if pending is None:
         pending = session.info[_ANNOUNCE_KEY] = {}
-        board = _board(request)
-        near = _near(request)
 
         def announce(committed: bool) -> None:
             versions = session.info.pop(_ANNOUNCE_KEY, None) or {}
             known = session.info.pop(_SUCCESSORS_KEY, None) or {}
-            if not committed or not versions:
-                return
-            generation = board.generation
-            board.announce(versions)
-            if near is not None and board.trusted and board.generation == generation:
-                for snapshot in known.values():
-                    if snapshot.last_modified == versions.get(snapshot.id):
-                        near.set(("c", snapshot.id), snapshot)
+            if committed and versions:
+                announce_committed(request, versions, known.values())
 
         request.tm.get().addAfterCommitHook(announce)
     pending[collection_id] = max(version, pending.get(collection_id, 0))
@@ -274,3 +269,23 @@ def announce_after_commit(
         successors[collection_id] = successor
     else:
         successors.pop(collection_id, None)  # changed otherwise too: read it again
+
+
+def announce_committed(
+    request: Request, versions: dict[str, int], successors: Iterable[CollectionSnapshot] = ()
+) -> None:
+    """Announce versions already committed (see :func:`announce_after_commit`); cache the
+    ``successors`` (collections as committed at those versions) here."""
+    board = _board(request)
+    near = _near(request)
+    # The snapshots first: a reader that sees the new version on the board then finds them (one
+    # newer than the board is served too), rather than reading the database meanwhile.
+    if near is not None and board.trusted:
+        for snapshot in successors:
+            if snapshot.last_modified != versions.get(snapshot.id):
+                continue
+            # Concurrent writers' announcements arrive in any order: keep the newest.
+            cached = near.get(("c", snapshot.id))
+            if cached is None or cached.last_modified < snapshot.last_modified:
+                near.set(("c", snapshot.id), snapshot)
+    board.announce(versions)

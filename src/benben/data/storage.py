@@ -45,6 +45,7 @@ __all__ = [
     "CollectionChangedError",
     "CollectionExistsError",
     "bump",
+    "bumped",
     "collection_fields",
     "collection_json",
     "create_collection",
@@ -122,23 +123,28 @@ def bump(
     here, the write then checks that the settings it validated and authorized against (schema,
     permissions: ``updated_at``) are still those of the collection, or replays the request.
     """
-    from benben.data.readcache import announce_after_commit
-
     session = request.dbsession
     statement = _bump_statement(session.get_bind().dialect.name)
     parameters = {"cid": collection.id, "now": now_ms(), "delta": record_delta}
-    row = session.execute(statement, parameters).one_or_none()
+    return bumped(request, collection, session.execute(statement, parameters).one_or_none())
+
+
+def bumped(request: Request, collection: Collection | CollectionSnapshot, row: Any | None) -> int:
+    """What :func:`bump` does with the bumped row (``last_modified``, ``record_count``,
+    ``updated_at``; None when the collection is gone), for statements that bump as part of a
+    larger one."""
+    from benben.data.readcache import announce_after_commit, forget_collection
+
     if row is None:
         raise ProblemError(404, detail=f"No collection {collection.id}: it was just deleted.")
+    session = request.dbsession
     if isinstance(collection, Collection):
         set_committed_value(collection, "last_modified", row.last_modified)
         set_committed_value(collection, "record_count", row.record_count)
     elif iso(row.updated_at) != iso(collection.updated_at):
-        from benben.data.readcache import forget_collection
-
         forget_collection(request, collection.id)  # the replay reads it from the database
         mark_error_retryable(error := CollectionChangedError(collection.id))
-        raise error
+        raise error  # the transaction is aborted: whatever the statement wrote is undone
     else:  # the snapshot plus this change is the row as this transaction commits it
         successor = replace(
             collection, last_modified=int(row.last_modified), record_count=int(row.record_count)
@@ -147,6 +153,10 @@ def bump(
         return successor.last_modified
     announce_after_commit(request, session, collection.id, int(row.last_modified))
     return int(row.last_modified)
+
+
+# Built once: constructing an INSERT per write cost more CPU than executing it.
+HISTORY_INSERT = insert(HistoryEntry.__table__).inline()
 
 
 def record_history(
@@ -163,16 +173,17 @@ def record_history(
 ) -> None:
     """One INSERT: the change, with its new and previous values."""
     session.execute(
-        insert(HistoryEntry.__table__).values(
-            collection_id=collection_id,
-            resource=resource,
-            record_id=record_id,
-            action=action,
-            user_id=user_id,
-            timestamp=timestamp,
-            data=data,
-            previous=previous,
-        )
+        HISTORY_INSERT,
+        {
+            "collection_id": collection_id,
+            "resource": resource,
+            "record_id": record_id,
+            "action": action,
+            "user_id": user_id,
+            "timestamp": timestamp,
+            "data": data,
+            "previous": previous,
+        },
     )
 
 

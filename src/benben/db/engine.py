@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 URL_SETTING = "benben.database.url"
 READ_URL_SETTING = "benben.database.read_url"
@@ -54,13 +55,12 @@ def create_engine_from_settings(
     if "application_name" not in url.query:
         connect_args["application_name"] = application_name
     try:
-        return create_engine(
+        engine = create_engine(
             url,
             echo=echo,
             pool_size=int(settings.get("benben.database.pool_size", 10)),
             max_overflow=int(settings.get("benben.database.max_overflow", 10)),
             pool_timeout=float(settings.get("benben.database.pool_timeout", 10.0)),
-            pool_pre_ping=True,
             pool_recycle=3600,
             connect_args=connect_args,
         )
@@ -69,6 +69,32 @@ def create_engine_from_settings(
             f"{setting} names PostgreSQL but its driver is missing ({exc.name}): "
             "pip install 'benben[postgresql]'"
         ) from None
+    _ping_after_idle(engine)
+    return engine
+
+
+# A pooled connection idle this long is pinged before use (a restarted server, a firewall that
+# dropped it); one used more recently is not: pinging every checkout cost a round trip per
+# request.  A recently used connection found dead fails its first statement, and that request
+# is replayed on a fresh one (see benben.db.database_error_view).
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["benben.idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("benben.idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out another (or connects anew).
+            raise DisconnectionError(f"pooled connection found dead: {exc}") from exc
 
 
 # Execution option marking a session that will write; only SQLite acts on it (see _begin).
