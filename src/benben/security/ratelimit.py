@@ -32,7 +32,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ from pyramid.response import Response
 from benben.errors import ProblemError, http_error_view
 from benben.observability.metrics import ROUTE_ENVIRON_KEY, get_metrics
 from benben.observability.outage import OutageGuard
+from benben.security.ratelimit_window import WindowCounter
 
 __all__ = [
     "LimitStore",
@@ -98,6 +99,7 @@ class LimitStore:
     ) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
+        self.windows = WindowCounter(storage)
         self.guard = OutageGuard(
             "rate-limit storage",
             "requests are served unlimited",
@@ -120,6 +122,13 @@ class LimitStore:
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool | None:
         return self._call("hit", lambda: self.limiter.hit(item, *identifiers, cost=cost))
+
+    def hit_all(
+        self, entries: Sequence[tuple[RateLimitItem, tuple[str, ...]]], cost: int = 1
+    ) -> list[tuple[bool, limits.WindowStats]] | None:
+        """Count ``cost`` against every ``(item, identifiers)`` and read each window back (one
+        round trip with Redis, see :mod:`.ratelimit_window`)."""
+        return self._call("hit", lambda: self.windows.hit(entries, cost))
 
     def test(self, item: RateLimitItem, *identifiers: str) -> bool | None:
         return self._call("test", lambda: self.limiter.test(item, *identifiers))
@@ -260,31 +269,23 @@ def principal_key(request: Request) -> str:
     return f"addr:{request.client_addr or 'unknown'}"
 
 
-def _decide(
-    store: LimitStore, item: RateLimitItem, bucket: str, key: str, cost: int
-) -> Decision | None:
-    allowed = store.hit(item, bucket, key, cost=cost)
-    if allowed is None:
-        return None
-    stats = store.stats(item, bucket, key)
-    if stats is None:
-        return None
-    reset_after = max(0, math.ceil(stats.reset_time - time.time()))
-    if not allowed:
-        reset_after = max(1, reset_after)
-    return Decision(item.amount, max(0, stats.remaining), reset_after, allowed, bucket)
-
-
 def _count(
     request: Request, key: str, buckets: list[tuple[str, tuple[RateLimitItem, ...]]], cost: int
 ) -> list[Decision]:
     store = get_limit_store(request.registry)
+    counted = [(bucket, item) for bucket, items in buckets for item in items]
+    answers = store.hit_all([(item, (bucket, key)) for bucket, item in counted], cost)
+    if answers is None:  # the storage is down: served unlimited
+        return []
+    now = time.time()
     decisions = []
-    for bucket, items in buckets:
-        for item in items:
-            decision = _decide(store, item, bucket, key, cost)
-            if decision is not None:
-                decisions.append(decision)
+    for (bucket, item), (allowed, stats) in zip(counted, answers, strict=True):
+        reset_after = max(0, math.ceil(stats.reset_time - now))
+        if not allowed:
+            reset_after = max(1, reset_after)
+        decisions.append(
+            Decision(item.amount, max(0, stats.remaining), reset_after, allowed, bucket)
+        )
     return decisions
 
 
