@@ -66,25 +66,49 @@ def test_memory_storage_is_counted_by_the_library():
     ]
 
 
-def test_a_write_costs_one_redis_round_trip(make_app, backends):
+def test_a_write_costs_one_redis_round_trip(make_app, backends, monkeypatch):
     url = require_redis()
     app = make_app({"benben.ratelimit.storage_url": url, "benben.ratelimit.default": "50/minute",
                     "benben.ratelimit.groups": "write=50/minute"})  # fmt: skip
     store = get_limit_store(app.app.registry)
-    client = store.storage.get_connection()
+    connection_class = store.storage.get_connection().connection_pool.connection_class
     commands = []
-    execute = client.execute_command
+    send = connection_class.send_command
 
-    def counting(*args, **kwargs):
+    def counting(self, *args, **kwargs):
         commands.append(args[0])
-        return execute(*args, **kwargs)
+        return send(self, *args, **kwargs)
 
-    client.execute_command = counting
+    app.post_json("/api/v1/collections", {"id": "x"}, status=401)  # connects, loads the script
+    monkeypatch.setattr(connection_class, "send_command", counting)
     try:
         response = app.post_json("/api/v1/collections", {"id": "x"}, status=401)
+        sent = list(commands)
     finally:
-        del client.execute_command
         with contextlib.suppress(Exception):
             store.storage.reset()
-    assert commands == ["EVALSHA"]  # default and write limits, counted and read back at once
-    assert response.headers["RateLimit-Remaining"] == "49"
+    assert sent == ["EVALSHA"]  # default and write limits, counted and read back at once
+    assert response.headers["RateLimit-Remaining"] == "48"
+
+
+def test_a_redis_that_forgot_the_script_is_sent_it_again(redis_storage):
+    counter = WindowCounter(redis_storage)
+    item = limits.parse("3/minute")
+    counter.hit([(item, ("a",))], 1)
+    redis_storage.get_connection().script_flush()
+    [(allowed, stats)] = counter.hit([(item, ("a",))], 1)
+    assert allowed
+    assert stats.remaining == 1
+
+
+def test_a_connection_dropped_while_idle_is_replaced(redis_storage):
+    counter = WindowCounter(redis_storage)
+    item = limits.parse("3/minute")
+    counter.hit([(item, ("a",))], 1)
+    [idle] = counter._redis._idle
+    idle.send_command("CLIENT", "ID")
+    redis_storage.get_connection().client_kill_filter(_id=idle.read_response())
+    [(allowed, stats)] = counter.hit([(item, ("a",))], 1)
+    assert allowed
+    assert stats.remaining == 1
+    assert counter._redis._idle != [idle]

@@ -11,6 +11,8 @@ round trip.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -76,16 +78,14 @@ class WindowCounter:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
         # Exactly RedisStorage: its subclasses (cluster) may not run a script over several keys.
-        self._script = None
-        if type(storage) is RedisStorage:
-            self._script = storage.get_connection().register_script(_HIT_AND_READ)
+        self._redis = _ScriptRunner(storage) if type(storage) is RedisStorage else None
 
     def hit(
         self, entries: Sequence[tuple[RateLimitItem, tuple[str, ...]]], cost: int
     ) -> list[tuple[bool, WindowStats]]:
         """For each ``(item, identifiers)``: whether ``cost`` fit in the window, and the
         window's stats after counting (reset time, remaining)."""
-        if self._script is None:
+        if self._redis is None:
             return [
                 (
                     self.limiter.hit(item, *identifiers, cost=cost),
@@ -97,8 +97,53 @@ class WindowCounter:
         arguments: list[Any] = [time.time(), cost]
         for item, _ in entries:
             arguments += [item.amount, item.get_expiry()]
-        answers = self._script(keys, arguments)
+        answers = self._redis.run(keys, arguments)
         return [
             (bool(acquired), WindowStats(float(oldest) + item.get_expiry(), item.amount - count))
             for (item, _), (acquired, oldest, count) in zip(entries, answers, strict=True)
         ]
+
+
+class _ScriptRunner:
+    """Runs the script on connections made like the storage's own (URL, timeouts, TLS), kept
+    here rather than borrowed from its client: redis-py's per-command pooling, retry and
+    telemetry cost about as much CPU as the round trip itself, once per request."""
+
+    def __init__(self, storage: RedisStorage) -> None:
+        import redis.exceptions  # the redis extra: present whenever a RedisStorage exists
+
+        self._errors = redis.exceptions
+        self._pool = storage.get_connection().connection_pool
+        self._sha = hashlib.sha1(_HIT_AND_READ.encode()).hexdigest()  # noqa: S324 - Redis's name
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    def run(self, keys: list[str], arguments: list[Any]) -> Any:
+        command = ("EVALSHA", self._sha, len(keys), *keys, *arguments)
+        try:
+            return self._call(command)
+        except self._errors.NoScriptError:  # a restarted Redis forgot it: send it whole
+            return self._call(("EVAL", _HIT_AND_READ, len(keys), *keys, *arguments))
+        except self._errors.ConnectionError:  # a connection dropped while idle: once more
+            return self._call(command)
+
+    def _call(self, command: tuple[Any, ...]) -> Any:
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._pool.make_connection()
+        try:
+            connection.send_command(*command)
+            reply = connection.read_response()
+        except self._errors.ResponseError:
+            self._give_back(connection)  # the connection is fine; the command was refused
+            raise
+        except BaseException:
+            connection.disconnect()
+            raise
+        self._give_back(connection)
+        return reply
+
+    def _give_back(self, connection: Any) -> None:
+        with self._lock:
+            self._idle.append(connection)
