@@ -7,10 +7,12 @@ page, POST of a schema-validated record, PATCH with ``If-Match`` (each connectio
 record with the ETag of its previous answer).  A bare Pyramid view served the same way is the
 baseline; every figure is printed with its ratio to it.  Then the query scale check: the first
 page of a filtered, sorted list on a declared indexed field, at 100,000 and (PostgreSQL)
-1,000,000 records, p50 and p99 over sequential requests.
+1,000,000 records, p50 and p99 over sequential requests.  The hot paths run twice per backend:
+with the rate limiter off (the data API alone), then on as configured by default but with limits
+no run reaches ("+limiter": its cost per request).
 
     python benchmarks/data_api.py [--duration 10] [--backends postgresql,sqlite]
-                                  [--scale 100000,1000000] [--ratelimit]
+                                  [--scale 100000,1000000] [--ratelimit off|on|both]
 
 Needs ``wrk`` on PATH, and PostgreSQL and Redis as the test suite expects them
 (``BENBEN_TEST_POSTGRESQL_URL``, ``BENBEN_TEST_REDIS_URL`` override).  Not part of the test run.
@@ -358,10 +360,10 @@ def insert_sqlite(instance: Instance, count: int) -> None:
 def report(
     baseline: dict[str, Any], results: list[dict[str, Any]], scale: list[dict[str, Any]]
 ) -> None:
-    print(f"\n{'what':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8}")
+    print(f"\n{'what':<51} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8}")
     for r in [baseline, *results]:
         print(
-            f"{r['name']:<42} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+            f"{r['name']:<51} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
             f"{r['rps'] / baseline['rps']:>6.2f} {r['errors']:>8.0f}"
         )
     if scale:
@@ -381,8 +383,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--ratelimit",
-        action="store_true",
-        help="keep the rate limiter on (with a limit never reached)",
+        choices=("off", "on", "both"),
+        default="both",
+        help="the hot paths with the rate limiter off, on (the default configuration, with "
+        "limits never reached: its cost shows in the figures), or both (default)",
     )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -391,18 +395,26 @@ def main() -> None:
     baseline = bare_baseline(options.duration)
     results: list[dict[str, Any]] = []
     scale: list[dict[str, Any]] = []
+    modes = {"off": [False], "on": [True], "both": [False, True]}[options.ratelimit]
     for backend in options.backends.split(","):
-        with tempfile.TemporaryDirectory() as data_dir:
-            instance = Instance(backend, data_dir, options.ratelimit)
-            instance.data_dir = data_dir
-            try:
-                results += hot_paths(instance, options.duration)
-                backend_counts = (
-                    counts if backend == "postgresql" else [c for c in counts if c <= 100_000]
-                )
-                scale += scale_check(instance, backend_counts)
-            finally:
-                instance.close()
+        for limited in modes:
+            with tempfile.TemporaryDirectory() as data_dir:
+                instance = Instance(backend, data_dir, limited)
+                instance.data_dir = data_dir
+                try:
+                    for result in hot_paths(instance, options.duration):
+                        if limited:
+                            result["name"] += " +limiter"
+                        results.append(result)
+                    if limited == modes[0]:  # the query check once per backend
+                        backend_counts = (
+                            counts
+                            if backend == "postgresql"
+                            else [c for c in counts if c <= 100_000]
+                        )
+                        scale += scale_check(instance, backend_counts)
+                finally:
+                    instance.close()
     report(baseline, results, scale)
 
 

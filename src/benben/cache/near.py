@@ -33,6 +33,7 @@ __all__ = ["NearCache", "RedisVersionBoard", "VersionBoard"]
 
 # How long a request waits at most for this process to take in announcements already delivered.
 _SETTLE_LIMIT = 0.05
+_LISTEN_BATCH_PAUSE = 0.02
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +177,14 @@ class RedisVersionBoard(VersionBoard):
         finally:
             self._drain_lock.release()
 
-    def _drain(self, pubsub: Any) -> None:
-        """Every message already received (socket and parser buffer), without waiting."""
+    def _drain(self, pubsub: Any) -> int:
+        """Every message already received (socket and parser buffer), without waiting; how
+        many."""
+        count = 0
         while (message := pubsub.get_message(timeout=0)) is not None:
             self._receive(message)
+            count += 1
+        return count
 
     def announce(self, versions: Mapping[str, int]) -> None:
         if self._thread is None:
@@ -245,7 +250,12 @@ class RedisVersionBoard(VersionBoard):
                     else:  # a client without a reachable socket: poll
                         self._stopped.wait(0.05)
                     with self._drain_lock:
-                        self._drain(pubsub)
+                        received = self._drain(pubsub)
+                    if received:
+                        # Under a stream of writes, take them in batches: a wake-up per
+                        # announcement cost CPU and GIL hand-offs.  Reads do not wait for this
+                        # thread: each first drains what has arrived (see _settle).
+                        self._stopped.wait(_LISTEN_BATCH_PAUSE)
             except Exception as exc:  # any failure: distrust, then reconnect
                 if self._stopped.is_set():
                     break
