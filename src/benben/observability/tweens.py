@@ -4,9 +4,9 @@ line of defence that turns any remaining error into problem+json."""
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 from collections.abc import Callable
 
 from pyramid.httpexceptions import HTTPException
@@ -36,9 +36,15 @@ def request_id_from(request: Request) -> str:
     if known:
         return known
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    request_id = given if _SANE_REQUEST_ID.match(given) else _new_request_id()
     request.environ[REQUEST_ID_ENVIRON_KEY] = request_id
     return request_id
+
+
+def _new_request_id() -> str:
+    # 128 random bits, as uuid4 gives, without its system call per request: an id only has to
+    # be unique (the random module is reseeded in forked workers), not unpredictable.
+    return f"{random.getrandbits(128):032x}"
 
 
 def safe_path(request: Request, with_query: bool = False) -> str:
