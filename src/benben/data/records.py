@@ -170,7 +170,8 @@ def _insert_record(
             timestamp = bumped(request, collection, row)
     else:
         timestamp = bump(request, collection, 1)
-        session.execute(
+        connection = session.connection()
+        connection.execute(
             RECORD_INSERT,
             {
                 "collection_id": collection.id,
@@ -183,7 +184,7 @@ def _insert_record(
             },
         )
         if grants:
-            session.execute(
+            connection.execute(
                 GRANTS_INSERT,
                 [{"collection_id": collection.id, "record_id": record_id, **g} for g in grants],
             )

@@ -126,7 +126,9 @@ def bump(
     session = request.dbsession
     statement = _bump_statement(session.get_bind().dialect.name)
     parameters = {"cid": collection.id, "now": now_ms(), "delta": record_delta}
-    return bumped(request, collection, session.execute(statement, parameters).one_or_none())
+    # Core statements straight on the connection: the ORM session's execute adds ~20 us each.
+    row = session.connection().execute(statement, parameters).one_or_none()
+    return bumped(request, collection, row)
 
 
 def bumped(request: Request, collection: Collection | CollectionSnapshot, row: Any | None) -> int:
@@ -172,7 +174,7 @@ def record_history(
     previous: Any = None,
 ) -> None:
     """One INSERT: the change, with its new and previous values."""
-    session.execute(
+    session.connection().execute(
         HISTORY_INSERT,
         {
             "collection_id": collection_id,
