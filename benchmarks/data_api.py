@@ -5,7 +5,8 @@ the in-process cache, logs in, seeds a collection with a JSON Schema, and drives
 (16 connections, 16 threads) over loopback: authenticated GET of one record, GET of a 100-record
 page, POST of a schema-validated record, PATCH with ``If-Match`` (each connection patching its own
 record with the ETag of its previous answer).  A bare Pyramid view served the same way is the
-baseline; every figure is printed with its ratio to it.  Then the query scale check: the first
+baseline: each path runs ``--rounds`` times, each run right after one of the baseline, and is
+printed with the median of those ratios (and their range).  Then the query scale check: the first
 page of a filtered, sorted list on a declared indexed field, at 100,000 and (PostgreSQL)
 1,000,000 records, p50 and p99 over sequential requests.  The hot paths run twice per backend:
 with the rate limiter off (the data API alone), then on as configured by default but with limits
@@ -110,7 +111,9 @@ class Instance:
             env["BENBEN_RATELIMIT_GROUPS"] = "auth=100000000/minute write=100000000/minute"
         else:
             env["BENBEN_RATELIMIT_ENABLED"] = "false"
+        self._autovacuum = True
         if backend == "postgresql":
+            self._autovacuum = self._psql("SHOW autovacuum").strip() == "on"
             self._create_schema()
             separator = "&" if "?" in POSTGRESQL else "?"
             env["BENBEN_DATABASE_URL"] = (
@@ -137,6 +140,20 @@ class Instance:
 
     def _create_schema(self) -> None:
         self._psql(f'CREATE SCHEMA "{self.schema}"')
+
+    def maintain(self) -> None:
+        """What autovacuum does on a production server: this machine's PostgreSQL runs with it
+        off, and without fresh statistics and vacuumed pages, plans made for the seeded tables
+        (a foreign key's check among them) go stale as a POST run grows them, and the
+        collection's row accumulates dead versions, so each run measured slower than the last."""
+        if self.backend != "postgresql" or self._autovacuum:
+            return
+        tables = ", ".join(
+            f'"{self.schema}".{name}'
+            for name in ("benben_collections", "benben_records", "benben_record_grants",
+                         "benben_history")
+        )  # fmt: skip
+        self._psql(f"VACUUM (ANALYZE) {tables}")
 
     def api(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
         return call(self.base, method, path, body, self.token, headers)
@@ -208,51 +225,84 @@ def lua_script(instance: Instance, kind: str) -> str:
     return auth
 
 
-def measure(instance: Instance, name: str, path: str, kind: str, duration: int) -> dict[str, Any]:
+class Baseline:
+    """The bare Pyramid view, kept running: measured in turn with each hot path, so that a ratio
+    compares runs seconds apart (this machine's speed drifts by a quarter over minutes)."""
+
+    def __init__(self) -> None:
+        port = free_port()
+        self.process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
+        self.url = f"http://127.0.0.1:{port}/bare"
+        wait_until_up(self.url)
+        run_wrk(self.url, 2, threads=16)
+        self.runs: list[dict[str, Any]] = []
+
+    def measure(self, duration: int) -> dict[str, Any]:
+        result = run_wrk(self.url, duration, threads=16)
+        self.runs.append(result)
+        return result
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": "bare Pyramid JSON view (median run)",
+            **{k: statistics.median(r[k] for r in self.runs) for k in ("rps", "p50", "p99")},
+            "errors": sum(r["errors"] for r in self.runs),
+            "ratio": 1.0,
+            "spread": "",
+        }
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def measure(
+    instance: Instance,
+    baseline: Baseline,
+    name: str,
+    path: str,
+    kind: str,
+    duration: int,
+    rounds: int,
+) -> dict[str, Any]:
+    """``rounds`` runs of the path, each right after a run of the baseline: the median of the
+    paths' figures, and the median (and range) of the per-round ratios."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua_script(instance, kind))
     try:
         url = instance.base + path
         run_wrk(url, 2, script.name, threads=16)  # warm-up: caches, connection pools
-        result = run_wrk(url, duration, script.name, threads=16)
+        runs, ratios = [], []
+        for _ in range(rounds):
+            bare = baseline.measure(duration)
+            runs.append(run_wrk(url, duration, script.name, threads=16))
+            ratios.append(runs[-1]["rps"] / bare["rps"])
+            instance.maintain()
     finally:
         os.unlink(script.name)
-    result["name"] = f"{instance.backend:<10} {name}"
-    return result
+    return {
+        "name": f"{instance.backend:<10} {name}",
+        **{k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")},
+        "errors": sum(r["errors"] for r in runs),
+        "ratio": statistics.median(ratios),
+        "spread": f"{min(ratios):.2f}-{max(ratios):.2f}",
+    }
 
 
-def bare_baseline(duration: int) -> dict[str, Any]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
-    try:
-        url = f"http://127.0.0.1:{port}/bare"
-        wait_until_up(url)
-        run_wrk(url, 2, threads=16)
-        result = run_wrk(url, duration, threads=16)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    result["name"] = "bare Pyramid JSON view"
-    return result
-
-
-def hot_paths(instance: Instance, duration: int) -> list[dict[str, Any]]:
+def hot_paths(
+    instance: Instance, baseline: Baseline, duration: int, rounds: int
+) -> list[dict[str, Any]]:
     paths = seed(instance)
     for i in range(1, 17):  # the PATCH run's records, one per wrk thread
         instance.api("PUT", f"/api/v1/collections/bench/records/p{i}", {"data": RECORD})
+    runs = [
+        ("GET one record", paths["record"], "get"),
+        ("GET 100-record page", paths["page"], "get"),
+        ("POST validated record", "/api/v1/collections/bench/records", "post"),
+        ("PATCH with If-Match", "/api/v1/collections/bench/records/p1", "patch"),
+    ]
     return [
-        measure(instance, "GET one record", paths["record"], "get", duration),
-        measure(instance, "GET 100-record page", paths["page"], "get", duration),
-        measure(
-            instance, "POST validated record", "/api/v1/collections/bench/records", "post", duration
-        ),
-        measure(
-            instance,
-            "PATCH with If-Match",
-            "/api/v1/collections/bench/records/p1",
-            "patch",
-            duration,
-        ),
+        measure(instance, baseline, name, path, kind, duration, rounds) for name, path, kind in runs
     ]
 
 
@@ -360,11 +410,14 @@ def insert_sqlite(instance: Instance, count: int) -> None:
 def report(
     baseline: dict[str, Any], results: list[dict[str, Any]], scale: list[dict[str, Any]]
 ) -> None:
-    print(f"\n{'what':<51} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8}")
+    print(
+        f"\n{'what':<51} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
+        f"{'(range)':>10} {'non-2xx':>8}"
+    )
     for r in [baseline, *results]:
         print(
             f"{r['name']:<51} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
-            f"{r['rps'] / baseline['rps']:>6.2f} {r['errors']:>8.0f}"
+            f"{r['ratio']:>6.2f} {r['spread']:>10} {r['errors']:>8.0f}"
         )
     if scale:
         print(f"\n{'query scale (sequential requests)':<42} {'p50 ms':>8} {'p99 ms':>8}")
@@ -372,9 +425,41 @@ def report(
             print(f"{r['name']:<42} {r['p50']:>8.2f} {r['p99']:>8.2f}")
 
 
+def run_backend(
+    backend: str,
+    limited: bool,
+    baseline: Baseline,
+    options: argparse.Namespace,
+    counts: list[int],
+    scale: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The hot paths on one backend with the limiter on or off; the query check (appended to
+    ``scale``) on the first configuration of each backend."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        instance = Instance(backend, data_dir, limited)
+        instance.data_dir = data_dir
+        try:
+            results = hot_paths(instance, baseline, options.duration, options.rounds)
+            for result in results:
+                if limited:
+                    result["name"] += " +limiter"
+            first = limited == {"off": False, "on": True, "both": False}[options.ratelimit]
+            if first:
+                backend_counts = (
+                    counts if backend == "postgresql" else [c for c in counts if c <= 100_000]
+                )
+                scale += scale_check(instance, backend_counts)
+        finally:
+            instance.close()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each path, each after a baseline run"
+    )
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
         "--scale",
@@ -392,30 +477,17 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     counts = [int(c) for c in options.scale.split(",") if c]
-    baseline = bare_baseline(options.duration)
+    baseline = Baseline()
     results: list[dict[str, Any]] = []
     scale: list[dict[str, Any]] = []
     modes = {"off": [False], "on": [True], "both": [False, True]}[options.ratelimit]
-    for backend in options.backends.split(","):
-        for limited in modes:
-            with tempfile.TemporaryDirectory() as data_dir:
-                instance = Instance(backend, data_dir, limited)
-                instance.data_dir = data_dir
-                try:
-                    for result in hot_paths(instance, options.duration):
-                        if limited:
-                            result["name"] += " +limiter"
-                        results.append(result)
-                    if limited == modes[0]:  # the query check once per backend
-                        backend_counts = (
-                            counts
-                            if backend == "postgresql"
-                            else [c for c in counts if c <= 100_000]
-                        )
-                        scale += scale_check(instance, backend_counts)
-                finally:
-                    instance.close()
-    report(baseline, results, scale)
+    try:
+        for backend in options.backends.split(","):
+            for limited in modes:
+                results += run_backend(backend, limited, baseline, options, counts, scale)
+    finally:
+        baseline.close()
+    report(baseline.summary(), results, scale)
 
 
 if __name__ == "__main__":
