@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from data_query_support import add_collection, engine_of
-from data_support import User, make_user
+from data_support import DataQueries, User, make_user
 from sqlalchemy import Engine
 
 from benben.testing_auth import FAST_PASSWORD_HASHING
@@ -52,3 +52,11 @@ def things_engine(registry: Any) -> Engine:
     engine = engine_of(registry)
     add_collection(engine, "things")
     return engine
+
+
+@pytest.fixture
+def queries(app: Any) -> Any:
+    """Counts the SQL statements on the data tables (``with queries.counting() as statements``)."""
+    counter = DataQueries(app.app.registry)
+    yield counter
+    counter.close()

@@ -29,13 +29,6 @@ def _subscribed(app):
 
 
 @pytest.fixture
-def queries(app):
-    counter = DataQueries(app.app.registry)
-    yield counter
-    counter.close()
-
-
-@pytest.fixture
 def shelf(app, alice):
     app.put_json(f"{COLLECTIONS}/shelf", {}, headers=alice.headers, status=201)
     app.put_json(record_url("shelf", "b1"), {"data": {"title": "Dune"}}, headers=alice.headers)

@@ -4,7 +4,7 @@ written; on PostgreSQL one statement committed on its own."""
 from __future__ import annotations
 
 import pytest
-from data_support import COLLECTIONS, DataQueries, record_url, records_url, subscribed
+from data_support import COLLECTIONS, record_url, records_url, subscribed
 from sqlalchemy import text
 
 from benben.db import get_engine
@@ -16,13 +16,6 @@ POSTGRESQL = pytest.mark.parametrize("backends", [("postgresql", "redis")], indi
 @pytest.fixture(autouse=True)
 def _subscribed(app):
     subscribed(app)
-
-
-@pytest.fixture
-def queries(app):
-    counter = DataQueries(app.app.registry)
-    yield counter
-    counter.close()
 
 
 @pytest.fixture
