@@ -66,6 +66,14 @@ def test_near_cache_ages_out_and_is_bounded():
     assert (cache.hits, cache.misses) == (1, 2)
 
 
+def test_a_peek_is_not_counted_as_a_read():
+    """Writers look at what is cached before replacing it; the read metrics are readers'."""
+    cache = NearCache(max_items=2, max_age=10)
+    cache.set("a", 1)
+    assert (cache.peek("a"), cache.peek("b")) == (1, None)
+    assert (cache.hits, cache.misses) == (0, 0)
+
+
 @pytest.fixture
 def redis_boards():
     url = require_redis()

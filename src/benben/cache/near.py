@@ -306,11 +306,18 @@ class NearCache:
         self.misses = 0
 
     def get(self, key: Hashable) -> Any:
+        found = self.peek(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def peek(self, key: Hashable) -> Any:
+        """What :meth:`get` would answer, not counted as a read (for writers)."""
         found = self._items.get(key)
         if found is None or self._clock() - found[0] > self.max_age:
-            self.misses += 1
             return None
-        self.hits += 1
         return found[1]
 
     def set(self, key: Hashable, value: Any) -> None:

@@ -285,7 +285,7 @@ def announce_committed(
             if snapshot.last_modified != versions.get(snapshot.id):
                 continue
             # Concurrent writers' announcements arrive in any order: keep the newest.
-            cached = near.get(("c", snapshot.id))
+            cached = near.peek(("c", snapshot.id))  # not a read: kept out of the metrics
             if cached is None or cached.last_modified < snapshot.last_modified:
                 near.set(("c", snapshot.id), snapshot)
     board.announce(versions)

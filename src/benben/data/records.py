@@ -9,11 +9,9 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pyramid.request import Request
-from pyramid_retry import mark_error_retryable
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -33,12 +31,13 @@ from sqlalchemy.orm import Session
 
 from benben.data.models import Collection, HistoryEntry, Record, RecordGrant
 from benben.data.storage import (
-    CollectionChangedError,
     bump,
     bumped,
+    collection_changed,
     grant_rows,
     now_ms,
     record_history,
+    successor,
     user_id_of,
 )
 from benben.db import get_engine
@@ -239,7 +238,7 @@ def _create_alone(
     request validated and authorized against (``updated_at``); otherwise it writes nothing and
     the request is replayed, reading the collection anew (404 if it was deleted).
     """
-    from benben.data.readcache import announce_committed, forget_collection
+    from benben.data.readcache import announce_committed
 
     engine = get_engine(request.registry)
     with engine.connect() as connection:
@@ -248,15 +247,11 @@ def _create_alone(
         row = connection.execute(
             statement, {**parameters, "expected": collection.updated_at}
         ).one_or_none()
-    if row is None:
-        forget_collection(request, collection.id)
-        mark_error_retryable(error := CollectionChangedError(collection.id))
-        raise error
-    successor = replace(
-        collection, last_modified=int(row.last_modified), record_count=int(row.record_count)
-    )
-    announce_committed(request, {collection.id: successor.last_modified}, [successor])
-    return successor.last_modified
+    if row is None:  # changed or deleted: nothing was written
+        collection_changed(request, collection.id)
+    after = successor(collection, row)
+    announce_committed(request, {collection.id: after.last_modified}, [after])
+    return after.last_modified
 
 
 @functools.cache

@@ -24,7 +24,7 @@ import functools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pyramid.request import Request
 from pyramid_retry import mark_error_retryable
@@ -46,6 +46,7 @@ __all__ = [
     "CollectionExistsError",
     "bump",
     "bumped",
+    "collection_changed",
     "collection_fields",
     "collection_json",
     "create_collection",
@@ -55,6 +56,7 @@ __all__ = [
     "now_ms",
     "record_history",
     "replace_collection",
+    "successor",
     "user_id_of",
 ]
 
@@ -135,7 +137,7 @@ def bumped(request: Request, collection: Collection | CollectionSnapshot, row: A
     """What :func:`bump` does with the bumped row (``last_modified``, ``record_count``,
     ``updated_at``; None when the collection is gone), for statements that bump as part of a
     larger one."""
-    from benben.data.readcache import announce_after_commit, forget_collection
+    from benben.data.readcache import announce_after_commit
 
     if row is None:
         raise ProblemError(404, detail=f"No collection {collection.id}: it was just deleted.")
@@ -144,17 +146,30 @@ def bumped(request: Request, collection: Collection | CollectionSnapshot, row: A
         set_committed_value(collection, "last_modified", row.last_modified)
         set_committed_value(collection, "record_count", row.record_count)
     elif iso(row.updated_at) != iso(collection.updated_at):
-        forget_collection(request, collection.id)  # the replay reads it from the database
-        mark_error_retryable(error := CollectionChangedError(collection.id))
-        raise error  # the transaction is aborted: whatever the statement wrote is undone
-    else:  # the snapshot plus this change is the row as this transaction commits it
-        successor = replace(
-            collection, last_modified=int(row.last_modified), record_count=int(row.record_count)
-        )
-        announce_after_commit(request, session, collection.id, successor.last_modified, successor)
-        return successor.last_modified
+        collection_changed(request, collection.id)  # the transaction is aborted: undone
+    else:
+        after = successor(collection, row)
+        announce_after_commit(request, session, collection.id, after.last_modified, after)
+        return after.last_modified
     announce_after_commit(request, session, collection.id, int(row.last_modified))
     return int(row.last_modified)
+
+
+def successor(collection: CollectionSnapshot, row: Any) -> CollectionSnapshot:
+    """The snapshot plus a record change: the collection row as its bump left it."""
+    return replace(
+        collection, last_modified=int(row.last_modified), record_count=int(row.record_count)
+    )
+
+
+def collection_changed(request: Request, collection_id: str) -> NoReturn:
+    """Replay the request: the collection's settings changed (or it was deleted) since the
+    snapshot it was validated and authorized against was read."""
+    from benben.data.readcache import forget_collection
+
+    forget_collection(request, collection_id)  # the replay reads it from the database
+    mark_error_retryable(error := CollectionChangedError(collection_id))
+    raise error
 
 
 # Built once: constructing an INSERT per write cost more CPU than executing it.
