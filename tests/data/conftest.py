@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from data_query_support import add_collection, engine_of
-from data_support import DataQueries, User, make_user
+from data_support import COLLECTIONS, DataQueries, User, make_user, record_url
 from sqlalchemy import Engine
 
 from benben.testing_auth import FAST_PASSWORD_HASHING
@@ -44,6 +44,14 @@ def carol(app: Any) -> User:
 def notes(app: Any, alice: User) -> dict[str, Any]:
     """Collection "notes" created by alice, no schema, no grants."""
     return app.post_json("/api/v1/collections", {"id": "notes"}, headers=alice.headers).json
+
+
+@pytest.fixture
+def shelf(app: Any, alice: User) -> str:
+    """Collection "shelf" created by alice, holding record "b1"."""
+    app.put_json(f"{COLLECTIONS}/shelf", {}, headers=alice.headers, status=201)
+    app.put_json(record_url("shelf", "b1"), {"data": {"title": "Dune"}}, headers=alice.headers)
+    return "shelf"
 
 
 @pytest.fixture

@@ -28,13 +28,6 @@ def _subscribed(app):
     subscribed(app)
 
 
-@pytest.fixture
-def shelf(app, alice):
-    app.put_json(f"{COLLECTIONS}/shelf", {}, headers=alice.headers, status=201)
-    app.put_json(record_url("shelf", "b1"), {"data": {"title": "Dune"}}, headers=alice.headers)
-    return "shelf"
-
-
 def test_a_repeated_read_issues_no_data_query(app, alice, shelf, queries):
     first = app.get(record_url(shelf, "b1"), headers=alice.headers)
     with queries.counting() as statements:
