@@ -9,7 +9,6 @@ hit a serialization failure or deadlock (PostgreSQL) or a locked database (SQLit
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import Any
 
 import transaction
@@ -73,7 +72,8 @@ def migration_sources(registry: Any) -> list[MigrationSource]:
 
 # On a session's info: the transaction manager whose transaction it joins (see get_tm_session).
 _MANAGER_INFO_KEY = "benben.db.transaction_manager"
-_JOINING_FACTORIES: weakref.WeakSet[sessionmaker[Any]] = weakref.WeakSet()
+# On the info of every session of a factory given to join_managed_transactions.
+_JOINS_INFO_KEY = "benben.db.joins_managed_transactions"
 
 
 def join_managed_transactions(session_factory: sessionmaker[Any]) -> None:
@@ -84,7 +84,7 @@ def join_managed_transactions(session_factory: sessionmaker[Any]) -> None:
     event.listen(session_factory, "after_begin", _join_managed_transaction)
     event.listen(session_factory, "after_attach", _join_managed_transaction)
     event.listen(session_factory, "before_commit", _refuse_direct_commit)
-    _JOINING_FACTORIES.add(session_factory)
+    session_factory.kw["info"] = {**session_factory.kw.get("info", {}), _JOINS_INFO_KEY: True}
 
 
 def _join_managed_transaction(session: Session, *_args: Any) -> None:
@@ -117,7 +117,7 @@ def get_tm_session(
     plain reads go there (the factory must make :class:`RoutingSession`).
     """
     session = session_factory() if replica is None else session_factory(replica=replica)
-    if session_factory in _JOINING_FACTORIES:
+    if session.info.get(_JOINS_INFO_KEY):
         session.info[_MANAGER_INFO_KEY] = transaction_manager
         return session
     zope.sqlalchemy.register(
