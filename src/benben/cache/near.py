@@ -27,6 +27,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from benben.cache.memory import BoundedDict
+from benben.cache.peek import readable_now
 from benben.observability.outage import OutageGuard
 
 __all__ = ["NearCache", "RedisVersionBoard", "VersionBoard"]
@@ -156,16 +157,13 @@ class RedisVersionBoard(VersionBoard):
         it told) asks this instance, the announcement is in this process's socket, or being read
         by the listener.  So a read first drains the subscription itself (or waits for the
         listener to finish draining it), and a write is visible everywhere from the next request.
-        When nothing is pending this costs a poll.
+        When nothing is pending this costs a peek at the socket that keeps the GIL (see
+        :mod:`.peek`).
         """
         pubsub, sock = self._pubsub, self._socket
         if sock is None or threading.current_thread() is self._thread:
             return
-        try:
-            pending = bool(select.select([sock], [], [], 0)[0])
-        except (OSError, ValueError):  # closed meanwhile: the listener reconnects
-            return
-        if not pending and not self._drain_lock.locked():
+        if not readable_now(sock) and not self._drain_lock.locked():
             return
         if not self._drain_lock.acquire(timeout=_SETTLE_LIMIT):
             return

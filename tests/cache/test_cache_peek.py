@@ -1,0 +1,64 @@
+"""Peeking at a socket: nothing consumed, no blocking, closures and closed sockets answered."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from benben.cache import peek
+
+
+@pytest.fixture
+def pair():
+    left, right = socket.socketpair()
+    yield left, right
+    left.close()
+    right.close()
+
+
+@pytest.fixture(params=["libc", "select"])
+def readable_now(request, monkeypatch):
+    if request.param == "select":
+        monkeypatch.setattr(peek, "_peek", None)
+    elif not peek.holds_gil():
+        pytest.skip("no C library recv here: select is the only way")  # pragma: no cover
+    return peek.readable_now
+
+
+def test_an_idle_socket_is_not_readable(pair, readable_now):
+    left, _ = pair
+    assert readable_now(left) is False
+
+
+def test_waiting_bytes_are_seen_and_left_in_place(pair, readable_now):
+    left, right = pair
+    right.sendall(b"announcement")
+    assert readable_now(left) is True
+    assert readable_now(left) is True  # still there: peeking consumed nothing
+    assert left.recv(100) == b"announcement"
+    assert readable_now(left) is False
+
+
+def test_a_peer_that_closed_counts_as_readable(pair, readable_now):
+    left, right = pair
+    right.close()
+    assert readable_now(left) is True  # whoever reads next meets the closure
+
+
+def test_a_closed_socket_is_not_readable(pair, readable_now):
+    left, _ = pair
+    left.close()
+    assert readable_now(left) is False
+
+
+def test_a_blocking_socket_is_peeked_without_blocking(pair, readable_now):
+    left, _ = pair
+    left.setblocking(True)
+    assert readable_now(left) is False  # returned at once: MSG_DONTWAIT or a zero timeout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the C library is Linux's here")
+def test_linux_uses_the_c_library_that_keeps_the_gil():
+    assert peek.holds_gil()
