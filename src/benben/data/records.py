@@ -7,7 +7,6 @@ one, authorized and checked against the request's preconditions.
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ from benben.data.storage import (
     user_id_of,
 )
 from benben.db import get_engine
+from benben.uuids import random_uuid
 
 if TYPE_CHECKING:
     from benben.data.readcache import CollectionSnapshot
@@ -58,7 +58,7 @@ __all__ = [
 
 
 def new_record_id() -> str:
-    return str(uuid.uuid4())
+    return random_uuid()
 
 
 def load_record(session: Session, collection_id: str, record_id: str) -> Record | None:
