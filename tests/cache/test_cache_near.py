@@ -171,3 +171,60 @@ def test_a_read_takes_in_what_redis_delivered_without_the_listener():
     finally:
         reader.close()
         writer.close()
+
+
+def redis_client_of(board: RedisVersionBoard, client) -> dict:
+    """The subscription's connection as Redis lists it ({} while there is none)."""
+    sock = board._socket
+    if sock is None or sock.fileno() < 0:
+        return {}
+    host, port = sock.getsockname()[:2]
+    entries = [c for c in client.client_list() if c["addr"] == f"{host}:{port}"]
+    return entries[0] if entries else {}
+
+
+def test_the_subscription_is_read_off_its_socket(redis_boards):
+    first, second = redis_boards
+    assert first._messages is not None  # not through redis-py (see benben.cache.subscription)
+    first.announce({"books": 3})
+    wait_for(lambda: second.current("books") == 3, "the other instance learned it")
+
+
+def test_a_silent_subscription_is_pinged(monkeypatch):
+    import redis
+
+    from benben.cache import near
+
+    monkeypatch.setattr(near, "_HEALTH_CHECK_INTERVAL", 0.3)
+    url = require_redis()
+    board = RedisVersionBoard(url, f"benben-test-{uuid.uuid4().hex[:12]}:versions",
+                              socket_timeout=2, retry_interval=0.2)  # fmt: skip
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        board.current("any")
+        wait_for(lambda: board.trusted, "subscribed")
+        wait_for(lambda: redis_client_of(board, client).get("cmd") == "ping", "a PING was sent")
+        time.sleep(1.0)  # several intervals: each PING was answered, or it would reconnect
+        assert board.trusted
+        assert redis_client_of(board, client)["cmd"] == "ping"
+    finally:
+        board.close()
+        client.close()
+
+
+def test_a_dropped_subscription_is_made_again(redis_boards):
+    import redis
+
+    first, second = redis_boards
+    client = redis.Redis.from_url(require_redis(), decode_responses=True)
+    try:
+        dropped = redis_client_of(second, client)
+        client.client_kill_filter(_id=dropped["id"])
+        wait_for(
+            lambda: redis_client_of(second, client).get("id", dropped["id"]) != dropped["id"],
+            "subscribed again",
+        )
+    finally:
+        client.close()
+    first.announce({"books": 11})
+    wait_for(lambda: second.current("books") == 11, "announcements arrive again")

@@ -105,10 +105,10 @@ def test_a_connection_dropped_while_idle_is_replaced(redis_storage):
     counter = WindowCounter(redis_storage)
     item = limits.parse("3/minute")
     counter.hit([(item, ("a",))], 1)
-    [idle] = counter._redis._idle
+    [idle] = counter._redis._redis._idle
     idle.send_command("CLIENT", "ID")
     redis_storage.get_connection().client_kill_filter(_id=idle.read_response())
     [(allowed, stats)] = counter.hit([(item, ("a",))], 1)
     assert allowed
     assert stats.remaining == 1
-    assert counter._redis._idle != [idle]
+    assert counter._redis._redis._idle != [idle]

@@ -18,6 +18,7 @@ With the memory backend there is one process to tell, so the board is always tru
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import select
@@ -28,6 +29,8 @@ from typing import Any
 
 from benben.cache.memory import BoundedDict
 from benben.cache.peek import readable_now
+from benben.cache.redis_direct import DirectRedis
+from benben.cache.subscription import SocketMessages
 from benben.observability.outage import OutageGuard
 
 __all__ = ["NearCache", "RedisVersionBoard", "VersionBoard"]
@@ -35,6 +38,8 @@ __all__ = ["NearCache", "RedisVersionBoard", "VersionBoard"]
 # How long a request waits at most for this process to take in announcements already delivered.
 _SETTLE_LIMIT = 0.05
 _LISTEN_BATCH_PAUSE = 0.02
+# Seconds of silence on the subscription before a PING checks that it is still alive.
+_HEALTH_CHECK_INTERVAL = 15.0
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +123,8 @@ class RedisVersionBoard(VersionBoard):
         self._publisher = redis.Redis.from_url(
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
+        # Announcements are sent after every write: one send and one receive each (see there).
+        self._announcer = DirectRedis(self._publisher.connection_pool)
         self._socket_timeout = socket_timeout
         self._stopped = threading.Event()
         self._guard = OutageGuard(
@@ -131,6 +138,7 @@ class RedisVersionBoard(VersionBoard):
         self._thread: threading.Thread | None = None
         self._pubsub: Any = None  # the subscription, while it is up
         self._socket: Any = None  # ...and its socket
+        self._messages: SocketMessages | None = None  # ...and its reader, where it has one
         # Whoever reads the subscription (the listener, or a request settling) holds this.
         self._drain_lock = threading.Lock()
         self._start_lock = threading.Lock()
@@ -178,6 +186,11 @@ class RedisVersionBoard(VersionBoard):
     def _drain(self, pubsub: Any) -> int:
         """Every message already received (socket and parser buffer), without waiting; how
         many."""
+        if self._messages is not None:
+            messages = self._messages.read()
+            for message in messages:
+                self._receive(message)
+            return len(messages)
         count = 0
         while (message := pubsub.get_message(timeout=0)) is not None:
             self._receive(message)
@@ -192,7 +205,14 @@ class RedisVersionBoard(VersionBoard):
         # When this fails the other instances cannot hear of the change.  Their subscriptions
         # go through the same Redis, so they are very likely down too (and then they read the
         # database); the near cache's max age bounds whatever remains.
-        self._guard.call("publish", lambda: self._publisher.publish(self.channel, message))
+        self._guard.call("publish", lambda: self._publish(message))
+
+    def _publish(self, message: str) -> None:
+        try:
+            self._announcer.execute("PUBLISH", self.channel, message)
+        except self._redis.ConnectionError:  # dropped while idle (a restart): once more
+            # Twice is harmless: versions merge with max.
+            self._announcer.execute("PUBLISH", self.channel, message)
 
     def _counter_key(self, name: str) -> str:
         return f"{self.channel}:{name}"
@@ -232,7 +252,7 @@ class RedisVersionBoard(VersionBoard):
                 socket_timeout=None,  # waiting for messages is the point
                 socket_connect_timeout=self._socket_timeout,
                 socket_keepalive=True,
-                health_check_interval=15,
+                health_check_interval=_HEALTH_CHECK_INTERVAL,
             )
             pubsub = client.pubsub()
             try:
@@ -240,15 +260,19 @@ class RedisVersionBoard(VersionBoard):
                     pubsub.subscribe(self.channel)
                     self._pubsub = pubsub
                     self._socket = getattr(pubsub.connection, "_sock", None)
+                    self._messages = SocketMessages.over(self._socket)
+                ping = functools.partial(pubsub.connection.send_command, "PING", check_health=False)
                 while not self._stopped.is_set():
                     # Wait outside the lock, drain inside it (a request may be draining too);
-                    # every half second regardless, which also runs redis-py's health check.
+                    # every half second regardless, which also runs the health check.
                     if self._socket is not None:
                         select.select([self._socket], [], [], 0.5)
                     else:  # a client without a reachable socket: poll
                         self._stopped.wait(0.05)
                     with self._drain_lock:
                         received = self._drain(pubsub)
+                        if self._messages is not None:  # redis-py's health check cannot run
+                            self._messages.keep_alive(ping, _HEALTH_CHECK_INTERVAL)
                     if received:
                         # Under a stream of writes, take them in batches: a wake-up per
                         # announcement cost CPU and GIL hand-offs.  Reads do not wait for this
@@ -268,7 +292,7 @@ class RedisVersionBoard(VersionBoard):
                 self._stopped.wait(self.retry_interval)
             finally:
                 with self._drain_lock:
-                    self._pubsub = self._socket = None
+                    self._pubsub = self._socket = self._messages = None
                 pubsub.close()
                 client.close()
 
@@ -290,6 +314,7 @@ class RedisVersionBoard(VersionBoard):
         self._stopped.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+        self._announcer.close()
         self._publisher.close()
 
 

@@ -12,7 +12,6 @@ round trip.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +19,8 @@ from typing import Any
 from limits import RateLimitItem, WindowStats
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
+
+from benben.cache.redis_direct import DirectRedis
 
 __all__ = ["WindowCounter"]
 
@@ -106,44 +107,20 @@ class WindowCounter:
 
 class _ScriptRunner:
     """Runs the script on connections made like the storage's own (URL, timeouts, TLS), kept
-    here rather than borrowed from its client: redis-py's per-command pooling, retry and
-    telemetry cost about as much CPU as the round trip itself, once per request."""
+    by a :class:`~benben.cache.redis_direct.DirectRedis`: one send and one receive a request."""
 
     def __init__(self, storage: RedisStorage) -> None:
         import redis.exceptions  # the redis extra: present whenever a RedisStorage exists
 
         self._errors = redis.exceptions
-        self._pool = storage.get_connection().connection_pool
+        self._redis = DirectRedis(storage.get_connection().connection_pool)
         self._sha = hashlib.sha1(_HIT_AND_READ.encode()).hexdigest()  # noqa: S324 - Redis's name
-        self._idle: list[Any] = []
-        self._lock = threading.Lock()
 
     def run(self, keys: list[str], arguments: list[Any]) -> Any:
         command = ("EVALSHA", self._sha, len(keys), *keys, *arguments)
         try:
-            return self._call(command)
+            return self._redis.execute(*command)
         except self._errors.NoScriptError:  # a restarted Redis forgot it: send it whole
-            return self._call(("EVAL", _HIT_AND_READ, len(keys), *keys, *arguments))
+            return self._redis.execute("EVAL", _HIT_AND_READ, len(keys), *keys, *arguments)
         except self._errors.ConnectionError:  # a connection dropped while idle: once more
-            return self._call(command)
-
-    def _call(self, command: tuple[Any, ...]) -> Any:
-        with self._lock:
-            connection = self._idle.pop() if self._idle else None
-        if connection is None:
-            connection = self._pool.make_connection()
-        try:
-            connection.send_command(*command)
-            reply = connection.read_response()
-        except self._errors.ResponseError:
-            self._give_back(connection)  # the connection is fine; the command was refused
-            raise
-        except BaseException:
-            connection.disconnect()
-            raise
-        self._give_back(connection)
-        return reply
-
-    def _give_back(self, connection: Any) -> None:
-        with self._lock:
-            self._idle.append(connection)
+            return self._redis.execute(*command)
