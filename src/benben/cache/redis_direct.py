@@ -69,7 +69,9 @@ class DirectRedis:
         connection = self._pool.make_connection()
         connection.connect()  # the handshake runs under the configured Python-level timeouts
         sock = connection._sock  # redis-py keeps no public handle on it
-        if isinstance(sock, socket.socket):
+        # Plain TCP and Unix sockets only: on a blocking TLS socket, Python's SSL layer retries
+        # a read the kernel timed out instead of failing it, so TLS keeps Python's timeouts.
+        if type(sock) is socket.socket:
             _block_with_kernel_timeouts(sock, self._timeout)
         return connection
 
