@@ -10,7 +10,6 @@ from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
-from pyramid.router import Router
 
 from benben.plugins import (
     discover_plugins,
@@ -20,6 +19,7 @@ from benben.plugins import (
     select_plugins,
 )
 from benben.plugins.metadata import PluginInfo
+from benben.router import Router, make_router
 from benben.security.secret import ensure_secret
 from benben.settings import CORE_SETTINGS, ResolvedSettings, resolve_settings
 from benben.version import __version__
@@ -122,7 +122,7 @@ def make_wsgi_app(
         from benben.db.migrations import upgrade
 
         upgrade(get_engine(registry), migration_sources(registry))
-    return config.make_wsgi_app()
+    return make_router(config)
 
 
 def should_auto_migrate(settings: Mapping[str, Any]) -> bool:

@@ -250,6 +250,7 @@ def make_app(backends: Backends, app_settings: dict[str, Any]) -> Callable[..., 
     from benben.config import configure, should_auto_migrate
     from benben.db import get_engine, migration_sources
     from benben.db.migrations import upgrade
+    from benben.router import make_router
 
     def factory(
         overrides: Mapping[str, Any] | None = None,
@@ -265,7 +266,7 @@ def make_app(backends: Backends, app_settings: dict[str, Any]) -> Callable[..., 
             config.commit()
         if should_auto_migrate(config.registry.settings):
             upgrade(get_engine(config.registry), migration_sources(config.registry))
-        return webtest.TestApp(config.make_wsgi_app())
+        return webtest.TestApp(make_router(config))
 
     return factory
 
