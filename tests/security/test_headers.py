@@ -9,7 +9,7 @@ import pytest
 from pyramid.response import Response
 from webob import Request as WebObRequest
 
-from benben.security.headers import API_CSP, HTML_CSP
+from benben.security.headers import API_CSP, HTML_CSP, set_headers
 
 LIMIT = 2048
 
@@ -179,3 +179,13 @@ def test_the_copy_of_a_large_body_is_closed_after_the_request(make_app, monkeypa
     assert app.post("/t/echo", body, content_type="text/plain").json == {"length": len(body)}
     assert made, "WebOb kept the body in memory: the test no longer exercises the copy"
     assert all(copy.closed for copy in made)
+
+
+def test_set_headers_replaces_whatever_the_case_and_appends_the_rest():
+    response = Response()
+    response.headerlist.append(("x-frame-options", "SAMEORIGIN"))
+    set_headers(response, {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"})
+    names = [name.lower() for name, _ in response.headerlist]
+    assert names.count("x-frame-options") == 1
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "no-referrer"

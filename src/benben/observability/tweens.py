@@ -17,6 +17,7 @@ from pyramid.response import Response
 from benben.errors import http_error_view, problem_response
 from benben.observability.context import request_context
 from benben.observability.metrics import METRICS_PATH, get_metrics
+from benben.security.headers import set_headers
 
 access_log = logging.getLogger("benben.access")
 log = logging.getLogger(__name__)
@@ -101,25 +102,26 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
             if response.status_code >= 400 and isinstance(response, HTTPException):
                 # A view *returned* an HTTP error instead of raising it.
                 response = http_error_view(response, request)
-            response.headers[REQUEST_ID_HEADER] = request.request_id
+            set_headers(response, {REQUEST_ID_HEADER: request.request_id})
             return response
         finally:
             status = response.status_code if response is not None else 500
             elapsed = time.perf_counter() - started
             if measured:
                 metrics.request_finished(request, status, elapsed)
-            context["user"] = getattr(request, "benben_log_user", None)
-            extra = {
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-                "remote_addr": request.client_addr,
-            }
-            attempt = request.environ.get("retry.attempt")
-            if attempt:  # only retried attempts say so: the usual line stays short
-                extra["attempt"] = attempt + 1
-            access_log.info(
-                "%s %s %s", request.method, safe_path(request, True), status, extra=extra
-            )
+            if access_log.isEnabledFor(logging.INFO):  # off: not even the line's parts
+                context["user"] = getattr(request, "benben_log_user", None)
+                extra = {
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "remote_addr": request.client_addr,
+                }
+                attempt = request.environ.get("retry.attempt")
+                if attempt:  # only retried attempts say so: the usual line stays short
+                    extra["attempt"] = attempt + 1
+                access_log.info(
+                    "%s %s %s", request.method, safe_path(request, True), status, extra=extra
+                )
             request_context.reset(token)
 
     return observability_tween

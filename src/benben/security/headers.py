@@ -55,6 +55,17 @@ Handler = Callable[[Request], Response]
 ExecutionPolicy = Callable[[dict[str, Any], Any], Any]
 
 
+def set_headers(response: Response, headers: Mapping[str, str]) -> None:
+    """``response.headers.update(headers)``, appending those not set yet.  WebOb's header view
+    scans the whole list to replace each name; every response gets half a dozen of these."""
+    present = {name.lower() for name, _ in response.headerlist}
+    for name, value in headers.items():
+        if name.lower() in present:
+            response.headers[name] = value
+        else:
+            response.headerlist.append((name, value))
+
+
 def security_headers(request: Request, response: Response, hsts_max_age: int) -> Mapping[str, str]:
     """The headers to set on ``response`` (those a view may choose are left when it did)."""
     headers = dict(FIXED_HEADERS)
@@ -83,7 +94,7 @@ def security_headers_tween_factory(handler: Handler, registry: Registry) -> Hand
             # Outermost tween: nothing above turns an error into a response but the server.
             log.exception("unhandled error in a tween")
             response = problem_response(None, 500, detail="An unexpected error occurred.")
-        response.headers.update(security_headers(request, response, hsts_max_age))
+        set_headers(response, security_headers(request, response, hsts_max_age))
         return response
 
     return security_headers_tween
