@@ -6,7 +6,8 @@ the in-process cache, logs in, seeds a collection with a JSON Schema, and drives
 page, POST of a schema-validated record, PATCH with ``If-Match`` (each connection patching its own
 record with the ETag of its previous answer).  A bare Pyramid view served the same way is the
 baseline: each path runs ``--rounds`` times, each run right after one of the baseline, and is
-printed with the median of those ratios (and their range).  Then the query scale check: the first
+printed with the median of those ratios (and their range; 5 rounds by default, as single runs
+on a busy machine vary by a third).  Then the query scale check: the first
 page of a filtered, sorted list on a declared indexed field, at 100,000 and (PostgreSQL)
 1,000,000 records, p50 and p99 over sequential requests.  The hot paths run twice per backend:
 with the rate limiter off (the data API alone), then on as configured by default but with limits
@@ -458,7 +459,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="runs of each path, each after a baseline run"
+        "--rounds",
+        type=int,
+        default=5,
+        # On a shared 2-core machine the bare baseline alone ranged 1,200-2,000 req/s within a
+        # minute: medians of three rounds swung by 0.1.
+        help="runs of each path, each after a baseline run",
     )
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
