@@ -212,19 +212,30 @@ def test_a_silent_subscription_is_pinged(monkeypatch):
         client.close()
 
 
-def test_a_dropped_subscription_is_made_again(redis_boards):
+def test_a_dropped_subscription_is_made_again_at_once():
     import redis
 
-    first, second = redis_boards
-    client = redis.Redis.from_url(require_redis(), decode_responses=True)
+    url = require_redis()
+    channel = f"benben-test-{uuid.uuid4().hex[:12]}:versions"
+    # Retrying only every minute: a dropped subscription must not wait for that.
+    writer, reader = (RedisVersionBoard(url, channel, socket_timeout=2, retry_interval=60)
+                      for _ in range(2))  # fmt: skip
+    client = redis.Redis.from_url(url, decode_responses=True)
     try:
-        dropped = redis_client_of(second, client)
+        reader.current("any")
+        wait_for(lambda: reader.trusted, "subscribed")
+        dropped = redis_client_of(reader, client)
         client.client_kill_filter(_id=dropped["id"])
         wait_for(
-            lambda: redis_client_of(second, client).get("id", dropped["id"]) != dropped["id"],
+            lambda: (
+                redis_client_of(reader, client).get("id", dropped["id"]) != dropped["id"]
+                and reader.trusted
+            ),
             "subscribed again",
         )
+        writer.announce({"books": 11})
+        wait_for(lambda: reader.current("books") == 11, "announcements arrive again")
     finally:
         client.close()
-    first.announce({"books": 11})
-    wait_for(lambda: second.current("books") == 11, "announcements arrive again")
+        reader.close()
+        writer.close()

@@ -94,3 +94,21 @@ def test_tls_sockets_keep_pythons_timeouts():
         assert connection._sock.gettimeout() == 0.5
     finally:
         connection.disconnect()
+
+
+def test_a_failure_drops_the_idle_connections_too(direct, client):
+    import redis
+
+    connections = [direct._connect() for _ in range(3)]
+    for connection in connections:
+        direct._give_back(connection)
+    ids = []
+    for connection in connections:
+        connection.send_command("CLIENT", "ID")
+        ids.append(connection.read_response())
+    for client_id in ids:  # as a Redis restart would
+        client.client_kill_filter(_id=client_id)
+    with pytest.raises(redis.ConnectionError):
+        direct.execute("PING")
+    assert direct._idle == []
+    assert direct.execute("PING") in (b"PONG", True)  # a single retry now succeeds

@@ -282,13 +282,16 @@ class RedisVersionBoard(VersionBoard):
                 if self._stopped.is_set():
                     break
                 self.forget(trusted=False)
-                if self._listening:  # log the loss once, not every retry
+                if self._listening:
+                    # A subscription that was up and dropped (a killed connection, a failover)
+                    # is made again at once; while Redis stays unreachable, every retry_interval.
                     log.warning(
                         "lost the subscription to %s (%s: %s); reading from the database "
-                        "until it is back, retrying every %gs",
-                        self.channel, type(exc).__name__, exc, self.retry_interval,
+                        "until it is back",
+                        self.channel, type(exc).__name__, exc,
                     )  # fmt: skip
-                self._listening = False
+                    self._listening = False
+                    continue
                 self._stopped.wait(self.retry_interval)
             finally:
                 with self._drain_lock:

@@ -29,7 +29,8 @@ __all__ = ["DirectRedis"]
 class DirectRedis:
     """Sends commands on connections it keeps, made by ``pool`` (a redis-py ``ConnectionPool``).
 
-    A connection that fails is dropped; one that answers an error (``ResponseError``) is kept.
+    A connection that fails is dropped, with those idle; one that answers an error
+    (``ResponseError``) is kept.
     A command is never retried here: callers know which of theirs are safe to send twice.
     """
 
@@ -55,6 +56,9 @@ class DirectRedis:
             raise
         except BaseException:
             connection.disconnect()
+            # The idle ones most likely share its fate (a restart, a failover, a network cut):
+            # the caller's retry, and the next commands, get fresh connections.
+            self.close()
             raise
         self._give_back(connection)
         return reply
