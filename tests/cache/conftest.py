@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from cache_notes import include_note_views, metadata
 
@@ -18,3 +20,12 @@ def notes_app(make_app):
         return app
 
     return factory
+
+
+@pytest.fixture
+def pair():
+    """A connected pair of plain sockets: the first is read, the second plays Redis."""
+    left, right = socket.socketpair()
+    yield left, right
+    left.close()
+    right.close()

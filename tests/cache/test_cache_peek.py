@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 
 import pytest
 
 from benben.cache import peek
-
-
-@pytest.fixture
-def pair():
-    left, right = socket.socketpair()
-    yield left, right
-    left.close()
-    right.close()
 
 
 @pytest.fixture(params=["libc", "select"])

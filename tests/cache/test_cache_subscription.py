@@ -16,14 +16,6 @@ def resp2(*parts: bytes) -> bytes:
 
 
 @pytest.fixture
-def pair():
-    left, right = socket.socketpair()
-    yield left, right
-    left.close()
-    right.close()
-
-
-@pytest.fixture
 def messages(pair):
     reader = SocketMessages.over(pair[0])
     assert reader is not None  # hiredis ships with the redis extra, which the tests install
