@@ -16,29 +16,41 @@ timeout answers the same question.
 from __future__ import annotations
 
 import ctypes
+import functools
 import select
 import socket
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["holds_gil", "readable_now"]
+__all__ = ["holds_gil", "libc_recv", "readable_now"]
 
 
-def _libc_peek() -> Callable[[socket.socket], bool] | None:
-    flags = getattr(socket, "MSG_PEEK", None), getattr(socket, "MSG_DONTWAIT", None)
-    if None in flags:
+@functools.cache
+def libc_recv() -> Any | None:
+    """The C library's ``recv(fd, buffer, size, flags)``, called without releasing the GIL (it
+    records ``errno`` for ``ctypes.get_errno``); None where it, or ``MSG_DONTWAIT``, is missing.
+    Only for calls that cannot block."""
+    if not hasattr(socket, "MSG_DONTWAIT"):
         return None
     try:
-        recv = ctypes.PyDLL(None).recv
+        recv = ctypes.PyDLL(None, use_errno=True).recv
     except (OSError, AttributeError):
         return None
     recv.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
     recv.restype = ctypes.c_ssize_t
-    peek_flags = flags[0] | flags[1]  # type: ignore[operator]
+    return recv
+
+
+def _libc_peek() -> Callable[[socket.socket], bool] | None:
+    recv = libc_recv()
+    if recv is None:
+        return None
+    flags = socket.MSG_PEEK | socket.MSG_DONTWAIT
     # One byte is all it looks at, and it stays in the socket: shared by all callers.
     byte = ctypes.create_string_buffer(1)
 
     def readable(sock: socket.socket) -> bool:
-        received = recv(sock.fileno(), byte, 1, peek_flags)
+        received = recv(sock.fileno(), byte, 1, flags)
         # >= 0: data, or the peer closed (whoever reads next meets the closure).  -1: EAGAIN,
         # nothing yet; or EBADF and the like, closed meanwhile, and its owner reconnects.
         return received >= 0

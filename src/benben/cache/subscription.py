@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from benben.cache.peek import libc_recv
+
 __all__ = ["SocketMessages"]
 
 _CHUNK = 65536
@@ -46,16 +48,13 @@ class SocketMessages:
     def over(cls, sock: Any) -> SocketMessages | None:
         """A reader for ``sock``, or None where it cannot be read this way."""
         # SSLSocket subclasses socket.socket: compare the type itself.
-        if type(sock) is not socket.socket or not hasattr(socket, "MSG_DONTWAIT"):
+        recv = libc_recv()
+        if type(sock) is not socket.socket or recv is None:
             return None
         try:
             import hiredis
-
-            recv = ctypes.PyDLL(None, use_errno=True).recv
-        except (ImportError, OSError, AttributeError):
+        except ImportError:
             return None
-        recv.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-        recv.restype = ctypes.c_ssize_t
         return cls(sock, recv, hiredis.Reader())
 
     def read(self) -> list[dict[str, Any]]:
