@@ -1,6 +1,6 @@
 """schemathesis over the live app: generated requests for every documented operation, valid and
-invalid, as an administrator; no 5xx, and every response is one the document allows (status
-code, content type, headers, body).
+invalid, as an administrator and as an ordinary user who owns a collection; no 5xx, and every
+response is one the document allows (status code, content type, headers, body).
 
 Bounded so that a run stays well under a minute per backend: a few examples per operation and
 mode, derandomized (CI is reproducible; run with ``BENBEN_SCHEMATHESIS_SEED`` to explore).
@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import schemathesis
 import webtest
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -38,14 +39,26 @@ MAX_EXAMPLES = int(os.environ.get("BENBEN_SCHEMATHESIS_EXAMPLES", "6"))
 SEED = os.environ.get("BENBEN_SCHEMATHESIS_SEED")
 
 
-def admin_api_token(app: webtest.TestApp) -> dict[str, str]:
-    """An admin-scoped API token: generated requests may log a JWT session out, not this."""
-    add_user(app.app.registry, "root", is_admin=True)
-    session = bearer(login(app, "root")["access_token"])
+def api_token(app: webtest.TestApp, username: str, *, is_admin: bool) -> dict[str, str]:
+    """An admin-scoped API token (all its user may do, no more): generated requests may log a JWT
+    session out, not this."""
+    add_user(app.app.registry, username, is_admin=is_admin)
+    session = bearer(login(app, username)["access_token"])
     created = app.post_json(
         "/api/v1/tokens", {"name": "schemathesis", "scopes": ["admin"]}, headers=session, status=201
     )
     return bearer(created.json["token"])
+
+
+def ordinary_user_token(app: webtest.TestApp) -> dict[str, str]:
+    """A user who is no administrator but owns a collection with a record in it, so that the
+    generated requests meet data that caller may read and write as well as data it may not."""
+    headers = api_token(app, "someone", is_admin=False)
+    app.post_json("/api/v1/collections", {"id": "mine"}, headers=headers, status=201)
+    app.post_json(
+        "/api/v1/collections/mine/records", {"data": {"n": 1}}, headers=headers, status=201
+    )
+    return headers
 
 
 def run_operation(
@@ -81,13 +94,17 @@ def takes_input(document: dict[str, Any], operation: Any) -> bool:
     return "requestBody" in raw or any(p["in"] in ("path", "query") for p in parameters)
 
 
+@pytest.mark.parametrize("caller", ["admin", "ordinary"])
 def test_no_server_error_and_no_response_the_document_does_not_allow(
-    make_app: Callable[..., webtest.TestApp],
+    make_app: Callable[..., webtest.TestApp], caller: str
 ) -> None:
     # Core (the data API included) and the plugin Benben bundles, Backstage's; other installed
     # plugins answer for their own documents.
     app = make_app(entry_points=bundled_plugins())
-    headers = admin_api_token(app)
+    if caller == "admin":
+        headers = api_token(app, "root", is_admin=True)
+    else:
+        headers = ordinary_user_token(app)
     document = app.get("/api/v1/openapi.json").json
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app.app)
     operations = [result.ok() for result in schema.get_all_operations()]
