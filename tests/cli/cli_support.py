@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,11 @@ def clean_environ(**overrides: str) -> dict[str, str]:
 
 
 def run_benben(
-    *args: str, cwd: Path, env: Mapping[str, str] | None = None, stdin: str | None = None
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         benben_command(*args),
@@ -52,6 +56,7 @@ def run_benben(
         text=True,
         timeout=60,
         check=False,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -64,11 +69,23 @@ def free_port() -> int:
 class Server:
     """A server process; stderr (the logs) goes to a file so that it can never block."""
 
-    def __init__(self, command: list[str], cwd: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         self.log_path = cwd / f"server-{uuid.uuid4().hex[:8]}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            command, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=self._log, text=True
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            preexec_fn=preexec_fn,
         )
 
     def listen_line(self) -> str:

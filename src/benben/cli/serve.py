@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 from collections.abc import Mapping
 from types import FrameType
 from typing import Any
+
+from pyramid.exceptions import ConfigurationError
 
 from benben.cli.common import (
     EXIT_USAGE,
@@ -17,6 +20,13 @@ from benben.cli.common import (
     one_line,
     read_section,
     split_ini,
+)
+from benben.serving import (
+    SERVER_SETTINGS,
+    FileLimitError,
+    ensure_file_limit,
+    resolve_server_settings,
+    server_setting_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -48,6 +58,11 @@ def thread_count(text: str) -> int:
     return threads
 
 
+def _default(key: str) -> Any:
+    (setting,) = [s for s in SERVER_SETTINGS if s.name == f"benben.server.{key}"]
+    return setting.default
+
+
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         NAME,
@@ -55,7 +70,11 @@ def register(commands: Any) -> None:
         description="Serve Benben over HTTP with waitress. Without --ini: the embedded defaults "
         f"on {DEFAULT_HOST}:{DEFAULT_PORT} with {DEFAULT_THREADS} threads, SQLite in ./var "
         "(migrated on start) and an in-process cache. With --ini: the app of the file and the "
-        "host, port and threads of its [server:main] section; options given here win.",
+        "host, port and threads of its [server:main] section; options given here win. "
+        "Connections: the benben.server.* settings (by default at most "
+        f"{_default('connection_limit')}, silent ones closed after "
+        f"{_default('channel_timeout')} s), from [server:main] or "
+        "BENBEN_SERVER_* variables (docs/reference/configuration.md).",
     )
     add_ini_argument(parser)
     parser.add_argument("--host", help=f"interface to listen on (default {DEFAULT_HOST})")
@@ -77,20 +96,35 @@ def run(args: argparse.Namespace) -> int:
         path, name = split_ini(args.ini)
         server_conf = read_section(path, "server:main", required=False)
         options = server_options(server_conf, args.host, args.port, args.threads)
+        raised = _fit_file_limit(options)  # before loading the app: a refusal comes at once
         app = _load_app(path, name)
     else:
         from benben.config import make_wsgi_app
 
         options = server_options({}, args.host, args.port, args.threads)
+        raised = _fit_file_limit(options)
         app = make_wsgi_app({}, setup_logging=True)
+    if raised:
+        log.info("open-file limit raised from %s to %s for the connection limit", *raised)
     return _serve(app, options)
 
 
 def server_options(
-    ini_conf: Mapping[str, Any], host: str | None, port: int | None, threads: int | None
+    ini_conf: Mapping[str, Any],
+    host: str | None,
+    port: int | None,
+    threads: int | None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """waitress options: the ini's ``[server:main]``, then the command line's."""
-    options = {key: value for key, value in ini_conf.items() if key != "use"}
+    """waitress options: the ini's ``[server:main]``, then the command line's; the connection
+    settings (benben.server.*) from their defaults, the ini, then the environment."""
+    try:
+        connections = resolve_server_settings(ini_conf, os.environ if environ is None else environ)
+    except ConfigurationError as exc:
+        raise CommandError(f"invalid server option: {one_line(exc)}", EXIT_USAGE) from None
+    owned = server_setting_keys() | {"use"}
+    options = {key: value for key, value in ini_conf.items() if key not in owned}
+    options.update(connections)
     use = str(ini_conf.get("use", "egg:waitress#main"))
     if not use.startswith("egg:waitress"):
         raise CommandError(
@@ -114,6 +148,13 @@ def server_options(
         options["port"] = port if port is not None else (first_port or DEFAULT_PORT)
     options["threads"] = threads or _ini_threads(options.get("threads"))
     return options
+
+
+def _fit_file_limit(options: Mapping[str, Any]) -> tuple[int, int] | None:
+    try:
+        return ensure_file_limit(options["connection_limit"])
+    except FileLimitError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
 
 
 def _ini_threads(value: Any) -> int:
@@ -158,6 +199,12 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
     ]
     urls = ", ".join(_url(host, port) for host, port in endpoints)
     print(f"benben: serving on {urls} ({options['threads']} threads); Ctrl-C to stop", flush=True)
+    log.info(
+        "up to %s connections (backlog %s); silent ones closed after %s s",
+        options["connection_limit"],
+        options["backlog"],
+        options["channel_timeout"],
+    )
     # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
