@@ -34,6 +34,13 @@ SECRET_MASK = "********"  # noqa: S105 - what is shown instead of a secret
 
 Parser = Callable[[Any], Any]
 
+# Settings that were removed, and what replaces them: refused at start-up (ini or environment)
+# rather than ignored, since ignoring a security setting silently changes what it protects.
+RETIRED_SETTINGS: dict[str, str] = {
+    "benben.auth.login_failures": "replaced by benben.auth.login_failures_per_account and "
+    "benben.auth.login_failures_per_address (one user's typos no longer lock out an address)",
+}
+
 
 def as_str(value: Any) -> str:
     return str(value).strip()
@@ -186,6 +193,11 @@ def resolve_settings(
         if definition.name in result.definitions:
             raise ConfigurationError(f"setting {definition.name} is defined twice")
         result.definitions[definition.name] = definition
+
+    for name, replacement in RETIRED_SETTINGS.items():
+        if name in raw or env_name(name) in environ:
+            raise ConfigurationError(f"setting {name} ({env_name(name)}) is no longer "
+                                     f"supported: {replacement}")  # fmt: skip
 
     for key, value in raw.items():
         if not key.startswith(PREFIX):
@@ -342,6 +354,13 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         "A logging fileConfig ini; when set it replaces the built-in logging setup.",
     ),
     Setting(
+        "benben.logging.redact",
+        as_list,
+        (),
+        "More query parameter names (or words of names) whose values logs show as [REDACTED], "
+        "besides the built-in ones (access_token, token, ticket, code, password, key, sig...).",
+    ),
+    Setting(
         "benben.health.timeout",
         as_float(0.05, 60),
         2.0,
@@ -413,10 +432,19 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("benben.auth.argon2_parallelism", as_int(1, 64), 4, "argon2id lanes."),
     Setting(
-        "benben.auth.login_failures",
+        "benben.auth.login_failures_per_account",
         as_str,
-        "5/minute",
-        "Failed logins allowed per account and per client address (limits notation).",
+        "5/minute;10/5 minutes",
+        "Failed logins allowed per account, whatever identifier is typed (limits notation; "
+        "several windows make the delay progressive). Each window: <= 1000 failures, <= 1 hour "
+        "(a stranger's failures keep the owner out for at most the longest window).",
+    ),
+    Setting(
+        "benben.auth.login_failures_per_address",
+        as_str,
+        "100/15 minutes",
+        "Failed logins allowed per client address (IPv6: per /64) on all accounts together; "
+        "high enough for an office behind one NAT. Each window: <= 100000 failures, <= 1 day.",
     ),
     Setting("benben.ratelimit.enabled", as_bool, True, "Apply rate limits."),
     Setting(

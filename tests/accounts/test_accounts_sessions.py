@@ -39,7 +39,7 @@ def test_own_password_change_needs_the_current_password(app, alice):
 def test_guessing_the_current_password_is_throttled_like_logins(app, alice):
     url = f"{USERS}/{alice.id}"
     body = {"password": NEW_PASSWORD, "current_password": "wrong guess number x"}
-    for _ in range(5):  # benben.auth.login_failures: 5/minute by default
+    for _ in range(5):  # benben.auth.login_failures_per_account: 5/minute first
         app.patch_json(url, body, headers=alice.headers, status=400)
     throttled = app.patch_json(url, body, headers=alice.headers, status=429)
     assert int(throttled.headers["Retry-After"]) >= 1

@@ -127,7 +127,7 @@ def test_rate_limit_rejections_are_counted_by_group(counting_app):
 
 
 def test_login_failures_are_counted_by_reason(make_app):
-    app = make_app({"benben.auth.login_failures": "3/minute"})
+    app = make_app({"benben.auth.login_failures_per_address": "3/minute"})
     registry = app.app.registry
     add_user(registry, "alice")
     add_user(registry, "gone", is_active=False)

@@ -26,7 +26,8 @@ def settings(tmp_path):
         ("benben.ratelimit.groups", "Auth!=3/minute"),
         ("benben.ratelimit.storage_url", "carrier-pigeon://coop"),
         ("benben.ratelimit.storage_url", "async+memory://"),
-        ("benben.auth.login_failures", "five"),
+        ("benben.auth.login_failures_per_account", "five"),
+        ("benben.auth.login_failures_per_address", "0/minute"),
     ],
 )
 def test_invalid_settings_are_refused_naming_the_setting(settings, key, value):

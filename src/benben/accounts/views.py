@@ -14,14 +14,14 @@
 Changing one's own password (admins included) needs ``current_password``.  A missing or wrong
 one is a 400 validation problem with the pointer ``/current_password`` (not 401: the bearer
 token is fine, and clients treat 401 as "log in again"; not 403: the form field is what is
-wrong).  Wrong guesses count as failed logins of the account (``benben.auth.login_failures``):
-over the limit, 429 with ``Retry-After``.  The change ends the user's *other* sessions: their
-refresh tokens are revoked and every access token issued before now is refused, the caller's
-own included.  The caller keeps working: its refresh token (same session) stays valid, and the
-response carries a fresh access token for that session under ``"session": {"access_token",
-"token_type", "expires_in"}``.  Through an API token, every login session ends and the API token
-keeps working.  An administrator setting somebody else's password ends *all* of that user's
-sessions.
+wrong).  Wrong guesses count as failed logins of the account and of the client address (login
+throttling): over the limit, 429 with ``Retry-After``.  The change ends the user's *other*
+sessions: their refresh tokens are revoked and every access token issued before now is refused,
+the caller's own included.  The caller keeps working: its refresh token (same session) stays
+valid, and the response carries a fresh access token for that session under ``"session":
+{"access_token", "token_type", "expires_in"}``.  Through an API token, every login session ends
+and the API token keeps working.  An administrator setting somebody else's password ends *all*
+of that user's sessions.
 
 Deactivating a user ends all their sessions at once (tokens are refused on every instance after
 the commit).  The last active administrator cannot be demoted, deactivated or deleted (409).
@@ -62,7 +62,7 @@ from benben.rest import Service
 from benben.security import get_password_hasher
 from benben.security.jwt import get_token_codec
 from benben.security.permissions import ADMIN, READ, WRITE
-from benben.security.throttle import get_login_throttle
+from benben.security.throttle import account_key, get_login_throttle
 
 __all__ = ["user_item", "users"]
 
@@ -264,11 +264,12 @@ def _check_current_password(
         errors.add("current_password", "must be a string")
     else:
         # Guesses at the current password count as failed logins of the account: a stolen
-        # access token must not become an unthrottled password oracle.
-        throttle = get_login_throttle(request)
-        throttle.check(request, user.username)
-        if not get_password_hasher(request.registry).verify(user.password_hash, current):
-            throttle.record_failure(request, user.username)
+        # access token must not become an unthrottled password oracle.  Counted before the
+        # check, like a login; the right password gives the reservation back.
+        attempt = get_login_throttle(request).acquire(request, account_key(user.id, ""))
+        if get_password_hasher(request.registry).verify(user.password_hash, current):
+            attempt.succeeded()
+        else:
             errors.add("current_password", "is not your current password")
 
 

@@ -20,7 +20,7 @@ from benben.security.jwt import get_token_codec
 from benben.security.passwords import MAX_PASSWORD_LENGTH, get_password_hasher
 from benben.security.permissions import READ
 from benben.security.resources import Self
-from benben.security.throttle import get_login_throttle
+from benben.security.throttle import account_key, get_login_throttle
 
 from .schemas import JWKS, LOGIN, ME, NO_STORE_DOC, REFRESH, TOKEN_PAIR
 from .services import (
@@ -80,17 +80,19 @@ def login_view(request: Request) -> dict[str, Any]:
     field = given[0]
     identifier = string_field(body, field, max_length=254) or ""
     password = string_field(body, "password", max_length=MAX_PASSWORD_LENGTH) or ""
-    throttle = get_login_throttle(request)
     metrics = get_metrics(request.registry)
-    account_key = identifier.strip().lower()
+    # The account first, so that its username and email share one counter; then the attempt is
+    # counted before the password is checked (parallel guesses cannot all pass a check).
+    user = find_login_user(request, field, identifier)
     try:
-        throttle.check(request, account_key)
+        attempt = get_login_throttle(request).acquire(
+            request, account_key(None if user is None else user.id, identifier)
+        )
     except ProblemError:
         metrics.login_failure("throttled")
         raise
 
     hasher = get_password_hasher(request.registry)
-    user = find_login_user(request, field, identifier)
     if user is None:
         hasher.verify_dummy(password)  # as slow as a wrong password: no user enumeration
         accepted, reason = False, "unknown_user"
@@ -99,8 +101,7 @@ def login_view(request: Request) -> dict[str, Any]:
     else:
         accepted, reason = user.is_active, "inactive"
     if not accepted or user is None:
-        metrics.login_failure(reason)
-        throttle.record_failure(request, account_key)
+        metrics.login_failure(reason)  # the reservation stays: it counts this failure
         # One answer for unknown user, wrong password and deactivated account.
         raise ProblemError(
             401,
@@ -108,7 +109,7 @@ def login_view(request: Request) -> dict[str, Any]:
             detail=LOGIN_FAILED_DETAIL,
             headers={"WWW-Authenticate": 'Bearer realm="benben"'},
         )
-    throttle.reset(request, account_key)
+    attempt.succeeded()
     if hasher.needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     user.last_login_at = utcnow()
