@@ -197,6 +197,11 @@ def test_settings_become_environment_variables_in_the_configmap(render) -> None:
         "BENBEN_SECURITY_HSTS_MAX_AGE": "31536000",
         "BENBEN_SECURITY_TRUSTED_PROXIES": "10.0.0.0/8 192.168.0.0/16",
         "BENBEN_RATELIMIT_ENABLED": "true",
+        # benben serve's connections, from the server block of the values
+        "BENBEN_SERVER_CONNECTION_LIMIT": "1000",
+        "BENBEN_SERVER_CHANNEL_TIMEOUT": "75",
+        "BENBEN_SERVER_CLEANUP_INTERVAL": "10",
+        "BENBEN_SERVER_BACKLOG": "1024",
     }
     benben = container(server(objects))
     assert benben["envFrom"] == [
@@ -215,6 +220,7 @@ def test_rendered_environment_is_a_valid_production_configuration(render, values
     from benben.cli.common import read_app_settings
     from benben.config import load_settings
     from benben.plugins.loader import discover_plugins
+    from benben.serving import SERVER_SETTINGS
     from benben.settings import CORE_SETTINGS
 
     plugins = discover_plugins(entry_points(group="benben.plugins", name="backstage"))
@@ -235,7 +241,11 @@ def test_rendered_environment_is_a_valid_production_configuration(render, values
                 "BENBEN_CACHE_URL": "redis://cache.svc:6379/0",
             }
     environ |= {env["name"]: env["value"] for env in benben.get("env", [])}
-    assert set(environ) <= {setting.env for setting in definitions}
+    # benben serve's own (benben.server.*) are read by the command, not the application.
+    assert set(environ) <= {setting.env for setting in [*definitions, *SERVER_SETTINGS]}
+    serving = {s.env: s for s in SERVER_SETTINGS}
+    for env in set(environ) & set(serving):
+        serving[env].parse(environ[env], "env")
     resolved, _ = load_settings(read_app_settings(str(ROOT / "production.ini")), environ, plugins)
     assert resolved.values["benben.environment"] == "production"
     assert resolved.values["benben.data_dir"] == "/var/lib/benben"

@@ -68,11 +68,15 @@ the backstage block sets; a setting the block sets too would be a duplicate key:
 */}}
 {{- define "benben.configData" -}}
 {{- $backstage := include "benben.backstageConfig" . | fromYaml -}}
+{{- $server := include "benben.serverConfig" . | fromYaml -}}
 BENBEN_DATA_DIR: /var/lib/benben
 {{- range $key, $value := .Values.settings }}
 {{- $env := $key | trimPrefix "benben." | replace "." "_" | upper | printf "BENBEN_%s" }}
 {{- if hasKey $backstage $env }}
 {{- fail (printf "settings.%s: the backstage block sets it while backstage.enabled is on; set it there (see docs/backstage.md)" $key) }}
+{{- end }}
+{{- if hasKey $server $env }}
+{{- fail (printf "settings.%s: set it in the server block of the values (server.connectionLimit, channelTimeout, cleanupInterval, backlog)" $key) }}
 {{- end }}
 {{- $words := list }}
 {{- range (kindIs "slice" $value | ternary $value (list $value)) }}
@@ -83,6 +87,21 @@ BENBEN_DATA_DIR: /var/lib/benben
 {{- range $env, $value := $backstage }}
 {{ $env }}: {{ $value | quote }}
 {{- end }}
+{{- range $env, $value := $server }}
+{{ $env }}: {{ $value | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+benben serve's connection settings (benben.server.*), from the server block of the values: they
+win over production.ini's [server:main].
+*/}}
+{{- define "benben.serverConfig" -}}
+{{- $s := .Values.server }}
+BENBEN_SERVER_CONNECTION_LIMIT: {{ $s.connectionLimit | int | quote }}
+BENBEN_SERVER_CHANNEL_TIMEOUT: {{ $s.channelTimeout | int | quote }}
+BENBEN_SERVER_CLEANUP_INTERVAL: {{ $s.cleanupInterval | int | quote }}
+BENBEN_SERVER_BACKLOG: {{ $s.backlog | int | quote }}
 {{- end }}
 
 {{/*
