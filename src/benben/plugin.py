@@ -22,7 +22,8 @@ Directives added to the Configurator by Benben (core uses them too):
 
 - ``config.add_health_check(name, check, critical=True)``: ``check(request)`` raises (or returns a
   message) when down; ``/health/ready`` runs it with a timeout. ``critical=False`` for what
-  requests can do without: its failure reports the instance degraded, still ready.
+  requests can do without: its failure reports the instance degraded, still ready. The probe shows
+  a reason code; the exception text or message is logged and shown to administrators only.
 - ``config.add_migrations(location)``: an asset spec of a directory of Alembic revisions; they get
   this plugin's own version table and run after core and after the plugins this one requires.
 - ``config.add_api_capability(name, description, url=None)``: listed by ``GET /api/v1/``.

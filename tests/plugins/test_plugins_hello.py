@@ -95,14 +95,16 @@ def test_health_check_is_run_by_readiness(hello_app: webtest.TestApp) -> None:
 
 
 def test_health_check_reports_the_plugin_down_without_its_table(
-    make_app: Callable[..., webtest.TestApp], installed: Any
+    make_app: Callable[..., webtest.TestApp], installed: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     unmigrated = make_app(
         {"benben.database.auto_migrate": "false"}, entry_points=installed.entry_points(HELLO)
     )
     response = unmigrated.get("/health/ready", status=503)
     assert response.json["checks"]["hello"]["status"] == "down"
-    assert "hello_greeting" in response.json["checks"]["hello"]["message"]
+    assert response.json["checks"]["hello"]["reason"] == "error"  # the table is missing
+    assert "hello_greeting" not in response.text  # said in the log only
+    assert any("readiness check hello" in m and "hello_greeting" in m for m in caplog.messages)
     assert response.json["checks"]["database"]["status"] == "up"
 
 

@@ -8,11 +8,18 @@ A failing check makes the instance not ready (503), unless it is non-critical (r
 served without what it checks, so the instance stays ready (200) and reports itself
 ``degraded``. Taking every instance out of the load balancer because a shared cache is down would
 turn a slower service into no service.
+
+What a check says when it fails (the exception text: hosts, ports, database names, paths) is not
+for everyone: each failed check is reported with a stable reason code (``timeout``,
+``unreachable``, ``error``, ``failed``) and its ``message`` is shown only to callers allowed to see
+details (:func:`may_see_details`: an administrator, or the holder of ``benben.metrics.token``).
+The message is always logged, once per failed check and probe, with the probe's request id.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,8 +30,12 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 from pyramid.response import Response
+from sqlalchemy.exc import DBAPIError
 
 from benben.errors import problem_response
+from benben.observability.metrics_view import ACCESS_KEY, MetricsAccess
+from benben.security.permissions import ADMIN
+from benben.security.resources import Root
 
 CHECKS_KEY = "benben.health.checks"
 EXECUTOR_KEY = "benben.health.executor"
@@ -33,6 +44,18 @@ EXECUTOR_KEY = "benben.health.executor"
 _EXECUTOR_LOCK = threading.Lock()
 
 HealthCheck = Callable[[Request], str | None]
+
+log = logging.getLogger(__name__)
+
+# The reason codes a failed check is reported with: stable, and saying nothing about the setup.
+TIMEOUT = "timeout"  # no answer within benben.health.timeout
+UNREACHABLE = "unreachable"  # raised an error connecting to (or talking to) what it checks
+ERROR = "error"  # raised another exception
+FAILED = "failed"  # returned a message: what it checks answered, but is not right
+REASONS = (TIMEOUT, UNREACHABLE, ERROR, FAILED)
+# Exception classes (by name, anywhere in the class hierarchy: redis', requests', builtins...)
+# that mean the dependency could not be reached.
+_UNREACHABLE_NAMES = frozenset({"ConnectionError", "TimeoutError", "DisconnectionError"})
 
 
 @dataclass(frozen=True)
@@ -69,17 +92,36 @@ def add_health_check(
     config.action(("benben-health-check", name), register, introspectables=(intr,))
 
 
-def _run(check: RegisteredCheck, request: Request) -> tuple[str, str | None, float]:
+def _run(check: RegisteredCheck, request: Request) -> tuple[str | None, str | None, float]:
+    """(reason, message, milliseconds): no reason when the check passed."""
     started = time.perf_counter()
+    reason: str | None = None
     try:
         message = check.check(request)
+        if message:
+            reason = FAILED
     except Exception as exc:
+        reason = _reason(exc)
         message = f"{type(exc).__name__}: {exc}".strip()
-    return check.name, message, (time.perf_counter() - started) * 1000
+    return reason, message or None, (time.perf_counter() - started) * 1000
 
 
-def run_checks(request: Request) -> dict[str, dict[str, Any]]:
-    """Each check's result: ``status`` up, down (critical) or degraded (non-critical, failed)."""
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):  # ConnectionRefusedError, socket.timeout, ...
+        return UNREACHABLE
+    if isinstance(exc, DBAPIError) and (exc.statement is None or exc.connection_invalidated):
+        # No statement: connecting failed (refused, unknown host, a SQLite file it cannot open).
+        # A statement that failed (no such table) is an error of what is there, not unreachable.
+        return UNREACHABLE
+    if any(cls.__name__ in _UNREACHABLE_NAMES for cls in type(exc).__mro__):
+        return UNREACHABLE
+    return ERROR
+
+
+def run_checks(request: Request, details: bool = False) -> dict[str, dict[str, Any]]:
+    """Each check's result: ``status`` up, down (critical) or degraded (non-critical, failed),
+    with a ``reason`` when it failed; its ``message`` too when ``details``.  Every failure's
+    message is logged (in this thread: with the request's id)."""
     registry = request.registry
     checks: dict[str, RegisteredCheck] = registry.get(CHECKS_KEY, {})
     timeout = float(registry.settings["benben.health.timeout"])
@@ -98,18 +140,39 @@ def run_checks(request: Request) -> dict[str, dict[str, Any]]:
     for future, name in futures.items():
         critical = checks[name].critical and name not in noncritical
         failed = "down" if critical else "degraded"
+        entry: dict[str, Any]
         if future not in done:
-            entry: dict[str, Any] = {"status": failed,
-                                     "message": f"no answer within {timeout:g}s"}  # fmt: skip
+            reason, message = TIMEOUT, f"no answer within {timeout:g}s"
+            entry = {"status": failed, "reason": reason}
         else:
-            _, message, elapsed = future.result()
-            entry = {"status": failed if message else "up", "duration_ms": round(elapsed, 2)}
-            if message:
+            reason, message, elapsed = future.result()
+            entry = {"status": failed if reason else "up", "duration_ms": round(elapsed, 2)}
+            if reason:
+                entry["reason"] = reason
+        if reason:
+            log.warning("readiness check %s is %s (%s): %s", name, failed, reason, message)
+            if details:
                 entry["message"] = message
         if not critical:
             entry["critical"] = False
         results[name] = entry
     return dict(sorted(results.items()))
+
+
+def may_see_details(request: Request) -> bool:
+    """Whether the caller may read why checks failed: an administrator (a session of an admin,
+    or an API token with the admin scope), or a caller presenting ``benben.metrics.token``
+    (which needs no database: it works during the outage it is asked about).  Not anyone from
+    ``benben.metrics.allowed_networks``: a load balancer's or a proxy's clients come from there."""
+    if not request.environ.get("HTTP_AUTHORIZATION"):
+        return False  # probes: no credential to verify
+    access: MetricsAccess | None = request.registry.get(ACCESS_KEY)
+    if access is not None and access.token_presented(request):
+        return True
+    try:
+        return bool(request.has_permission(ADMIN, Root(request)))
+    except Exception:  # a refused credential, or one that cannot be verified (database down)
+        return False
 
 
 def _executor(
@@ -129,11 +192,12 @@ def live_view(request: Request) -> dict[str, str]:
 
 
 def _listed(results: dict[str, dict[str, Any]], names: list[str]) -> str:
-    return ", ".join(f"{name} ({results[name].get('message')})" for name in names)
+    return ", ".join(f"{name} ({results[name]['reason']})" for name in names)
 
 
 def ready_view(request: Request) -> Response | dict[str, Any]:
-    results = run_checks(request)
+    # Details are decided before the checks run: the identity is not looked up in their threads.
+    results = run_checks(request, details=may_see_details(request))
     down = [name for name, result in results.items() if result["status"] == "down"]
     degraded = [name for name, result in results.items() if result["status"] == "degraded"]
     if down:
@@ -165,7 +229,17 @@ _CHECK_RESULTS = {
                 "without what it checks.",
             },
             "duration_ms": {"type": "number", "minimum": 0},
-            "message": {"type": "string", "description": "Why it failed."},
+            "reason": {
+                "enum": list(REASONS),
+                "description": "Why it failed, without details: timeout (no answer in time), "
+                "unreachable (could not connect), error (raised an error), failed (answered "
+                "that something is wrong).",
+            },
+            "message": {
+                "type": "string",
+                "description": "What failed, in words (hosts, names...): shown to "
+                "administrators and to holders of the metrics token only; always logged.",
+            },
             "critical": {
                 "const": False,
                 "description": "Present on non-critical checks (registered so, or named in "
@@ -239,7 +313,9 @@ def includeme(config: Configurator) -> None:
         description="Runs every registered health check (core's and plugins') in parallel, "
         "each within `benben.health.timeout` seconds; ready when every critical check is up. "
         "A failed non-critical check (`benben.health.noncritical`, by default the cache) leaves "
-        "the instance ready and reports it `degraded`.",
+        "the instance ready and reports it `degraded`. A failed check has a `reason` code; "
+        "its `message` (what failed, in words) is shown to administrators and to callers "
+        "presenting `benben.metrics.token` only, and always logged.",
         responses={
             200: Documented(
                 "Every critical check is up (`status` is `degraded` when a non-critical one "
@@ -248,7 +324,8 @@ def includeme(config: Configurator) -> None:
                 no_store,
             ),
             503: Documented(
-                "A critical check is down: `detail` names it, `checks` has them all.",
+                "A critical check is down: `detail` names it and its reason, `checks` has "
+                "them all.",
                 NOT_READY,
                 no_store,
                 media_type="application/problem+json",

@@ -78,17 +78,23 @@ class MetricsAccess:
             )
         return cls(mode, token.encode(), tuple(networks))
 
+    def token_presented(self, request: Request) -> bool:
+        """Whether the request carries ``Authorization: Bearer <benben.metrics.token>``."""
+        authorization = request.environ.get("HTTP_AUTHORIZATION")
+        if not self.token or authorization is None:
+            return False
+        scheme, _, given = authorization.strip().partition(" ")
+        # WSGI header values are latin-1 strings: back to the bytes the client sent.
+        presented = given.strip().encode("latin-1", "replace")
+        return scheme.lower() == "bearer" and hmac.compare_digest(presented, self.token)
+
     def refusal(self, request: Request) -> Response | None:
         """None when the caller may read the metrics, else the problem response to answer."""
         if self.mode == "open":
             return None
         authorization = request.environ.get("HTTP_AUTHORIZATION")
         if authorization is not None:
-            scheme, _, given = authorization.strip().partition(" ")
-            # WSGI header values are latin-1 strings: back to the bytes the client sent.
-            presented = given.strip().encode("latin-1", "replace")
-            bearer = scheme.lower() == "bearer"
-            if self.token and bearer and hmac.compare_digest(presented, self.token):
+            if self.token_presented(request):
                 return None
             return problem_response(
                 request,
