@@ -17,6 +17,7 @@ from pyramid.response import Response
 from benben.errors import http_error_view, problem_response
 from benben.observability.context import request_context
 from benben.observability.metrics import METRICS_PATH, get_metrics
+from benben.observability.redact import QueryRedactor, get_redactor
 from benben.security.headers import set_headers
 
 access_log = logging.getLogger("benben.access")
@@ -48,14 +49,21 @@ def _new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def safe_path(request: Request, with_query: bool = False) -> str:
-    """The request path for logs; a path that is not UTF-8 (``/%ff``) is shown as received."""
+def safe_path(
+    request: Request, with_query: bool = False, redactor: QueryRedactor | None = None
+) -> str:
+    """The request path for logs; a path that is not UTF-8 (``/%ff``) is shown as received.
+    ``with_query``: with the query string as received, its secrets redacted (``redactor``, by
+    default the app's)."""
     try:
-        return request.path_qs if with_query else request.path
+        path = request.path
     except UnicodeDecodeError:
-        raw = request.environ.get("PATH_INFO", "")
-        query = request.environ.get("QUERY_STRING", "")
-        return raw + ("?" + query if with_query and query else "")
+        path = request.environ.get("PATH_INFO", "")
+    query = request.environ.get("QUERY_STRING", "") if with_query else ""
+    if not query:  # the usual request: nothing to parse
+        return path
+    redactor = redactor or get_redactor(request.registry)
+    return path + "?" + redactor.redact(query)
 
 
 def _decodable_path(request: Request) -> bool:
@@ -69,6 +77,7 @@ def _decodable_path(request: Request) -> bool:
 
 def observability_tween_factory(handler: Handler, registry: Registry) -> Handler:
     metrics = get_metrics(registry)
+    redactor = get_redactor(registry)
 
     def observability_tween(request: Request) -> Response:
         started = time.perf_counter()
@@ -120,7 +129,11 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
                 if attempt:  # only retried attempts say so: the usual line stays short
                     extra["attempt"] = attempt + 1
                 access_log.info(
-                    "%s %s %s", request.method, safe_path(request, True), status, extra=extra
+                    "%s %s %s",
+                    request.method,
+                    safe_path(request, True, redactor),
+                    status,
+                    extra=extra,
                 )
             request_context.reset(token)
 
