@@ -145,9 +145,16 @@ def test_record_grants_open_one_record_only(app, alice, bob, carol, note):
     # Without a collection permission, the collection itself stays hidden.
     app.get(NOTES, headers=bob.headers, status=404)
     app.get(records_url("notes"), headers=bob.headers, status=404)
-    # A writer may take the grant back from the reader.
+    # A writer changes data only: taking the grant back is for the record's creator (or an
+    # admin of the collection).
     app.patch_json(
-        record_url("notes", "shared"), {"permissions": {"read": None}}, headers=bob.headers
+        record_url("notes", "shared"),
+        {"permissions": {"read": None}},
+        headers=bob.headers,
+        status=403,
+    )
+    app.patch_json(
+        record_url("notes", "shared"), {"permissions": {"read": None}}, headers=alice.headers
     )
     app.get(record_url("notes", "shared"), headers=carol.headers, status=404)
     app.delete(record_url("notes", "shared"), headers=bob.headers)

@@ -228,7 +228,11 @@ COLLECTION: Schema = {
             "description": "The collection's version: epoch milliseconds of its latest change or "
             "of its records'.",
         },
-        "record_count": {"type": "integer"},
+        "record_count": {
+            "type": ["integer", "null"],
+            "description": "Live records; null unless you may read every record of the "
+            "collection (a count of records you may not read would leak).",
+        },
     },
 }
 COLLECTION_LIST: Schema = {

@@ -6,8 +6,10 @@
 - ``GET|PUT|PATCH|DELETE /api/v1/collections/{cid}``: PUT creates or replaces (members left out
   take their defaults, ``permissions`` left out are kept); PATCH takes a merge patch or a JSON
   Patch; both accept ``?dry_run=true`` to report which existing records the resulting schema
-  would refuse, storing nothing.  Changing ``permissions`` needs the ADMIN permission; so does
-  DELETE (204).
+  would refuse, storing nothing.  Changing ``permissions`` needs CHANGE_PERMISSIONS (the
+  collection's ``admin``, or creating it: see :mod:`.resources`); DELETE needs ADMIN (204).
+- ``record_count`` is shown to those who may read every record of the collection; to others
+  (``create`` holders, record grantees) it is null: a count of what they may not read would leak.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ from benben.data.resources import (
     CollectionsRoot,
     acl_permits,
     caller_principals,
+    check_permissions_change,
     collection_acl,
+    reads_every_record,
 )
 from benben.data.storage import (
     COLLECTION_FIELDS,
@@ -155,6 +159,9 @@ def create_collection_view(request: Request) -> dict[str, Any]:
     body = request.validated
     check_collection_id(body["id"])
     fields = clean_collection_fields(body)
+    check_permissions_change(
+        request, request.context, "collection", None, fields.get("permissions")
+    )
     try:
         collection = create_collection(request, body["id"], fields)
     except CollectionExistsError:
@@ -263,15 +270,10 @@ def _write(
 ) -> Any:
     Conditions.from_request(request).check_write(context.etag)
     collection = context.collection
-    if collection is not None:
-        fields.setdefault("permissions", dict(collection.permissions or {}))
-        changed = fields["permissions"] != (collection.permissions or {})
-        if changed and not request.has_permission(ADMIN, context):
-            raise ProblemError(
-                403,
-                detail="Changing a collection's permissions needs the admin permission.",
-                errors=[body_error("/permissions", "needs the admin permission")],
-            )
+    before = dict(collection.permissions or {}) if collection is not None else None
+    if before is not None:
+        fields.setdefault("permissions", before)
+    check_permissions_change(request, context, "collection", before, fields.get("permissions"))
     if dry_run:
         return dry_run_report(request, collection, fields.get("schema"))
     if collection is None:
@@ -297,8 +299,13 @@ def _created(request: Request, collection: Collection) -> dict[str, Any]:
 
 
 def _json(request: Request, collection: Collection) -> dict[str, Any]:
-    show = acl_permits(collection_acl(collection), caller_principals(request), WRITE)
-    return collection_json(collection, show_permissions=show)
+    principals = caller_principals(request)
+    show = acl_permits(collection_acl(collection), principals, WRITE)
+    return collection_json(
+        collection,
+        show_permissions=show,
+        show_count=reads_every_record(collection, principals),
+    )
 
 
 def _limit(request: Request, default: int, maximum: int) -> int:

@@ -9,6 +9,9 @@
   ``^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$``), ``If-None-Match: *`` for create-only; PATCH takes a
   merge patch or a JSON Patch of ``{"data", "permissions"}``; DELETE leaves a tombstone and
   answers it.  ``If-Match`` applies to all writes (412), ``If-None-Match`` to reads (304).
+
+Writes that would change a record's ``permissions`` need CHANGE_PERMISSIONS on it (see
+:mod:`.resources`): 403 pointing at ``/permissions`` otherwise, before anything is stored.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from benben.data.records import (
     save_record,
     tombstone_json,
 )
-from benben.data.resources import RecordResource, RecordsResource
+from benben.data.resources import RecordResource, RecordsResource, check_permissions_change
 from benben.data.sql import fetch_page
 from benben.data.storage import now_ms
 from benben.data.validation import param_error
@@ -203,6 +206,7 @@ def create_record_view(request: Request) -> dict[str, Any]:
     context: RecordsResource = request.context
     assert context.collection is not None
     data, permissions = clean_record_body(request, context.collection, request.validated)
+    check_permissions_change(request, context, "record", None, permissions)
     record, _ = save_record(
         request, context.collection, None, new_record_id(), data=data, permissions=permissions
     )
@@ -253,6 +257,7 @@ def put_record_view(request: Request) -> dict[str, Any]:
     assert context.collection is not None
     Conditions.from_request(request).check_write(context.etag)
     data, permissions = clean_record_body(request, context.collection, request.validated)
+    check_permissions_change(request, context, "record", _current_permissions(context), permissions)
     record, created = save_record(
         request,
         context.collection,
@@ -292,6 +297,7 @@ def patch_record_view(request: Request) -> dict[str, Any]:
     patched = apply_patch(request, current, ("data", "permissions"), limit)
     check_body("record", patched)
     data, permissions = clean_record_body(request, context.collection, patched)
+    check_permissions_change(request, context, "record", current["permissions"], permissions or {})
     record, _ = save_record(
         request,
         context.collection,
@@ -318,6 +324,11 @@ def delete_record_view(request: Request) -> dict[str, Any]:
     tombstone = delete_record(request, context.collection, context.record)
     request.response.headers["ETag"] = etag_of(tombstone.last_modified)
     return tombstone_json(tombstone)
+
+
+def _current_permissions(context: RecordResource) -> dict[str, list[str]]:
+    """What a PUT's permissions replace: the live record's; none for a new or deleted one."""
+    return dict(context.record.permissions or {}) if context.record is not None else {}
 
 
 def _answer(request: Request, record: Any, *, created: bool) -> dict[str, Any]:

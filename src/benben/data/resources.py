@@ -12,6 +12,13 @@ Permissions a collection grants (``permissions`` member), and what they allow:
 The creator of a collection administers it; administrators (``role:admin``) may do anything.
 A record grants ``read`` and ``write`` to more principals; its creator may write it.
 
+Changing permissions is its own permission, CHANGE_PERMISSIONS, never implied by ``write``:
+a collection's needs its ``admin``; a record's needs the collection's ``admin`` or being the
+record's creator.  One who creates a collection or a record (POST, or PUT of a new id) becomes
+its creator, so the contexts of creations grant it to those who may create.  Only the ``admin``
+API-token scope allows it (see :mod:`benben.security.permissions`); views call
+:func:`check_permissions_change` once they know what a body would change.
+
 Who sees what: a caller with no permission on a collection gets **404** for it, its records
 and its history, exactly as for one that does not exist (existence would leak); one who may see
 a collection but not a record gets 404 for the record.  Anonymous callers get 401 rather than
@@ -38,12 +45,14 @@ from benben.data.storage import load_collection
 from benben.data.validation import (
     COLLECTION_ID_RULE,
     RECORD_ID_RULE,
+    body_error,
     collection_id_valid,
     invalid,
     param_error,
     record_id_valid,
 )
-from benben.security.permissions import ADMIN, CREATE, READ, WRITE
+from benben.errors import ProblemError
+from benben.security.permissions import ADMIN, CHANGE_PERMISSIONS, CREATE, READ, WRITE
 from benben.security.principals import ADMIN_ROLE, EVERYONE, user_principal
 
 __all__ = [
@@ -54,12 +63,14 @@ __all__ = [
     "RecordsResource",
     "acl_permits",
     "caller_principals",
+    "check_permissions_change",
     "collection_acl",
+    "reads_every_record",
 ]
 
 ACL = list[tuple[str, str, Any]]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_ALL = (READ, WRITE, CREATE, ADMIN)
+_ALL = (READ, WRITE, CREATE, ADMIN, CHANGE_PERMISSIONS)
 # What each collection permission allows on the collection's contexts.
 _COLLECTION_GRANTS = {
     "admin": _ALL,
@@ -99,6 +110,57 @@ def _grantees(collection: Collection, names: Iterable[str]) -> set[str]:
     return found
 
 
+def reads_every_record(
+    collection: Collection | CollectionSnapshot, principals: Iterable[str]
+) -> bool:
+    """Whether ``principals`` may read every record of ``collection`` (and so see its count)."""
+    holders = _grantees(collection, _FULL_READERS) | {ADMIN_ROLE}
+    return not holders.isdisjoint(principals)
+
+
+def _grant_pairs(permissions: Mapping[str, Iterable[str]] | None) -> set[tuple[str, str]]:
+    return {(name, who) for name, principals in (permissions or {}).items() for who in principals}
+
+
+_NEEDED = {
+    "collection": "its admin permission",
+    "record": "the collection's admin permission, or being the record's creator",
+}
+
+
+def check_permissions_change(
+    request: Request,
+    context: Any,
+    kind: str,
+    before: Mapping[str, Iterable[str]] | None,
+    after: Mapping[str, Iterable[str]] | None,
+) -> None:
+    """403 (pointer ``/permissions``) when the caller may not turn the ``kind`` ("record" or
+    "collection") permissions ``before`` into ``after`` (None: left unchanged).  Called before
+    anything is written, so a refused request stores nothing.  Only the grants count: the same
+    grants written differently are no change."""
+    if after is None or _grant_pairs(before) == _grant_pairs(after):
+        return
+    if request.has_permission(CHANGE_PERMISSIONS, context):
+        return
+    if acl_permits(context.__acl__, caller_principals(request), CHANGE_PERMISSIONS):
+        # The owner may; the credential, an API token, may not.
+        scopes = ", ".join(sorted(request.identity.scopes or ())) or "none"
+        needed = "the admin scope"
+        detail = (
+            f"This API token's scopes ({scopes}) do not allow changing permissions: that needs "
+            f"{needed} (or a login session)."
+        )
+    else:
+        needed = _NEEDED[kind]
+        detail = f"Changing a {kind}'s permissions needs {needed}."
+    raise ProblemError(
+        403,
+        detail=f"{detail} Nothing was stored.",
+        errors=[body_error("/permissions", f"changing them needs {needed}")],
+    )
+
+
 def collection_acl(collection: Collection) -> ACL:
     acl: ACL = [(Allow, ADMIN_ROLE, _ALL)]
     if collection.created_by:
@@ -116,9 +178,10 @@ class CollectionsRoot:
     def __init__(self, request: Request) -> None:
         self.request = request
         creators = request.registry.settings["benben.data.collection_creators"]
+        # A creator administers the new collection: it may set its permissions.
         self.__acl__: ACL = [
             (Allow, ADMIN_ROLE, _ALL),
-            *((Allow, principal, CREATE) for principal in creators),
+            *((Allow, principal, (CREATE, CHANGE_PERMISSIONS)) for principal in creators),
             (Allow, EVERYONE, READ),
         ]
 
@@ -161,7 +224,7 @@ class _InCollection:
     @property
     def full_read(self) -> bool:
         """Whether the caller may read every record of the collection."""
-        return self._holds(_FULL_READERS)
+        return self.collection is not None and reads_every_record(self.collection, self.principals)
 
     def may_write(self, record: Record) -> bool:
         """Whether the caller may write ``record`` (lists show such records' permissions)."""
@@ -191,7 +254,10 @@ class CollectionResource(_InCollection):
                 if not collection_id_valid(self.collection_id):
                     raise invalid([param_error("cid", COLLECTION_ID_RULE, "path")])
                 creators = request.registry.settings["benben.data.collection_creators"]
-                self.__acl__.extend((Allow, principal, WRITE) for principal in creators)
+                # Its creator-to-be administers it: it may set its permissions.
+                self.__acl__.extend(
+                    (Allow, principal, (WRITE, CHANGE_PERMISSIONS)) for principal in creators
+                )
                 return
             self._hide_unless(False)
             return
@@ -219,6 +285,9 @@ class RecordsResource(_InCollection):
         self.creating_record = request.method == "POST"
         self._load_collection(request)
         self._hide_unless(self.collection is not None and self.permits(READ))
+        if self.creating_record:
+            # Whoever creates a record is its creator, who may set its permissions.
+            self.__acl__ = _creators_own(self.__acl__, CHANGE_PERMISSIONS)
 
 
 class HistoryResource(_InCollection):
@@ -242,8 +311,9 @@ class RecordResource(_InCollection):
 
     READ: full readers of the collection, the record's ``read``/``write`` grantees, its creator.
     WRITE: the collection's ``write``/``admin`` holders, the record's ``write`` grantees, its
-    creator.  A PUT of a record that does not exist (or was deleted) creates it: those who may
-    create records in the collection are then granted WRITE.
+    creator.  CHANGE_PERMISSIONS: the collection's ``admin`` holders, the record's creator.  A PUT
+    of a record that does not exist (or was deleted) creates it: those who may create records in
+    the collection are then granted WRITE and CHANGE_PERMISSIONS (they become its creator).
     """
 
     record: Record | RecordSnapshot | None
@@ -285,8 +355,9 @@ class RecordResource(_InCollection):
 
     def _missing(self, collection_acl_: ACL) -> None:
         if self.request.method == "PUT":
-            creators = [ace for ace in collection_acl_ if _grants(ace, CREATE)]
-            self.__acl__ = [*creators, *((Allow, ace[1], WRITE) for ace in creators)]
+            self.__acl__ = _creators_own(
+                [ace for ace in collection_acl_ if _grants(ace, CREATE)], WRITE, CHANGE_PERMISSIONS
+            )
             if self.request.identity is not None and not acl_permits(
                 collection_acl_, self.principals, READ
             ):
@@ -300,20 +371,31 @@ class RecordResource(_InCollection):
     def _record_acl(self, record: Record) -> ACL:
         assert self.collection is not None
         acl: ACL = [(Allow, ADMIN_ROLE, _ALL)]
+        owners = _grantees(self.collection, ("admin",))  # the collection's creator included
         writers = _grantees(self.collection, ("admin", "write"))
         readers = _grantees(self.collection, _FULL_READERS)
         permissions: Mapping[str, list[str]] = record.permissions or {}
         writers.update(permissions.get("write", ()))
         readers.update(permissions.get("read", ()))
         if record.created_by:
-            writers.add(user_principal(record.created_by))
+            owners.add(user_principal(record.created_by))
+        writers -= owners
+        owned = (READ, WRITE, CHANGE_PERMISSIONS)
+        acl.extend((Allow, principal, owned) for principal in sorted(owners))
         acl.extend((Allow, principal, (READ, WRITE)) for principal in sorted(writers))
-        acl.extend((Allow, principal, READ) for principal in sorted(readers - writers))
+        acl.extend((Allow, principal, READ) for principal in sorted(readers - writers - owners))
         return acl
 
     @property
     def etag(self) -> str | None:
         return etag_of(self.record.last_modified) if self.record is not None else None
+
+
+def _creators_own(acl: ACL, *permissions: str) -> ACL:
+    """``acl`` plus ``permissions`` for each principal it allows CREATE: what those who create
+    hold on what they create."""
+    creators = [ace[1] for ace in acl if _grants(ace, CREATE)]
+    return [*acl, *((Allow, principal, permissions) for principal in creators)]
 
 
 def _grants(ace: tuple[str, str, Any], permission: str) -> bool:

@@ -218,7 +218,10 @@ def collection_fields(collection: Collection) -> dict[str, Any]:
     }
 
 
-def collection_json(collection: Collection, *, show_permissions: bool) -> dict[str, Any]:
+def collection_json(
+    collection: Collection, *, show_permissions: bool, show_count: bool = True
+) -> dict[str, Any]:
+    """``show_count`` False: ``record_count`` is null (the caller may not read every record)."""
     result: dict[str, Any] = {"id": collection.id, **collection_fields(collection)}
     if not show_permissions:
         del result["permissions"]
@@ -227,7 +230,7 @@ def collection_json(collection: Collection, *, show_permissions: bool) -> dict[s
         created_at=iso(collection.created_at),
         updated_at=iso(collection.updated_at),
         last_modified=collection.last_modified,
-        record_count=collection.record_count,
+        record_count=collection.record_count if show_count else None,
     )
     return result
 

@@ -13,6 +13,7 @@ from pyramid.authorization import ALL_PERMISSIONS as _PYRAMID_ALL_PERMISSIONS
 __all__ = [
     "ADMIN",
     "ALL_PERMISSIONS",
+    "CHANGE_PERMISSIONS",
     "CREATE",
     "READ",
     "SCOPES",
@@ -25,6 +26,10 @@ READ = "read"
 WRITE = "write"
 CREATE = "create"
 ADMIN = "admin"
+# Changing who may do what (a collection's or a record's ``permissions``): granted apart from
+# WRITE, so that writers and ``write``-scoped tokens change data only.  Only the ``admin`` scope
+# (every permission) allows it.
+CHANGE_PERMISSIONS = "change_permissions"
 
 # Pyramid's marker: contains every permission, including ones plugins define. Usable in an ACE
 # (``(Allow, ADMIN_ROLE, ALL_PERMISSIONS)``) and as a set in SCOPE_PERMISSIONS.
