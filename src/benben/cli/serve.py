@@ -198,17 +198,23 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
         (server.effective_host, server.effective_port)
     ]
     urls = ", ".join(_url(host, port) for host, port in endpoints)
-    print(f"benben: serving on {urls} ({options['threads']} threads); Ctrl-C to stop", flush=True)
-    log.info(
-        "up to %s connections (backlog %s); silent ones closed after %s s",
-        options["connection_limit"],
-        options["backlog"],
-        options["channel_timeout"],
-    )
-    # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets.
+    # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets. Set
+    # before the line that says the server is up, which is when supervisors start stopping it.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        print(
+            f"benben: serving on {urls} ({options['threads']} threads); Ctrl-C to stop", flush=True
+        )
+        log.info(
+            "up to %s connections (backlog %s); silent ones closed after %s s",
+            options["connection_limit"],
+            options["backlog"],
+            options["channel_timeout"],
+        )
         server.run()  # returns after KeyboardInterrupt/SystemExit, having closed the server
+    except KeyboardInterrupt:  # stopped before its loop started
+        server.task_dispatcher.shutdown()
+        server.close()
     finally:
         signal.signal(signal.SIGTERM, previous)
     # Logged, not printed: stderr carries the log stream (one JSON object per line in production).
