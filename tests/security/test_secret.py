@@ -80,3 +80,29 @@ def test_production_accepts_a_random_secret(tmp_path):
     values = {**development(tmp_path, secret), "benben.environment": "production"}
     ensure_secret(values, {})
     assert values["benben.secret"] == secret
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+def test_the_secret_and_its_directory_are_private_whatever_the_umask(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        ensure_secret(development(tmp_path), {})
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "var").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "var" / SECRET_FILE).st_mode) == 0o600
+
+
+def test_an_existing_secret_left_readable_is_tightened_and_kept(tmp_path, caplog):
+    path = tmp_path / "var" / SECRET_FILE
+    path.parent.mkdir(mode=0o755)
+    kept = secrets.token_urlsafe(64)
+    path.write_text(kept + "\n")
+    os.chmod(path, 0o644)
+    os.chmod(path.parent, 0o755)  # noqa: S103 - as an older version left it
+    values = development(tmp_path)
+    ensure_secret(values, {})
+    assert values["benben.secret"] == kept
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert f"{path} was open to other users (mode 0644): made 0600" in caplog.text

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
 
+from benben.files import create_private_file, private_directory, tighten_file
+
 URL_SETTING = "benben.database.url"
 READ_URL_SETTING = "benben.database.read_url"
 
@@ -101,10 +103,25 @@ def _ping_after_idle(engine: Engine) -> None:
 WRITER_OPTION = "benben_writer"
 
 
+# SQLite's companions of a database file: the same data, so the same protection.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _private_sqlite_file(database: str) -> None:
+    """The database file created 0600 (its directory 0700) before SQLite opens it: SQLite would
+    create it 0644 under the usual umask.  Its -wal/-shm/-journal files are then created with the
+    database's mode by SQLite itself; older ones left more open are tightened (benben.files)."""
+    path = os.path.abspath(database)
+    private_directory(os.path.dirname(path), owned_names=(os.path.basename(path),))
+    create_private_file(path)
+    for suffix in SQLITE_COMPANIONS:
+        tighten_file(path + suffix)
+
+
 def _sqlite_engine(url: URL, *, echo: bool, timeout: int) -> Engine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+        _private_sqlite_file(database)
     engine = create_engine(url, echo=echo, connect_args={"timeout": timeout})
 
     @event.listens_for(engine, "connect")

@@ -11,6 +11,8 @@ from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 
+from benben.files import PRIVATE_FILE_MODE, private_directory, tighten_file
+
 MIN_SECRET_BYTES = 64
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 # Words that mark a secret as an example or a development value (e.g. copied from the docs).
@@ -26,7 +28,9 @@ def ensure_secret(values: dict[str, Any], sources: dict[str, str]) -> None:
         _check_production_secret(secret)
         return
     if not secret:
-        path = os.path.join(os.path.abspath(values["benben.data_dir"]), SECRET_FILE)
+        directory = os.path.abspath(values["benben.data_dir"])
+        private_directory(directory, owned_names=(SECRET_FILE,))
+        path = os.path.join(directory, SECRET_FILE)
         values["benben.secret"] = _load_or_create(path)
         sources["benben.secret"] = f"generated ({path})"
     elif len(secret.encode()) < MIN_SECRET_BYTES:
@@ -64,13 +68,14 @@ def _check_production_secret(secret: str) -> None:
 def _load_or_create(path: str) -> str:
     existing = _read_secret_file(path)
     if existing is not None:
+        tighten_file(path)  # kept by an older version, or copied in with a looser mode
         return existing
     directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
     # Written whole to a private temporary file, then linked into place: the secret file is
     # never seen half-written, and link() fails rather than replacing another process's secret.
     value = secrets.token_urlsafe(MIN_SECRET_BYTES)
     fd, temporary = tempfile.mkstemp(prefix=".secret-", dir=directory)  # mode 0600
+    os.fchmod(fd, PRIVATE_FILE_MODE)  # 0600 exactly, even under an odd umask such as 0277
     try:
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(value + "\n")
@@ -91,7 +96,8 @@ def _publish(temporary: str, path: str, value: str) -> None:
         raise
     except OSError:
         # No hard links on this filesystem: exclusive creation still never overwrites.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        os.fchmod(fd, PRIVATE_FILE_MODE)  # whatever the umask
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(value + "\n")
 
