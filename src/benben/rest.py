@@ -21,22 +21,28 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import cornice
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 from pyramid.request import Request
 from pyramid.response import Response as PyramidResponse
 
 from benben.errors import VALIDATION_TYPE, ProblemError, cornice_error_handler, json_pointer
+from benben.jsonschema_keywords import compile_pattern
+from benben.jsonschemas import body_validator
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "BadJSONValue",
     "Operation",
     "Parameter",
     "Response",
     "Service",
+    "bad_text",
     "json_body",
     "loads_strict",
     "schema_errors",
@@ -113,7 +119,6 @@ class Service(cornice.Service):
         tags = tuple(kwargs.pop("tags", self.tags))
         schema = docs.get("body_schema")
         if schema is not None:
-            Draft202012Validator.check_schema(schema)
             kwargs["validators"] = (
                 *tuple(kwargs.get("validators", ())),
                 _body_validator(schema),
@@ -125,7 +130,7 @@ class Service(cornice.Service):
 
 
 def schema_errors(
-    validator: Draft202012Validator, instance: Any, *, prefix: Sequence[Any] = ()
+    validator: Validator, instance: Any, *, prefix: Sequence[Any] = ()
 ) -> list[dict[str, str]]:
     """Every violation as ``{"location": "body", "pointer", "message"}``, in document order.
 
@@ -167,27 +172,116 @@ def _member_errors(error: Any) -> list[tuple[str, str]]:
 
 
 def _matches(pattern: str, name: str) -> bool:
-    return re.search(pattern, name) is not None
+    return compile_pattern(pattern).search(name) is not None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _finite(text: str) -> float:
-    number = float(text)
-    if math.isinf(number):
-        raise ValueError("a number beyond the range of a double")
-    return number
+# Deeper bodies are refused whole: code that recurses over a document (copying, patching,
+# schema validation, serialising) must never meet one that exhausts the stack.  Record data has
+# its own, lower limit (benben.data.validation.MAX_DEPTH); this one leaves room for the envelopes
+# around it (a record body, a JSON Patch operation, a batch request).
+MAX_JSON_DEPTH = 100
+# Only an escape can put a NUL character or a lone surrogate into a parsed string (raw control
+# characters are not JSON, and a surrogate cannot be UTF-8): without one, nothing to look for.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+class BadJSONValue(ValueError):  # noqa: N818 - a refusal with its place, not a fault
+    """JSON that parsed but is refused, with the JSON pointer of what is refused."""
+
+    def __init__(self, pointer: str, message: str) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+        self.message = message
 
 
 def loads_strict(raw: bytes | str) -> Any:
-    """Standard JSON only (ValueError otherwise): no NaN or Infinity, no number beyond a
-    double's range, no nesting so deep that parsing it exhausts the stack."""
+    """Standard JSON only (ValueError otherwise): no NaN or Infinity; and, as
+    :class:`BadJSONValue` with a pointer, no number beyond a double's range, nothing nested
+    deeper than MAX_JSON_DEPTH, no NUL character or lone surrogate in strings or member names."""
+    beyond = False
+
+    def parse_float(text: str) -> float:
+        nonlocal beyond
+        number = float(text)
+        beyond = beyond or math.isinf(number)
+        return number
+
+    def parse_int(text: str) -> int | float:
+        nonlocal beyond
+        # Converting thousands of digits is itself slow (quadratic): an infinity stands in for
+        # what is refused anyway, so that the walk below finds where it was.
+        if len(text) > 310 or abs(number := int(text)) > sys.float_info.max:
+            beyond = True
+            return math.inf
+        return number
+
     try:
-        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(
+            raw, parse_constant=_no_constant, parse_float=parse_float, parse_int=parse_int
+        )
     except RecursionError:
         raise ValueError("nested too deeply") from None
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    # Cheap tests on the raw text spare the walk for almost every body.
+    texts = _SUSPECT_ESCAPE.search(data) is not None
+    if beyond or texts or data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH:
+        _check_parsed(value, texts=texts, numbers=beyond)
+    return value
+
+
+def _check_parsed(value: Any, *, texts: bool, numbers: bool) -> None:
+    """Depth (and, if asked, strings and numbers) of a parsed document, without recursion; the
+    first problem found is raised."""
+
+    def wanted(item: Any) -> bool:
+        return (
+            isinstance(item, dict | list)
+            or (texts and isinstance(item, str))
+            or (numbers and isinstance(item, float))
+        )
+
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if bad_text(item):
+                raise BadJSONValue(json_pointer(*path), _BAD_TEXT)
+            continue
+        if isinstance(item, float):
+            if math.isinf(item):
+                raise BadJSONValue(json_pointer(*path), "a number beyond a double's range")
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            raise BadJSONValue(json_pointer(*path), f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            for key, member in item.items():
+                if texts and bad_text(key):
+                    raise BadJSONValue(json_pointer(*path, key), f"member name {_BAD_TEXT}")
+                if wanted(member):
+                    stack.append((member, (*path, key)))
+        else:
+            stack.extend(
+                (member, (*path, index)) for index, member in enumerate(item) if wanted(member)
+            )
+
+
+_BAD_TEXT = "contains a NUL character or a lone surrogate"
+
+
+def bad_text(text: str) -> bool:
+    """Whether ``text`` holds what no database stores alike: a NUL character (PostgreSQL
+    refuses it in text) or a lone surrogate (not encodable as UTF-8)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 _UNPARSED = object()
@@ -199,6 +293,14 @@ def json_body(request: Request) -> Any:
     if parsed is _UNPARSED:
         try:
             parsed = loads_strict(request.body or b"null")
+        except BadJSONValue as exc:
+            raise ProblemError(
+                400,
+                title="Invalid request",
+                type=VALIDATION_TYPE,
+                detail=f"{exc.pointer or '/'}: {exc.message}",
+                errors=[{"location": "body", "pointer": exc.pointer, "message": exc.message}],
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc).split(":")[0]
             message = f"not valid JSON ({reason})"
@@ -213,7 +315,7 @@ def json_body(request: Request) -> Any:
     return parsed
 
 
-def validate_json_body(request: Request, validator: Draft202012Validator) -> Any:
+def validate_json_body(request: Request, validator: Validator) -> Any:
     """The request's JSON body if ``validator`` accepts it; otherwise a 400 problem."""
     body = json_body(request)
     errors = schema_errors(validator, body)
@@ -229,7 +331,8 @@ def validate_json_body(request: Request, validator: Draft202012Validator) -> Any
 
 
 def _body_validator(schema: JSONSchema) -> Callable[..., None]:
-    validator = Draft202012Validator(schema)
+    # Checked now, so that a body schema RE2 cannot run stops the start, not a request.
+    validator = body_validator(schema)
 
     def validate_body(request: Request, **_: Any) -> None:
         request.validated = validate_json_body(request, validator)

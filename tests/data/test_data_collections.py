@@ -64,7 +64,7 @@ INVALID_COLLECTIONS = [
     ({"id": "ok", "schema": {"$ref": "#/$defs/missing"}}, ["/schema/$ref"]),
     ({"id": "ok", "schema": {"$ref": "#"}}, ["/schema"]),
     (
-        {"id": "ok", "schema": {"$schema": "http://json-schema.org/draft-07/schema#"}},
+        {"id": "ok", "schema": {"$schema": "http://evil.example/x"}},
         ["/schema/$schema"],
     ),
     ({"id": "ok", "indexed_fields": ["a..b"]}, ["/indexed_fields/0"]),

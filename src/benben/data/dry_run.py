@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from pyramid.request import Request
 
 from benben.data.models import Collection
 from benben.data.record_schema import data_errors
 from benben.data.records import iter_live_records
+from benben.jsonschemas import make_validator
 
 __all__ = ["MAX_ERRORS_PER_RECORD", "MAX_FAILURES", "dry_run_report"]
 
@@ -28,7 +28,7 @@ def dry_run_report(
     checked = failed = 0
     failures: list[dict[str, Any]] = []
     if collection is not None and schema is not None:
-        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        validator = make_validator(schema)
         for record_id, data in iter_live_records(request.dbsession, collection.id):
             checked += 1
             errors = data_errors(validator, data)

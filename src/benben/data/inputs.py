@@ -6,12 +6,10 @@ pointer per problem, or returns the values to store (permissions normalized).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from pyramid.request import Request
 
 from benben.data.bodies import COLLECTION_PUT, RECORD_BODY
@@ -19,9 +17,9 @@ from benben.data.models import Collection
 from benben.data.query_params import META_FIELDS, parse_field_path
 from benben.data.record_schema import check_record_data
 from benben.data.validation import (
-    COLLECTION_ID,
+    COLLECTION_ID_RE,
     COLLECTION_ID_RULE,
-    PRINCIPAL,
+    PRINCIPAL_RE,
     body_error,
     check_collection_schema,
     hygiene_errors,
@@ -29,15 +27,14 @@ from benben.data.validation import (
     normalized_permissions,
 )
 from benben.errors import json_pointer
+from benben.jsonschemas import body_validator
 from benben.rest import schema_errors
 
 __all__ = ["check_body", "clean_collection_fields", "clean_record_body"]
 
-_PRINCIPAL = re.compile(PRINCIPAL)
-_COLLECTION_ID = re.compile(COLLECTION_ID)
 _VALIDATORS = {
-    "collection": Draft202012Validator(COLLECTION_PUT),
-    "record": Draft202012Validator(RECORD_BODY),
+    "collection": body_validator(COLLECTION_PUT),
+    "record": body_validator(RECORD_BODY),
 }
 
 
@@ -59,7 +56,7 @@ def _permission_errors(permissions: Mapping[str, Any] | None) -> list[dict[str, 
     errors = []
     for name, principals in (permissions or {}).items():
         for index, principal in enumerate(principals or ()):
-            if not _PRINCIPAL.fullmatch(principal):
+            if not PRINCIPAL_RE.fullmatch(principal):
                 errors.append(
                     {
                         "location": "body",
@@ -72,7 +69,7 @@ def _permission_errors(permissions: Mapping[str, Any] | None) -> list[dict[str, 
 
 
 def check_collection_id(collection_id: str) -> None:
-    if not _COLLECTION_ID.fullmatch(collection_id):
+    if not COLLECTION_ID_RE.fullmatch(collection_id):
         raise invalid([body_error("/id", COLLECTION_ID_RULE)])
 
 

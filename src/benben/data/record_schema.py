@@ -11,12 +11,13 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 from referencing.exceptions import Unresolvable
 
 from benben.data.models import Collection
 from benben.data.validation import body_error, hygiene_errors, invalid
 from benben.errors import json_pointer
+from benben.jsonschemas import make_validator
 from benben.rest import schema_errors
 from benben.timestamps import iso
 
@@ -31,18 +32,17 @@ MAX_REPORTED_ERRORS = 100
 class _ValidatorCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, str | None], Draft202012Validator] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str | None], Validator] = OrderedDict()
 
-    def get(self, collection: Collection) -> Draft202012Validator:
+    def get(self, collection: Collection) -> Validator:
         key = (collection.id, iso(collection.updated_at))
         with self._lock:
             validator = self._items.get(key)
             if validator is not None:
                 self._items.move_to_end(key)
                 return validator
-        validator = Draft202012Validator(
-            collection.schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-        )
+        # RE2 patterns, nothing fetched: see benben.jsonschemas.
+        validator = make_validator(collection.schema)
         with self._lock:
             self._items[key] = validator
             while len(self._items) > MAX_CACHED_VALIDATORS:
@@ -50,19 +50,19 @@ class _ValidatorCache:
         return validator
 
 
-def record_validator(registry: Any, collection: Collection) -> Draft202012Validator | None:
+def record_validator(registry: Any, collection: Collection) -> Validator | None:
     """The collection's compiled schema; None when it has none."""
     if collection.schema is None:
         return None
     cache = registry.get(VALIDATORS_KEY)
     if cache is None:
         cache = registry.setdefault(VALIDATORS_KEY, _ValidatorCache())
-    validator: Draft202012Validator = cache.get(collection)
+    validator: Validator = cache.get(collection)
     return validator
 
 
 def data_errors(
-    validator: Draft202012Validator | None, data: Any, prefix: tuple[Any, ...] = ("data",)
+    validator: Validator | None, data: Any, prefix: tuple[Any, ...] = ("data",)
 ) -> list[dict[str, str]]:
     """The schema's violations by ``data``, with pointers under ``prefix``."""
     if validator is None:
