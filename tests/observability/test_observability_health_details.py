@@ -143,3 +143,12 @@ def test_reason_codes_tell_unreachable_from_broken(make_app):
     assert checks["redis_like"]["reason"] == "unreachable"
     assert checks["missing_table"]["reason"] == "error"  # reached: the statement failed
     assert checks["buggy"]["reason"] == "error"
+
+
+def test_a_healthy_probe_never_looks_a_credential_up(app, monkeypatch):
+    def must_not_be_asked(request):
+        raise AssertionError("credentials looked up with nothing to hide")
+
+    monkeypatch.setattr("benben.observability.health.may_see_details", must_not_be_asked)
+    body = app.get("/health/ready", headers={"Authorization": "Bearer whoever"}).json
+    assert body["status"] == "ok"
