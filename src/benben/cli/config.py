@@ -15,7 +15,7 @@ from benben.settings import ENV_PREFIX, SECRET_MASK, ResolvedSettings
 
 NAME = "config"
 # Non-Benben keys are passed to Pyramid untouched; mask the ones whose name suggests a secret.
-_SENSITIVE_KEY = re.compile(r"secret|password|passwd|token|key|credential|\.url$", re.IGNORECASE)
+_SENSITIVE_KEY = re.compile(r"secret|password|passwd|token|key|credential|\.url\Z", re.IGNORECASE)
 _PASTEDEPLOY_KEYS = {"use", "here", "__file__"}
 
 

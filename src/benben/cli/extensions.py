@@ -20,7 +20,7 @@ from benben.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
 __all__ = ["COMMAND_GROUP", "add_plugin_commands"]
 
 COMMAND_GROUP = "benben.commands"
-COMMAND_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+COMMAND_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 
 
 def add_plugin_commands(
@@ -35,7 +35,7 @@ def add_plugin_commands(
     reserved = set(taken)
     added: list[str] = []
     for ep in sorted(entry_points, key=lambda e: e.name):
-        if ep.name in reserved or not COMMAND_NAME.match(ep.name):
+        if ep.name in reserved or not COMMAND_NAME.fullmatch(ep.name):
             continue
         reserved.add(ep.name)
         source = f"{ep.value} ({ep.dist.name})" if ep.dist else ep.value

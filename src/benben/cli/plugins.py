@@ -21,7 +21,7 @@ from benben.cli.common import EXIT_FAILURE, add_ini_argument, one_line, read_app
 from benben.plugins.metadata import PluginInfo
 
 NAME = "plugins"
-_NAMED_PLUGIN = re.compile(r"^plugin '([^']+)'")
+_NAMED_PLUGIN = re.compile(r"\Aplugin '([^']+)'")
 _PLUGIN_SETTING = re.compile(r"\bsetting benben\.([a-z][a-z0-9_]*)\.")
 
 
@@ -195,7 +195,7 @@ def _culprit_of_setting(exc: ConfigurationError, candidates: list[PluginInfo]) -
 
 
 def _culprit(exc: ConfigurationError, candidates: list[PluginInfo]) -> PluginInfo | None:
-    match = _NAMED_PLUGIN.match(str(exc))
+    match = _NAMED_PLUGIN.search(str(exc))
     return next((p for p in candidates if match and p.name == match.group(1)), None)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
@@ -40,9 +39,9 @@ def _collection_changed_view(exc: CollectionChangedError, request: Request) -> R
 
 
 def _check_collection_creators(creators: tuple[str, ...]) -> None:
-    from benben.data.validation import PRINCIPAL
+    from benben.data.validation import PRINCIPAL_RE
 
-    wrong = [principal for principal in creators if not re.match(PRINCIPAL, principal)]
+    wrong = [principal for principal in creators if not PRINCIPAL_RE.fullmatch(principal)]
     if wrong:
         raise ConfigurationError(
             f"invalid value for setting benben.data.collection_creators: {', '.join(wrong)} "

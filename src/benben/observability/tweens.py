@@ -27,7 +27,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # The environ outlives each pyramid_retry attempt's request: a retried request keeps its id.
 REQUEST_ID_ENVIRON_KEY = "benben.request_id"
 # A client's id is kept only if it cannot smuggle anything into logs or headers.
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}\Z")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 Handler = Callable[[Request], Response]
 
@@ -38,7 +38,7 @@ def request_id_from(request: Request) -> str:
     if known:
         return known
     given = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = given if _SANE_REQUEST_ID.match(given) else _new_request_id()
+    request_id = given if _SANE_REQUEST_ID.fullmatch(given) else _new_request_id()
     request.environ[REQUEST_ID_ENVIRON_KEY] = request_id
     return request_id
 

@@ -35,7 +35,7 @@ OPENAPI_VERSION = "3.1.0"
 METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 BODY_METHODS = ("POST", "PUT", "PATCH")
 # {name}, {name:regex} and the *remainder of a Pyramid route pattern.
-_PLACEHOLDER = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})*))?\}|\*(\w+)$")
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})*))?\}|\*(\w+)\Z")
 DESCRIPTION = """\
 Benben's HTTP API: core's endpoints and those of the plugins enabled on this instance.
 
@@ -270,7 +270,7 @@ def _head_of(get: Operation) -> Operation:
     operation_id = None
     if get.operation_id:  # getUser -> headUser, listUsers -> headListUsers
         rest = get.operation_id
-        if re.match(r"get[A-Z]", rest):
+        if rest.startswith("get") and rest[3:4].isupper():
             rest = rest[3:]
         operation_id = "head" + rest[:1].upper() + rest[1:]
     return Operation(

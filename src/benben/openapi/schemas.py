@@ -22,7 +22,7 @@ from typing import Any
 
 __all__ = ["COMPONENT_NAME", "SchemaComponents", "component_name", "relocate_refs"]
 
-COMPONENT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+COMPONENT_NAME = re.compile(r"[A-Za-z0-9._-]+")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 # Keywords whose value is a schema, a list of schemas or a map of names to schemas (draft
@@ -91,7 +91,7 @@ class SchemaComponents:
         """``schema`` as it appears at ``pointer``: a reference when it is titled (named
         component), else inline; titled sub-schemas become components either way."""
         title = schema.get("title")
-        if isinstance(title, str) and COMPONENT_NAME.match(title):
+        if isinstance(title, str) and COMPONENT_NAME.fullmatch(title):
             return self._named(title, schema)
         placed = relocate_refs(schema, pointer)
         self._hoist_children(placed)
@@ -123,7 +123,7 @@ class SchemaComponents:
             for part in path[:-1]:
                 parent = parent[part]
             key: Any = int(path[-1]) if isinstance(parent, list) else path[-1]
-            if isinstance(title, str) and COMPONENT_NAME.match(title) and "$id" not in sub:
+            if isinstance(title, str) and COMPONENT_NAME.fullmatch(title) and "$id" not in sub:
                 parent[key] = self._named_in_place(title, sub)
             else:
                 self._hoist_children(sub)

@@ -216,7 +216,7 @@ def _check_declaration(info: PluginInfo) -> str:
             return f"PluginMetadata.{field} must be a list, not a string"
     if any(not isinstance(setting, Setting) for setting in metadata.settings):
         return "PluginMetadata.settings must hold benben.plugin.Setting instances"
-    if not PLUGIN_NAME.match(info.name):
+    if not PLUGIN_NAME.fullmatch(info.name):
         return f"invalid plugin name {info.name!r}: use lowercase letters, digits and _"
     if info.name in RESERVED_NAMES:
         return f"plugin name {info.name!r} is reserved for Benben's core"

@@ -9,7 +9,7 @@ from typing import Any
 
 from benben.settings import Setting
 
-PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+PLUGIN_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 # Settings namespaces and URL prefixes that core owns now or will own; a plugin may not take them.
 RESERVED_NAMES = frozenset(

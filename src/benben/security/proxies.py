@@ -36,8 +36,8 @@ PEER_ENVIRON_KEY = "benben.proxies.peer"
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
                      "HTTP_FORWARDED")  # fmt: skip
 SCHEMES = frozenset({"http", "https"})
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
-                   r"(?::[0-9]{1,5})?\Z")  # fmt: skip
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                   r"(?::[0-9]{1,5})?")  # fmt: skip
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -132,7 +132,7 @@ def apply_forwarded(environ: dict[str, Any], trusted: TrustedProxies) -> None:
         if scheme and scheme.lower() in SCHEMES:
             environ["wsgi.url_scheme"] = scheme.lower()
         host = _hop_value(_values(environ, "HTTP_X_FORWARDED_HOST"), hops)
-        if host and _HOST.match(host):
+        if host and _HOST.fullmatch(host):
             environ["HTTP_HOST"] = host
     for key in FORWARDED_HEADERS:
         environ.pop(key, None)

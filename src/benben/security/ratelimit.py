@@ -74,7 +74,7 @@ DECISIONS_ENVIRON_KEY = "benben.ratelimit.decisions"
 WRITE_GROUP = "write"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EXEMPT_PREFIX = "/health/"
-GROUP_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}\Z")
+GROUP_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _REDIS_SCHEMES = ("redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+unix")
 
 Handler = Callable[[Request], Response]
@@ -215,7 +215,7 @@ class RateLimits:
         groups: dict[str, tuple[RateLimitItem, ...]] = {}
         for word in settings["benben.ratelimit.groups"]:
             name, sep, notation = str(word).partition("=")
-            if not sep or not GROUP_NAME.match(name):
+            if not sep or not GROUP_NAME.fullmatch(name):
                 raise ConfigurationError(
                     f"invalid entry {word!r} in setting benben.ratelimit.groups: expected "
                     "group=limit words such as 'auth=30/minute write=300/minute'"
@@ -228,7 +228,7 @@ def set_ratelimit_group(config: Configurator, route_name: str, group: str) -> No
     """Directive: requests matching route ``route_name`` count against ``group``'s limit
     (``benben.ratelimit.groups``) instead of the default.  A group the operator did not configure
     falls back to the default limit.  Two different assignments of one route conflict."""
-    if not isinstance(group, str) or not GROUP_NAME.match(group):
+    if not isinstance(group, str) or not GROUP_NAME.fullmatch(group):
         raise ConfigurationError(
             f"set_ratelimit_group({route_name!r}, {group!r}): a group name is lowercase letters, "
             "digits, '_', '-' or '.', starting with a letter"

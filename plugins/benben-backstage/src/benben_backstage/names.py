@@ -24,17 +24,17 @@ __all__ = [
 
 MAX_NAME = 63
 PROJECT_NAME = "benben"  # the project's own Component (catalog-info.yaml at the repository root)
-_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_TAG = re.compile(r"^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]+(-+[a-z0-9]+)*$")
-_KIND = re.compile(r"^[a-zA-Z][a-z0-9A-Z]*$")
+_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_TAG = re.compile(r"[a-z0-9:+#]+(-[a-z0-9:+#]+)*")
+_DNS_LABEL = re.compile(r"[a-z0-9]+(-+[a-z0-9]+)*")
+_KIND = re.compile(r"[a-zA-Z][a-z0-9A-Z]*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _HASH_LENGTH = 8
 
 
 def is_valid_name(value: str) -> bool:
     """``metadata.name``: 1-63 characters ``[A-Za-z0-9_.-]``, alphanumeric at both ends."""
-    return 1 <= len(value) <= MAX_NAME and bool(_NAME.match(value))
+    return 1 <= len(value) <= MAX_NAME and bool(_NAME.fullmatch(value))
 
 
 def is_valid_label_value(value: str) -> bool:
@@ -43,11 +43,11 @@ def is_valid_label_value(value: str) -> bool:
 
 def is_valid_tag(value: str) -> bool:
     """``metadata.tags``: 1-63 characters ``[a-z0-9:+#]`` in words joined by single ``-``."""
-    return 1 <= len(value) <= MAX_NAME and bool(_TAG.match(value))
+    return 1 <= len(value) <= MAX_NAME and bool(_TAG.fullmatch(value))
 
 
 def _is_valid_namespace(value: str) -> bool:
-    return 1 <= len(value) <= MAX_NAME and bool(_DNS_LABEL.match(value))
+    return 1 <= len(value) <= MAX_NAME and bool(_DNS_LABEL.fullmatch(value))
 
 
 def as_name(value: object) -> str:
@@ -69,7 +69,7 @@ def as_entity_ref(value: object) -> str:
     kind, _, rest = text.rpartition(":") if ":" in text else ("", "", text)
     namespace, _, name = rest.rpartition("/") if "/" in rest else ("", "", rest)
     if (
-        (kind and not (len(kind) <= MAX_NAME and _KIND.match(kind)))
+        (kind and not (len(kind) <= MAX_NAME and _KIND.fullmatch(kind)))
         or (namespace and not _is_valid_namespace(namespace))
         or not is_valid_name(name)
     ):
