@@ -1,6 +1,6 @@
-"""Accounts: users, groups and their memberships, refresh-token families, API tokens, and
-revoked access tokens.  Secrets are never stored: only argon2id password hashes and SHA-256
-digests of high-entropy tokens."""
+"""Accounts: users, groups and their memberships, refresh-token families, API tokens, revoked
+access tokens, and the auth epoch.  Secrets are never stored: only argon2id password hashes and
+SHA-256 digests of high-entropy tokens."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import datetime
 import uuid
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     UniqueConstraint,
     func,
@@ -131,3 +133,14 @@ class RevokedAccessToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuthEpoch(Base):
+    """One row (id 1) whose value every change to who may do what advances in its own
+    transaction: how processes sharing nothing but the database hear of such a change (see
+    :mod:`benben.security.epoch`)."""
+
+    __tablename__ = "benben_auth_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -81,6 +81,7 @@ def includeme(config: Configurator) -> None:
     identities = NearCache(config.get_settings()["benben.cache.max_items"], max_age=FACTS_MAX_AGE)
     registry[IDENTITY_CACHE_KEY] = identities
     registry[VERSIONS_KEY].on_forget(identities.clear)
+    config.include("benben.security.epoch")
     config.set_root_factory(Root)
     config.add_forbidden_view(forbidden_view)
     config.add_request_method(_request_user, "user", reify=True)

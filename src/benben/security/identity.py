@@ -21,6 +21,13 @@ from benben.cache import NO_VALUE, VERSIONS_KEY
 from benben.cache.near import NearCache, VersionBoard
 from benben.errors import ProblemError
 from benben.observability.context import request_context
+from benben.security.epoch import (
+    AUTH_COUNTER,
+    epoch_in_database,
+    near_epoch,
+    outdate_identities_after_commit,
+    read_epoch,
+)
 from benben.security.jwt import InvalidToken, get_token_codec
 from benben.security.principals import (
     PrincipalFacts,
@@ -31,6 +38,7 @@ from benben.security.principals import (
 from benben.security.tokens import API_TOKEN_PREFIX, MAX_SECRET_LENGTH, digest
 
 __all__ = [
+    "AUTH_COUNTER",
     "INVALID_TOKEN_TYPE",
     "Identity",
     "compute_identity",
@@ -38,6 +46,7 @@ __all__ = [
     "mark_session_revoked",
     "mark_token_revoked",
     "not_revoked_cache_key",
+    "outdate_identities_after_commit",
     "revoked_cache_key",
     "session_live_cache_key",
     "session_revoked_cache_key",
@@ -47,9 +56,8 @@ INVALID_TOKEN_TYPE = "urn:benben:problem:invalid-token"  # noqa: S105 - a proble
 # Cached principal facts are trusted at most this long, whatever the cache's default lifetime:
 # it bounds the harm of a request that cached facts read just before a concurrent change.
 FACTS_MAX_AGE = 60
-# The board counter every change to who-may-do-what advances; verified JWT identities are
-# cached in process under it (see compute_identity), at most FACTS_MAX_AGE seconds.
-AUTH_COUNTER = "auth"
+# Verified JWT identities are cached in process under the board's AUTH_COUNTER (see
+# compute_identity and benben.security.epoch), at most FACTS_MAX_AGE seconds.
 IDENTITY_CACHE_KEY = "benben.security.identity_cache"
 # last_used_at of an API token is written at most this often, to keep reads cheap.
 LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
@@ -114,17 +122,31 @@ def compute_identity(request: Request) -> Identity | None:
             return _api_token_identity(request, dbsession, credential)
     near: NearCache | None = request.registry.get(IDENTITY_CACHE_KEY)
     board: VersionBoard = request.registry[VERSIONS_KEY]
-    epoch = board.counter(AUTH_COUNTER) if near is not None else None
+    epoch = near_epoch(request) if near is not None else None
     if epoch is not None:
         found = near.get((credential, epoch))  # type: ignore[union-attr]
         if found is not None and found.expires_at > datetime.datetime.now(datetime.UTC):
             return _announce(request, found)
     generation = board.generation
     with _lookup_session(request) as dbsession:
-        identity = _jwt_identity(request, dbsession, credential)
+        stamp = _stamp(request, dbsession)
+        identity = _jwt_identity(request, dbsession, credential, stamp)
     if epoch is not None and board.generation == generation:
+        if stamp is not None:
+            # Kept under the epoch of the snapshot it was verified in: a session that began
+            # before a change committed cannot file its stale answer under the newer epoch.
+            board.learn({AUTH_COUNTER: stamp})
+            epoch = stamp
         near.set((credential, epoch), identity)  # type: ignore[union-attr]
     return identity
+
+
+def _stamp(request: Request, dbsession: Session) -> int | None:
+    """The database's auth epoch as this session sees it, where changes are told through it
+    (memory caches); read before the facts it validates."""
+    if epoch_in_database(request.registry.settings):
+        return read_epoch(dbsession)
+    return None
 
 
 @contextmanager
@@ -144,7 +166,7 @@ def _lookup_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def _jwt_identity(request: Request, dbsession: Session, token: str) -> Identity:
+def _jwt_identity(request: Request, dbsession: Session, token: str, stamp: int | None) -> Identity:
     try:
         claims = get_token_codec(request.registry).decode(token)
     except InvalidToken as exc:
@@ -170,7 +192,7 @@ def _jwt_identity(request: Request, dbsession: Session, token: str) -> Identity:
     if _revoked(request, session_keys, statuses[2:4],
                 lambda: dbsession.scalars(session_query).first() is not None):  # fmt: skip
         raise credential_refused("the session has been revoked; log in again")
-    facts = _facts(request, dbsession, user_id, facts)
+    facts = _facts(request, dbsession, user_id, facts, stamp)
     valid_after = facts["sessions_valid_after"]
     # Millisecond resolution: see AccessTokenCodec.issue.
     if valid_after is not None and claims["iat_ms"] < int(valid_after * 1000):
@@ -209,11 +231,21 @@ def _revoked(
     return revoked
 
 
-def _facts(request: Request, dbsession: Session, user_id: str, cached: Any) -> PrincipalFacts:
+def _facts(
+    request: Request, dbsession: Session, user_id: str, cached: Any, stamp: int | None
+) -> PrincipalFacts:
+    """The user's facts: cached ones if still valid (with memory caches: stored under this
+    epoch), else from the database."""
     facts = cached
-    if facts is NO_VALUE or not isinstance(facts, dict):
+    if (
+        facts is NO_VALUE
+        or not isinstance(facts, dict)
+        or (stamp is not None and facts.get("epoch") != stamp)
+    ):
         facts = load_principal_facts(dbsession, user_id)
         if facts is not None:
+            if stamp is not None:
+                facts["epoch"] = stamp
             request.cache.set(principals_cache_key(user_id), facts)
     if facts is None or not facts["is_active"]:
         # One answer for both: which accounts exist is not the caller's business.
@@ -237,10 +269,11 @@ def _api_token_identity(request: Request, dbsession: Session, secret: str) -> Id
     expires_at = _aware(token.expires_at)
     if expires_at is not None and expires_at <= now:
         raise credential_refused("the API token has expired")
+    stamp = _stamp(request, dbsession)
     cached = request.cache.region.get_multi(
         [principals_cache_key(token.user_id)], expiration_time=FACTS_MAX_AGE
     )[0]
-    facts = _facts(request, dbsession, token.user_id, cached)
+    facts = _facts(request, dbsession, token.user_id, cached, stamp)
     last_used = _aware(token.last_used_at)
     if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
         token.last_used_at = now
@@ -304,19 +337,3 @@ def _mark_after_commit(request: Request, revoked_key: str, live_key: str) -> Non
 
     request.tm.get().addAfterCommitHook(hook)
     outdate_identities_after_commit(request)
-
-
-def outdate_identities_after_commit(request: Request) -> None:
-    """Once the transaction commits, every instance stops trusting the identities it verified
-    before (a revocation, a changed role or membership, a deactivation...)."""
-    board: VersionBoard = request.registry[VERSIONS_KEY]
-    transaction = request.tm.get()
-    if getattr(transaction, "_benben_outdates_identities", False):
-        return  # one bump per transaction is enough
-    transaction._benben_outdates_identities = True
-
-    def hook(committed: bool) -> None:
-        if committed:
-            board.bump_counter(AUTH_COUNTER)
-
-    transaction.addAfterCommitHook(hook)

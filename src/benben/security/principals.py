@@ -10,7 +10,7 @@ commits.
 from __future__ import annotations
 
 import datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from pyramid.authorization import Authenticated, Everyone
 from pyramid.request import Request
@@ -52,6 +52,8 @@ class PrincipalFacts(TypedDict):
     groups: list[str]
     # POSIX timestamp (float) or None: access tokens issued before it are refused.
     sessions_valid_after: float | None
+    # With memory caches: the auth epoch the facts were read at (see benben.security.epoch).
+    epoch: NotRequired[int]
 
 
 def principals_cache_key(user_id: str) -> str:
@@ -108,7 +110,7 @@ def invalidate_principals(request: Request, *user_ids: Any) -> None:
     """
     keys = [principals_cache_key(str(user_id)) for user_id in user_ids if user_id]
     if keys:
-        from benben.security.identity import outdate_identities_after_commit
+        from benben.security.epoch import outdate_identities_after_commit
 
         request.cache.invalidate_after_commit(*keys)
         outdate_identities_after_commit(request)

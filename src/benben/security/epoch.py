@@ -1,0 +1,211 @@
+"""The auth epoch: how processes that share nothing but the database hear that who may do what
+changed.
+
+Verified identities and principal facts are cached in each process.  With Redis, a change is
+announced on the version board and every instance hears of it.  With the in-process memory cache
+nothing is announced beyond the process, yet another process may change accounts: the
+``benben users`` command next to a running ``benben serve`` on the embedded default, or other
+instances on one PostgreSQL database.  So with the memory cache, every such change also advances
+one row, ``benben_auth_epoch``, in its own transaction, and what is cached is valid for one epoch
+only:
+
+- on SQLite (a file), ``PRAGMA data_version`` on a connection of our own says, in microseconds
+  and without a query, whether any other connection committed since we last looked; only then is
+  the row read again and its value learned on the board under :data:`AUTH_COUNTER`, which keys
+  the verified identities (so the hot path stays a memory read);
+- on PostgreSQL (whose board is never trusted with a memory cache: nothing is kept in process),
+  the row is read in each authenticated request's own session, and the cached facts are used
+  only when they were stored under that same epoch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from sqlalchemy import Engine, event, select, update
+from sqlalchemy.orm import Session
+
+from benben.cache import VERSIONS_KEY
+from benben.cache.near import VersionBoard
+
+__all__ = [
+    "AUTH_COUNTER",
+    "DataVersionWatcher",
+    "advance_epoch",
+    "epoch_in_database",
+    "near_epoch",
+    "outdate_identities_after_commit",
+    "read_epoch",
+]
+
+# The board counter every change to who-may-do-what advances; verified JWT identities are
+# cached in process under it (see benben.security.identity).
+AUTH_COUNTER = "auth"
+WATCHER_KEY = "benben.security.epoch_watcher"
+_EPOCH_ROW = 1
+_READ_EPOCH_SQL = "SELECT value FROM benben_auth_epoch WHERE id = 1"
+
+
+def epoch_in_database(settings: Mapping[str, Any]) -> bool:
+    """Whether changes are told through the database: with private memory caches.  With Redis the
+    board carries them; with the null cache nothing is cached."""
+    return settings["benben.cache.backend"] == "memory"
+
+
+def read_epoch(dbsession: Session) -> int:
+    from benben.accounts.models import AuthEpoch
+
+    value = dbsession.scalar(select(AuthEpoch.value).where(AuthEpoch.id == _EPOCH_ROW))
+    return int(value or 0)
+
+
+def advance_epoch(dbsession: Session) -> int:
+    """Advance the epoch in ``dbsession``'s transaction; the new value."""
+    from benben.accounts.models import AuthEpoch
+
+    value = dbsession.scalar(
+        update(AuthEpoch)
+        .where(AuthEpoch.id == _EPOCH_ROW)
+        .values(value=AuthEpoch.value + 1)
+        .returning(AuthEpoch.value)
+    )
+    if value is None:  # the row was deleted by hand: start it again, above anything cached
+        dbsession.add(AuthEpoch(id=_EPOCH_ROW, value=1))
+        dbsession.flush()
+        value = 1
+    return int(value)
+
+
+class DataVersionWatcher:
+    """Whether another connection committed to an SQLite file since the last look; if so, the
+    epoch read again and learned on the board.
+
+    A connection of its own (never in a transaction) asks ``PRAGMA data_version``: a few
+    microseconds, no read of the database.  It changes on any commit by another connection, this
+    process's pool included, so it only gates reading the epoch row.
+    """
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._uri = path.startswith("file:")
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._seen: int | None = None
+        self.reads = 0  # epoch rows read: how often the gate opened
+
+    def catch_up(self, board: VersionBoard) -> bool:
+        """Learn the epoch if anyone committed since the last call; False when the database
+        could not be asked (the caller then trusts nothing cached)."""
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = sqlite3.connect(
+                        self.path,
+                        timeout=self.timeout,
+                        isolation_level=None,  # autocommit: never holds a read snapshot
+                        check_same_thread=False,  # used under self._lock by any thread
+                        uri=self._uri,
+                    )
+                    self._seen = None
+                version = self._connection.execute("PRAGMA data_version").fetchone()[0]
+                if version == self._seen:
+                    return True
+                row = self._connection.execute(_READ_EPOCH_SQL).fetchone()
+            except sqlite3.Error:
+                self._close()
+                return False
+            self.reads += 1
+            # Learned under the lock: a concurrent caller that finds the version unchanged must
+            # find the board already up to date.
+            board.learn({AUTH_COUNTER: int(row[0]) if row else 0})
+            self._seen = version
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+            self._seen = None
+
+
+def near_epoch(request: Request) -> int | None:
+    """The epoch under which identities verified in this process may be reused; None when they
+    may not (the board is not trusted, or the database could not be asked)."""
+    board: VersionBoard = request.registry[VERSIONS_KEY]
+    watcher: DataVersionWatcher | None = request.registry.get(WATCHER_KEY)
+    if watcher is not None and not watcher.catch_up(board):
+        return None
+    return board.counter(AUTH_COUNTER)
+
+
+def outdate_identities_after_commit(request: Request) -> None:
+    """Once the transaction commits, every instance stops trusting the identities and principal
+    facts it cached before (a revocation, a changed role or membership, a deactivation...)."""
+    board: VersionBoard = request.registry[VERSIONS_KEY]
+    transaction = request.tm.get()
+    if getattr(transaction, "_benben_outdates_identities", False):
+        return  # one bump per transaction is enough
+    transaction._benben_outdates_identities = True
+    if not epoch_in_database(request.registry.settings):
+
+        def announce(committed: bool) -> None:
+            if committed:
+                board.bump_counter(AUTH_COUNTER)
+
+        transaction.addAfterCommitHook(announce)
+        return
+    dbsession: Session | None = getattr(request, "dbsession", None)
+    advanced: list[int] = []
+    if dbsession is not None:
+        # Last thing before the commit: the row's lock (PostgreSQL) is taken after every other
+        # row this transaction locks, and held only for the commit.
+        transaction.addBeforeCommitHook(lambda: advanced.append(advance_epoch(dbsession)))
+
+    def learn(committed: bool) -> None:
+        if not committed:
+            return
+        if not advanced:
+            # A bare scripted request without a session: advanced in a transaction of its own,
+            # after the change (whoever cached in between cached the new state).
+            advanced.append(_advance_alone(request.registry))
+        board.learn({AUTH_COUNTER: advanced[0]})
+
+    transaction.addAfterCommitHook(learn)
+
+
+def _advance_alone(registry: Any) -> int:
+    from benben.db import SESSION_FACTORY_KEY
+
+    with registry[SESSION_FACTORY_KEY]() as session, session.begin():
+        return advance_epoch(session)
+
+
+def includeme(config: Configurator) -> None:
+    """The watcher, for the embedded default: an SQLite file with the memory cache."""
+    from benben.db import get_engine
+
+    engine: Engine = get_engine(config.registry)
+    url = engine.url
+    database = url.database or ""
+    if (
+        not epoch_in_database(config.get_settings())
+        or url.get_backend_name() != "sqlite"
+        or database in ("", ":memory:")
+        or "mode=memory" in database
+    ):
+        return
+    timeout = float(config.get_settings().get("benben.database.connect_timeout", 5))
+    watcher = DataVersionWatcher(database, timeout)
+    config.registry[WATCHER_KEY] = watcher
+    # Closed with the engine (tests dispose theirs); opened again on next use if need be.
+    event.listen(engine, "engine_disposed", lambda _engine: watcher.close())
