@@ -268,7 +268,7 @@ def test_numbers_compare_exactly_and_big_ones_do_not_fail(engine):
     assert ids(fetch(engine, "n=1e-7")) == ["small"]
     assert ids(fetch(engine, "n=3.0")) == ["int"]
     assert ids(fetch(engine, "n__gt=12345678901234566")) == ["big"]
-    assert ids(fetch(engine, "n__lt=99999999999999999999999999999&_sort=n")) == [
+    assert ids(fetch(engine, "n__lt=9.9e28&_sort=n")) == [
         "neg",
         "small",
         "int",

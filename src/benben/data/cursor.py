@@ -15,13 +15,34 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["decode", "encode", "fingerprint"]
+__all__ = ["LONG_TEXT", "LongText", "decode", "encode", "fingerprint"]
 
 _CONTEXT = b"benben.data.cursor\0"
 _MAC_BYTES = 16
+# A text sort key longer than this travels as its prefix and a digest: a string may be as long
+# as a record, a URL may not.
+LONG_TEXT = 64
+
+
+@dataclass(frozen=True)
+class LongText:
+    """A long text sort key, as a cursor holds it: its first LONG_TEXT characters and a digest
+    of the whole.  The next page reads the whole text back from the record the page ended on
+    (sql.fetch_page), when that record still holds it."""
+
+    prefix: str
+    digest: str
+
+    def matches(self, text: object) -> bool:
+        return isinstance(text, str) and hmac.compare_digest(_text_digest(text), self.digest)
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _canonical(value: Any) -> Any:
@@ -64,6 +85,8 @@ def _key_value(value: Any) -> Any:
     # Numbers travel as text: PostgreSQL's numeric is exact, and so must the next page's bound be.
     if isinstance(value, Decimal | float) and not isinstance(value, bool):
         return {"n": str(value) if isinstance(value, Decimal) else repr(value)}
+    if isinstance(value, str) and len(value) > LONG_TEXT:
+        return {"t": value[:LONG_TEXT], "h": _text_digest(value)}
     return value
 
 
@@ -93,6 +116,13 @@ def _checked(kind: str, value: Any) -> Any:
         return value
     if kind in ("text", "id") and isinstance(value, str):
         return value
+    if (
+        kind == "text"
+        and isinstance(value, dict)
+        and value.keys() == {"t", "h"}
+        and all(isinstance(part, str) for part in value.values())
+    ):
+        return LongText(value["t"], value["h"])
     if kind == "num":
         if type(value) is int:
             return Decimal(value)
@@ -101,6 +131,8 @@ def _checked(kind: str, value: Any) -> Any:
                 number = Decimal(value["n"])
             except InvalidOperation:
                 raise ValueError("bad number in cursor") from None
-            if number.is_finite():
+            # SQLite reads an integer stored beyond a double's range (before such numbers were
+            # refused) as an infinity: its page must still have a next one.
+            if not number.is_nan():
                 return number
     raise ValueError(f"bad {kind} in cursor")

@@ -22,7 +22,7 @@ import jsonpointer
 from pyramid.request import Request
 
 from benben.data.http import JSON_PATCH
-from benben.data.validation import body_error, invalid
+from benben.data.validation import MAX_DEPTH, body_error, hygiene_errors, invalid
 from benben.errors import ProblemError, json_pointer
 
 __all__ = ["PATCH_CONFLICT_TYPE", "apply_patch", "merge_patch"]
@@ -56,6 +56,10 @@ def apply_patch(
         raise invalid(
             [body_error("", f"a merge patch is an object; send a JSON Patch array as {JSON_PATCH}")]
         )
+    # Checked before merging, as JSON Patch values are: the members sit one level above data.
+    errors = hygiene_errors(patch, max_depth=MAX_DEPTH + 1)
+    if errors:
+        raise invalid(errors)
     return merge_patch(target, patch)
 
 
@@ -63,6 +67,7 @@ def _json_patch(
     target: dict[str, Any], operations: list[dict[str, Any]], members: Sequence[str], limit: int
 ) -> dict[str, Any]:
     pointers = [_check_paths(index, op, members) for index, op in enumerate(operations)]
+    _check_values(operations, pointers)
     document = copy.deepcopy(target)
     # Only "copy" can grow a document beyond the patch's own size: bound what it may add.
     budget = limit
@@ -116,6 +121,22 @@ def _check_paths(index: int, op: dict[str, Any], members: Sequence[str]) -> json
         raise invalid(errors)
     assert parsed is not None
     return parsed
+
+
+def _check_values(
+    operations: list[dict[str, Any]], pointers: list[jsonpointer.JsonPointer]
+) -> None:
+    """Each value checked where it will land, before anything is applied: a value as deep as
+    the limit placed under a path is deeper than the limit, and applying or copying it would
+    already be the work the limit is there to spare."""
+    errors = []
+    for index, (op, pointer) in enumerate(zip(operations, pointers, strict=True)):
+        if "value" in op:
+            # The first segment is the member (/data, /schema...): the limit applies inside it.
+            room = max(MAX_DEPTH - max(len(pointer.parts) - 1, 0), 0)
+            errors.extend(hygiene_errors(op["value"], (index, "value"), max_depth=room))
+    if errors:
+        raise invalid(errors)
 
 
 def _test(document: Any, pointer: jsonpointer.JsonPointer, expected: Any, index: int) -> None:

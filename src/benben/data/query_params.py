@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from benben.data.validation import INTEGER_RULE, MAX_INTEGER
+from benben.rest import bad_text
+
 __all__ = [
     "META_FIELDS",
     "OPERATORS",
@@ -37,7 +40,9 @@ MAX_LIST_VALUES = 100
 MAX_SORT_KEYS = 5
 MAX_FIELDS = 50
 MAX_VALUE_LENGTH = 4096
-MAX_CURSOR_LENGTH = 2048
+# Five sort keys of the longest text a cursor carries (cursor.LONG_TEXT characters of escaped
+# JSON, up to 12 bytes each), with their numbers and digests.
+MAX_CURSOR_LENGTH = 8192
 
 _SEGMENT = re.compile(r"_?[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*")
 _MAX_SEGMENT_LENGTH = 64
@@ -144,6 +149,8 @@ def _one(fld: Field, op: str, value: Any, raw: str | None) -> Scalar:
     given as text (not inside a JSON array)."""
     if value is _NOT_JSON:
         value = raw
+    if isinstance(value, str) and bad_text(value):  # from a JSON escape: "\u0000"
+        raise InvalidParameter("contains a NUL character or a lone surrogate")
     if fld.meta == "id" or op == "startswith":
         if isinstance(value, str):
             return value
@@ -159,6 +166,8 @@ def _one(fld: Field, op: str, value: Any, raw: str | None) -> Scalar:
         raise InvalidParameter(f"{op} takes a string, number, boolean or null, not a JSON {kind}")
     if isinstance(value, int | Decimal) and not isinstance(value, bool) and not _finite(value):
         raise InvalidParameter("numbers must be finite, within ±1.7e308")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        raise InvalidParameter(INTEGER_RULE)  # as record data: no record holds such a number
     if op in ("lt", "le", "gt", "ge") and (value is None or isinstance(value, bool)):
         raise InvalidParameter(f"{op} compares numbers or strings")
     return value

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from benben.data.cursor import LongText
 from benben.data.jsonkeys import (
     ARRAY,
     FALSE,
@@ -89,7 +90,8 @@ class _Builder:
         if self.dialect == "postgresql":
             return bindparam(None, Decimal(value), type_=Numeric())
         if isinstance(value, Decimal):
-            value = int(value) if value == value.to_integral_value() else float(value)
+            exact = value.is_finite() and value == value.to_integral_value()
+            value = int(value) if exact else float(value)
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
             value = float(value)  # beyond SQLite's integers, as its JSON functions do
         return bindparam(None, value)
@@ -386,6 +388,28 @@ def list_statements(
     return Statements(page, count)
 
 
+def _whole_texts(session: Session, collection_id: str, query: ListQuery) -> tuple[Any, ...]:
+    """The cursor's long text keys (see cursor.LongText), read back from the record the
+    previous page ended on.  If it has changed since, the prefix bounds the page instead: the
+    records sharing that prefix may then be listed again, but none is skipped."""
+    keys = query.sort_keys()
+    assert query.after is not None
+    record_id = next(v for (_, part, _), v in zip(keys, query.after, strict=True) if part == "id")
+    row = session.get(Record, (collection_id, record_id))
+    values = []
+    for (fld, _, descending), value in zip(keys, query.after, strict=True):
+        if isinstance(value, LongText):
+            text: Any = row.data if row is not None else None
+            for segment in fld.path:
+                text = text.get(segment) if isinstance(text, dict) else None
+            if value.matches(text):
+                value = text
+            else:  # every string that starts with the prefix sorts below this bound
+                value = value.prefix + ("\U0010ffff" if descending else "")
+        values.append(value)
+    return tuple(values)
+
+
 def fetch_page(
     session: Session,
     collection_id: str,
@@ -398,6 +422,8 @@ def fetch_page(
     if readable_by is not None and not readable_by:
         return Page([], None, 0 if query.count else None)
     dialect = session.get_bind().dialect.name
+    if query.after is not None and any(isinstance(v, LongText) for v in query.after):
+        query = replace(query, after=_whole_texts(session, collection_id, query))
     statements = list_statements(dialect, collection_id, query, readable_by=readable_by)
     rows = session.execute(statements.page).all()
     next_cursor = None

@@ -89,3 +89,4 @@ def includeme(config: Configurator) -> None:
     config.include("benben.security.cors")
     config.include("benben.security.headers")
     config.include("benben.security.proxies")
+    config.include("benben.security.params")  # NUL / lone surrogates in URLs and headers: 400
