@@ -79,6 +79,8 @@ def test_loads_strict_takes_what_it_can_store():
     assert loads_strict(text) == {"a": [big, -big, 1e308, -0.0, "é 😀", "\\u0000"]}
     assert loads_strict(_nested(MAX_JSON_DEPTH)) is not None  # the limit itself is allowed
     assert loads_strict("[" + "[1, 2], " * 500 + "3]")[-1] == 3  # many, not deep
+    assert loads_strict('{"a": "' + "[" * 500 + '"}') == {"a": "[" * 500}  # text, not depth
+    assert loads_strict('"' + "{" * 500 + '"') == "{" * 500
 
 
 def include_things(config):

@@ -228,9 +228,25 @@ def loads_strict(raw: bytes | str) -> Any:
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     # Cheap tests on the raw text spare the walk for almost every body.
     texts = _SUSPECT_ESCAPE.search(data) is not None
-    if beyond or texts or data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH:
+    deep = data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _too_deep(value)
+    if beyond or texts or deep:
         _check_parsed(value, texts=texts, numbers=beyond)
     return value
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether containers nest deeper than MAX_JSON_DEPTH: level by level, without building
+    paths (the pointer is found by _check_parsed, only for a body that is refused)."""
+    level = [value] if type(value) in (dict, list) else []
+    for _ in range(MAX_JSON_DEPTH):
+        below: list[Any] = []
+        for item in level:
+            members = item.values() if type(item) is dict else item
+            below.extend(member for member in members if type(member) in (dict, list))
+        if not below:
+            return False
+        level = below
+    return True
 
 
 def _check_parsed(value: Any, *, texts: bool, numbers: bool) -> None:
