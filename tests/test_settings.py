@@ -124,3 +124,8 @@ def test_parsers():
     assert as_float(0, 1)("0.5") == 0.5
     with pytest.raises(ValueError, match="must be >= 0"):
         as_float(0, 1)("-1")
+    for text in ("nan", "NaN", "inf", "-Infinity"):
+        with pytest.raises(ValueError, match="finite"):
+            as_float(0, 1)(text)
+        with pytest.raises(ValueError, match="finite"):
+            as_float()(text)

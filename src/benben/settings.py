@@ -7,6 +7,7 @@ definitions come parsing and validation at start-up, the ``BENBEN_*`` environmen
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +80,8 @@ def as_float(minimum: float | None = None, maximum: float | None = None) -> Pars
             number = float(str(value).strip())
         except ValueError:
             raise ValueError("expected a number") from None
+        if not math.isfinite(number):  # NaN passes every bound: no comparison holds for it
+            raise ValueError("expected a finite number")
         if minimum is not None and number < minimum:
             raise ValueError(f"must be >= {minimum}")
         if maximum is not None and number > maximum:
