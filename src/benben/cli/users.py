@@ -11,9 +11,9 @@ apply (username pattern, email syntax, password policy), and the same guard: the
 administrator cannot be deactivated.
 
 The embedded default's database is migrated first, so ``benben users create`` works before the
-first ``benben serve``.  Setting a password or deactivating a user ends their sessions at once
-on servers sharing a Redis cache; with the in-process cache, a running server notices within a
-minute.
+first ``benben serve``.  Setting a password or deactivating a user ends their sessions at once,
+on a running server too: with Redis it hears of the change there; with the in-process cache,
+through the database's auth epoch (see :mod:`benben.security.epoch`).
 """
 
 from __future__ import annotations
