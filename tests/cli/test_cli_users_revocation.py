@@ -3,9 +3,12 @@ very next request sees the change (benben.security.epoch), although its caches a
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 import webtest
-from cli_support import clean_environ, run_benben
+from cli_support import Server, benben_command, clean_environ, get, port_of, run_benben
 
 PASSWORD = "correct horse battery staple"
 FAST_HASHING = {
@@ -62,3 +65,33 @@ def test_set_password_in_another_process_ends_sessions_at_once(served, workdir, 
     body = {"username": "alice", "password": "a new correct horse battery"}
     token = app.post_json("/api/v1/auth/login", body).json["access_token"]
     app.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}, status=200)
+
+
+@pytest.mark.slow
+def test_a_real_server_refuses_at_once_what_a_real_command_deactivated(tmp_path):
+    """Both real processes: `benben serve` (waitress, 4 threads) and `benben users`."""
+    env = clean_environ(**FAST_HASHING, PW=PASSWORD)
+    for args in (("--admin", "admin"), ("alice",)):
+        created = run_benben(
+            "users", "create", *args, "--password-env", "PW", cwd=tmp_path, env=env
+        )
+        assert created.returncode == 0, created.stderr
+    server = Server(benben_command("serve", "--port", "0"), tmp_path, env)
+    try:
+        base = f"http://127.0.0.1:{port_of(server.listen_line())}"
+        server.wait_ready(f"{base}/health/live")
+        body = json.dumps({"username": "alice", "password": PASSWORD}).encode()
+        login = urllib.request.Request(  # noqa: S310 - http to the test server
+            f"{base}/api/v1/auth/login", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(login, timeout=10) as answer:  # noqa: S310
+            token = json.load(answer)["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(3):  # cached by the server from the second on
+            assert get(f"{base}/api/v1/auth/me", headers)[0] == 200
+        deactivated = run_benben("users", "deactivate", "alice", cwd=tmp_path, env=env)
+        assert deactivated.returncode == 0, deactivated.stderr
+        status, answer_body = get(f"{base}/api/v1/auth/me", headers)
+        assert status == 401, answer_body
+    finally:
+        assert server.stop() == 0
