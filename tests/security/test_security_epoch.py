@@ -129,7 +129,7 @@ def test_api_tokens_of_a_user_deactivated_elsewhere_are_refused_at_once(pair, ba
 
 @pytest.mark.parametrize("backends", [("sqlite", "memory")], indirect=True)
 def test_on_sqlite_other_writes_cost_one_epoch_read_and_keep_identities(pair):
-    """The hot path reads the WAL-index header only; the epoch row is read when another
+    """The hot path asks whether anything was written only; the epoch row is read when another
     connection committed, and unrelated writes leave the verified identities cached."""
     server, _other, who = pair
     registry = server.app.registry
@@ -147,18 +147,18 @@ def test_on_sqlite_other_writes_cost_one_epoch_read_and_keep_identities(pair):
 
 
 @pytest.mark.parametrize("backends", [("sqlite", "memory")], indirect=True)
-def test_the_gate_is_the_shared_wal_index_header(pair):
+def test_on_linux_the_gate_is_the_kernels_report_of_writes(pair):
     server, _other, _who = pair
     watcher = server.app.registry["benben.security.epoch_watcher"]
-    assert watcher._shm is not None  # the hot path reads shared memory, no system call
+    assert watcher._changes is not None  # inotify: no call into sqlite3 on the hot path
 
 
 @pytest.mark.parametrize("backends", [("sqlite", "memory")], indirect=True)
-def test_without_the_shared_header_pragma_data_version_gates(make_app, monkeypatch):
-    """Where the -shm file cannot be mapped (not WAL, another platform)."""
-    from benben.security.epoch import DataVersionWatcher
+def test_without_inotify_pragma_data_version_gates(make_app, monkeypatch):
+    """Where the kernel cannot report writes (another platform, out of inotify instances)."""
+    from benben.db.file_changes import FileChanges
 
-    monkeypatch.setattr(DataVersionWatcher, "_map", lambda self: None)
+    monkeypatch.setattr(FileChanges, "open", classmethod(lambda cls, directory: None))
     server, other = make_app(), make_app()
     add_user(server.app.registry, "admin", is_admin=True)
     alice_id = add_user(server.app.registry, "alice")
@@ -169,7 +169,7 @@ def test_without_the_shared_header_pragma_data_version_gates(make_app, monkeypat
         server.get("/api/v1/auth/me", headers=alice, status=200)
     reads = watcher.reads
     server.get("/api/v1/auth/me", headers=alice, status=200)
-    assert (watcher._shm, watcher.reads) == (None, reads)
+    assert (watcher._changes, watcher.reads) == (None, reads)
     other.patch_json(f"/api/v1/users/{alice_id}", {"is_active": False}, headers=admin)
     server.get("/api/v1/auth/me", headers=alice, status=401)
 
@@ -180,7 +180,7 @@ def test_the_watcher_closes_with_the_engine_and_reopens_on_use(pair):
     registry = server.app.registry
     watcher = registry["benben.security.epoch_watcher"]
     registry["benben.db.engine"].dispose()
-    assert (watcher._connection, watcher._shm) == (None, None)  # nothing mapped is left behind
+    assert (watcher._connection, watcher._changes) == (None, None)
     server.get("/api/v1/auth/me", headers=who["alice"], status=200)
     assert watcher._connection is not None
 

@@ -9,10 +9,11 @@ instances on one PostgreSQL database.  So with the memory cache, every such chan
 one row, ``benben_auth_epoch``, in its own transaction, and what is cached is valid for one epoch
 only:
 
-- on SQLite (a file), the WAL-index header in shared memory says, for a memory read, whether
-  any other connection committed since we last looked (see :class:`DataVersionWatcher`); only
-  then is the row read again and its value learned on the board under :data:`AUTH_COUNTER`,
-  which keys the verified identities (so the hot path stays a memory read);
+- on SQLite (a file), the kernel's report of writes in the database's directory (inotify; else
+  ``PRAGMA data_version``) says, without a query, whether any other connection committed since
+  we last looked (see :class:`DataVersionWatcher`); only then is the row read again and its
+  value learned on the board under :data:`AUTH_COUNTER`, which keys the verified identities (so
+  the hot path stays a memory read);
 - on PostgreSQL (whose board is never trusted with a memory cache: nothing is kept in process),
   the row is read in each authenticated request's own session, and the cached facts are used
   only when they were stored under that same epoch.
@@ -20,7 +21,6 @@ only:
 
 from __future__ import annotations
 
-import mmap
 import os
 import sqlite3
 import threading
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from benben.cache import VERSIONS_KEY
 from benben.cache.near import VersionBoard
+from benben.db.file_changes import FileChanges
 
 __all__ = [
     "AUTH_COUNTER",
@@ -51,8 +52,6 @@ AUTH_COUNTER = "auth"
 WATCHER_KEY = "benben.security.epoch_watcher"
 _EPOCH_ROW = 1
 _READ_EPOCH_SQL = "SELECT value FROM benben_auth_epoch WHERE id = 1"
-# The two copies of the WAL-index header at the start of the -shm file (48 bytes each).
-_WAL_INDEX_HEADERS = 96
 
 
 def epoch_in_database(settings: Mapping[str, Any]) -> bool:
@@ -89,19 +88,13 @@ class DataVersionWatcher:
     """Whether another connection committed to an SQLite file since the last look; if so, the
     epoch read again and learned on the board.
 
-    The gate is the WAL-index header, the first bytes of the ``-shm`` file that every SQLite
-    connection maps: a writer updates it before its commit returns, and it changes on every
-    commit (its ``iChange`` counter, ``mxFrame``, the salts of a restarted WAL; see
-    https://sqlite.org/walformat.html).  Comparing it to what was seen last is a read of shared
-    memory: no system call, no query, and the GIL kept (a call into ``sqlite3`` releases it,
-    which costs a threaded server more than the call itself).  Where the file cannot be mapped
-    (not WAL, another platform), ``PRAGMA data_version`` on the watcher's own connection answers
-    the same question for a few microseconds.  Both open on any commit by any other connection,
-    this process's pool included, so they only gate reading the epoch row.
-
-    The mapping is made once the watcher's connection has the wal-index open, and dropped with
-    that connection: while it is open SQLite never truncates the file (only a process that finds
-    no other using it does).
+    The gate is :class:`~benben.db.file_changes.FileChanges` on the database's directory: a
+    commit writes the ``-wal`` file, and asking whether anything was written costs one
+    non-blocking ``read()`` that keeps the GIL (a call into ``sqlite3`` releases it, which costs
+    a threaded server more than the call itself).  Where that is not available, ``PRAGMA
+    data_version`` on the watcher's own connection answers for a few microseconds.  Both open on
+    any write by any other connection, this process's pool included, so they only gate reading
+    the epoch row.
     """
 
     def __init__(self, path: str, timeout: float) -> None:
@@ -110,38 +103,52 @@ class DataVersionWatcher:
         self._uri = path.startswith("file:")
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
-        self._shm: mmap.mmap | None = None
-        self._seen: Any = None  # the header (or data_version) as of the last epoch read
+        self._changes: FileChanges | None = None
+        self._seen: Any = None  # the data_version (or True) as of the last epoch read
         self.reads = 0  # epoch rows read: how often the gate opened
 
     def catch_up(self, board: VersionBoard) -> bool:
         """Learn the epoch if anyone committed since the last call; False when the database
         could not be asked (the caller then trusts nothing cached)."""
-        shm = self._shm
-        if shm is not None:
-            try:
-                if shm[:_WAL_INDEX_HEADERS] == self._seen:
-                    return True  # the hot path: nobody committed
-            except ValueError:  # closed meanwhile (the engine was disposed): see below
-                pass
+        changes = self._changes
+        # The hot path: nothing written since the last epoch read, and no thread between
+        # draining the reports and learning the epoch (checked second: see _read_epoch).
+        if (
+            changes is not None
+            and self._seen is not None
+            and not changes.pending()
+            and not self._lock.locked()
+        ):
+            return True
         with self._lock:
             try:
-                connection = self._connect()
-                seen = self._look(connection)
-                if seen is not None and seen == self._seen:
-                    return True
-                row = connection.execute(_READ_EPOCH_SQL).fetchone()
-            except (sqlite3.Error, OSError, ValueError):
+                return self._read_epoch(board)
+            except (sqlite3.Error, OSError):
                 self._close()
                 return False
-            self.reads += 1
-            # Learned before the gate is closed again: a caller that finds the header unchanged
-            # must find the board up to date.
-            board.learn({AUTH_COUNTER: int(row[0]) if row else 0})
-            self._seen = seen
-            if self._shm is None and not self._uri:
-                self._map()
-            return True
+
+    def _read_epoch(self, board: VersionBoard) -> bool:
+        """Under the lock: what was written is taken first, then the epoch read, so that a
+        commit in between is seen now or next time; a caller that found nothing pending while
+        this runs waits for the lock, and finds the board learned."""
+        connection = self._connect()
+        changes = self._changes
+        if changes is not None:
+            if self._seen is not None and not changes.pending():
+                return True  # learned by the thread that held the lock before
+            if not changes.drain():  # the directory was removed or moved: ask SQLite
+                self._changes = changes = None
+                self._seen = None
+        seen: Any = True
+        if changes is None:
+            seen = connection.execute("PRAGMA data_version").fetchone()[0]
+            if seen == self._seen:
+                return True
+        row = connection.execute(_READ_EPOCH_SQL).fetchone()
+        self.reads += 1
+        board.learn({AUTH_COUNTER: int(row[0]) if row else 0})
+        self._seen = seen
+        return True
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -152,34 +159,18 @@ class DataVersionWatcher:
                 check_same_thread=False,  # used under self._lock by any thread
                 uri=self._uri,
             )
+            if not self._uri:
+                self._changes = FileChanges.open(os.path.dirname(os.path.abspath(self.path)))
             self._seen = None
         return self._connection
-
-    def _look(self, connection: sqlite3.Connection) -> Any:
-        """What says whether anyone committed: read before the epoch row, so that a commit in
-        between is seen now or next time."""
-        if self._shm is not None:
-            return self._shm[:_WAL_INDEX_HEADERS]
-        return connection.execute("PRAGMA data_version").fetchone()[0]
-
-    def _map(self) -> None:
-        try:
-            with open(self.path + "-shm", "rb") as handle:
-                if os.fstat(handle.fileno()).st_size < _WAL_INDEX_HEADERS:
-                    return
-                self._shm = mmap.mmap(handle.fileno(), _WAL_INDEX_HEADERS, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # not in WAL mode, or no such mapping here
-            return
-        self._seen = None  # the next look reads the header, then the epoch once more
 
     def close(self) -> None:
         with self._lock:
             self._close()
 
     def _close(self) -> None:
-        if self._shm is not None:
-            self._shm.close()
-            self._shm = None
+        # FileChanges closes its descriptor once no thread holds it any more.
+        self._changes = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None

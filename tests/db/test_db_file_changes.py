@@ -1,0 +1,67 @@
+"""FileChanges: writes in a directory reported by the kernel, asked without a blocking call."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from benben.db.file_changes import FileChanges
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify")
+
+
+def test_nothing_pending_until_a_file_is_written_then_drained_once(tmp_path):
+    changes = FileChanges.open(str(tmp_path))
+    assert changes is not None
+    assert not changes.pending()
+    (tmp_path / "x").write_text("a")
+    # Peeking does not take the report: it stays until drained.
+    assert changes.pending()
+    assert changes.pending()
+    assert changes.drain() is True
+    assert not changes.pending()
+
+
+def test_a_commit_by_another_process_is_pending_when_it_returns(tmp_path):
+    path = tmp_path / "db.sqlite"
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE t (x)")
+    changes = FileChanges.open(str(tmp_path))
+    assert changes is not None
+    connection.execute("SELECT * FROM t").fetchall()  # reading reports nothing
+    assert not changes.pending()
+    insert = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        "c.execute('INSERT INTO t VALUES (1)'); c.commit()"
+    )
+    subprocess.run([sys.executable, "-c", insert, str(path)], check=True, timeout=30)
+    assert changes.pending()
+    connection.close()
+
+
+def test_a_removed_directory_is_reported_as_a_lost_watch(tmp_path):
+    directory = tmp_path / "var"
+    directory.mkdir()
+    changes = FileChanges.open(str(directory))
+    directory.rmdir()
+    assert changes.pending()
+    assert changes.drain() is False  # the caller then asks SQLite instead
+
+
+def test_a_missing_directory_gives_none(tmp_path):
+    assert FileChanges.open(str(tmp_path / "missing")) is None
+
+
+def test_the_descriptor_is_closed_when_dropped(tmp_path):
+    before = len(os.listdir("/proc/self/fd"))
+    changes = FileChanges.open(str(tmp_path))
+    assert len(os.listdir("/proc/self/fd")) == before + 1
+    del changes
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before
