@@ -58,7 +58,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/benben --no-create-home \
        --shell /usr/sbin/nologin benben \
     && mkdir -p /var/lib/benben \
-    && chown 10001:10001 /var/lib/benben
+    && chown 10001:10001 /var/lib/benben \
+    && chmod 0700 /var/lib/benben
 
 WORKDIR /app
 # production.ini names its logging configuration relative to itself (%(here)s/conf/logging/).

@@ -314,3 +314,29 @@ def test_catalog_entities_and_their_relations_resolve() -> None:
         assert f"api:default/{api}" in by_ref
     definition = by_ref["api:default/benben-api"]["spec"]["definition"]["$text"]
     assert (ROOT / definition).resolve() == OPENAPI
+
+
+# -- security: what we defend against ------------------------------------------------------
+
+SECURITY = ROOT / "docs" / "security.md"
+_PROOF = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?")
+
+
+def _defences() -> list[str]:
+    text = SECURITY.read_text(encoding="utf-8")
+    table = text.split("## What we defend against", 1)[1]
+    return [line for line in table.splitlines() if line.startswith("| ") and "`tests/" in line]
+
+
+def test_every_defence_names_tests_that_exist() -> None:
+    rows = _defences()
+    assert len(rows) >= 10, "the table lists the classes Benben defends against"
+    missing = []
+    for row in rows:
+        for path, name in _PROOF.findall(row):
+            source = ROOT / path
+            if not source.is_file():
+                missing.append(path)
+            elif name and not re.search(rf"^def {name}\b", source.read_text(), re.MULTILINE):
+                missing.append(f"{path}::{name}")
+    assert missing == []

@@ -95,6 +95,7 @@ def test_runs_production_ini_as_uid_10001_with_a_data_volume() -> None:
     (run,) = final("RUN")
     assert "--uid 10001" in run
     assert "chown 10001:10001 /var/lib/benben" in run
+    assert "chmod 0700 /var/lib/benben" in run  # a new volume is the owner's only (security.md)
     assert "--no-index /wheels/*.whl" in run  # only what the builder made
     assert f"ARG VERSION={__version__}" in [f"ARG {a}" for a in final("ARG")]
 
