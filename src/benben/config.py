@@ -36,6 +36,7 @@ def core(config: Configurator) -> None:
     # Cornice's own exception views would bypass problem+json; benben.errors handles every error.
     config.registry.settings["handle_exceptions"] = False
     config.include("cornice")
+    config.include("benben.deprecation")  # the view option deprecated= (before any view)
     config.include("benben.errors")
     config.include("benben.observability")  # add_health_check, request ids, access log
     config.include("benben.db")

@@ -10,7 +10,8 @@ from benben.config import configure
 ALLOWED = "https://app.example.org"
 OTHER = "https://evil.example.net"
 EXPOSED = {"ETag", "Location", "X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining",
-           "RateLimit-Reset", "Retry-After"}  # fmt: skip
+           "RateLimit-Reset", "Retry-After",
+           "Deprecation", "Sunset", "Link"}  # fmt: skip
 
 
 @pytest.fixture

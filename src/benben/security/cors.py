@@ -41,7 +41,8 @@ ALLOWED_HEADERS = frozenset({
     "if-match", "if-modified-since", "if-none-match", "if-unmodified-since", "x-request-id",
 })  # fmt: skip
 EXPOSED_HEADERS = ("ETag", "Location", "X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining",
-                   "RateLimit-Reset", "Retry-After")  # fmt: skip
+                   "RateLimit-Reset", "Retry-After",
+                   "Deprecation", "Sunset", "Link")  # fmt: skip
 
 Handler = Callable[[Request], Response]
 
