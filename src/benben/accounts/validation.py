@@ -26,6 +26,7 @@ __all__ = [
     "clean_display_name",
     "clean_email",
     "clean_name",
+    "is_uuid_shaped",
     "password_problems",
     "reject_unknown_fields",
 ]
@@ -34,8 +35,13 @@ __all__ = [
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 NAME_RULE = (
     "must be 2-64 characters: lowercase letters, digits, '_', '.' or '-', "
-    "starting with a letter or a digit"
+    "starting with a letter or a digit, and not shaped like a UUID"
 )
+# URLs take a user or group by id or by name (/api/v1/groups/staff): a segment shaped like a
+# UUID is an id, anything else a name.  So no name may have that shape, or it could never be
+# addressed by name (and could pass for somebody else's id).
+UUID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+UUID_SHAPED_NAME = "must not look like an id (a UUID): ids and names share URLs"
 DISPLAY_NAME_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 EMAIL_MAX_LENGTH = 254
@@ -121,7 +127,15 @@ def clean_name(value: Any, field: str, errors: FieldErrors) -> str | None:
     if not NAME_PATTERN.fullmatch(name):
         errors.add(field, NAME_RULE)
         return None
+    if is_uuid_shaped(name):
+        errors.add(field, UUID_SHAPED_NAME)
+        return None
     return name
+
+
+def is_uuid_shaped(segment: str) -> bool:
+    """Whether a URL segment names a user or group by id (else it is a name)."""
+    return UUID_SHAPE.fullmatch(segment) is not None
 
 
 def clean_email(value: Any, errors: FieldErrors, field: str = "email") -> str | None:
