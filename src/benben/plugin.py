@@ -32,6 +32,9 @@ Directives added to the Configurator by Benben (core uses them too):
   ``summary``, ``parameters=[Parameter(...)]``, ``body_schema``,
   ``responses={201: Response(...)}``); ``config.add_openapi_contributor(fn)`` adds what
   changes at run time.
+- ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
+  views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
+  ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
 
 Rules the loader enforces (each breach stops start-up with a ConfigurationError naming the plugin):
 
@@ -64,6 +67,7 @@ from pyramid.router import Router
 
 from benben.cache.service import ICacheService
 from benben.cli.common import CommandError, add_ini_argument
+from benben.deprecation import Deprecation
 from benben.errors import problem_response
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
@@ -77,6 +81,7 @@ __all__ = [
     "CommandError",
     "ConfigurationError",
     "Configurator",
+    "Deprecation",
     "HealthCheck",
     "ICacheService",
     "Parameter",

@@ -22,6 +22,7 @@ from pyramid.interfaces import IRoutesMapper
 from pyramid.registry import Registry
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from benben.deprecation import Deprecation
 from benben.rest import Operation, Parameter, Response
 from benben.version import __version__
 
@@ -85,14 +86,22 @@ def served_operations(registry: Registry) -> dict[str, dict[str, str | None]]:
     return served
 
 
-def _views_callables(registry: Registry) -> dict[tuple[str, str], Any]:
+def _views_callables(
+    registry: Registry,
+) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], Deprecation]]:
+    """Each (route, method)'s view callable, and the deprecations of the views that have one
+    (the view option ``deprecated``: what the responses announce is what the document says)."""
     callables: dict[tuple[str, str], Any] = {}
+    deprecations: dict[tuple[str, str], Deprecation] = {}
     for item in registry.introspector.get_category("views") or []:
         intr = item["introspectable"]
         methods = intr.get("request_methods") or ()
         for method in (methods,) if isinstance(methods, str) else methods:
-            callables.setdefault((intr.get("route_name"), method.upper()), intr.get("callable"))
-    return callables
+            key = (intr.get("route_name"), method.upper())
+            callables.setdefault(key, intr.get("callable"))
+            if isinstance(deprecated := intr.get("deprecated"), Deprecation):
+                deprecations.setdefault(key, deprecated)
+    return callables, deprecations
 
 
 class _Builder:
@@ -285,6 +294,30 @@ def _head_of(get: Operation) -> Operation:
     )
 
 
+def _mark_deprecated(operation: dict[str, Any], deprecation: Deprecation) -> None:
+    """``deprecated: true``, the dates in the description, the headers on each response."""
+    operation["deprecated"] = True
+    text = deprecation.describe()
+    operation["description"] = (
+        f"{text}\n\n{operation['description']}" if operation.get("description") else text
+    )
+    headers = {
+        "Deprecation": "When this operation was deprecated: `@` and a Unix time (RFC 9745).",
+        "Sunset": "When it may stop answering, an HTTP-date (RFC 8594).",
+        "Link": '`<url>; rel="deprecation"`: what to use instead (RFC 9745).',
+    }
+    present = {name for name, _ in deprecation.headers()}
+    for status, response in operation["responses"].items():
+        if status == "default" or "$ref" in response:
+            continue
+        documented = response.setdefault("headers", {})
+        for name in (n for n in headers if n in present):
+            if name in documented:  # the page's rel="next" Link: both may come
+                documented[name]["description"] += f" Also: {headers[name]}"
+            else:
+                documented[name] = {"description": headers[name], "schema": {"type": "string"}}
+
+
 def _strip_bodies(responses: dict[str, Any]) -> None:
     for entry in responses.values():
         entry.pop("content", None)
@@ -300,7 +333,7 @@ def build_document(registry: Registry) -> dict[str, Any]:
     }
     plain: Mapping[tuple[str, str], Operation] = registry.get(OPERATIONS_KEY, {})
     served = served_operations(registry)
-    callables = _views_callables(registry)
+    callables, deprecations = _views_callables(registry)
     mapper = registry.queryUtility(IRoutesMapper)
     paths: dict[str, Any] = {}
     for route in mapper.get_routes() if mapper is not None else ():
@@ -328,6 +361,8 @@ def build_document(registry: Registry) -> dict[str, Any]:
             )
             if method == "HEAD" or derived_head:
                 _strip_bodies(operation["responses"])
+            if (deprecation := deprecations.get((route.name, method))) is not None:
+                _mark_deprecated(operation, deprecation)
             item[method.lower()] = operation
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
