@@ -123,6 +123,7 @@ def includeme(config: Configurator) -> None:
     from benben.rest import Response as Documented
 
     config.add_directive("add_api_capability", add_api_capability)
+    config.include("benben.trailing_slash")  # /api/v1 -> /api/v1/, /collections/ -> /collections
     config.add_route("api.root", "/api/v1/")
     config.add_route("version", "/version")
     config.add_view(api_root_view, route_name="api.root", renderer="json", request_method="GET")
