@@ -21,6 +21,7 @@ BASE: Document = {
     "paths": {
         "/things": {
             "get": {
+                "operationId": "listThings",
                 "parameters": [
                     {
                         "name": "limit",
@@ -144,6 +145,11 @@ BREAKING: list[tuple[str, Mutation, list[str]]] = [
             or d["paths"]["/things/{id}"]["delete"]["responses"].pop("204")
         ),
         ["DELETE /things/{id}: response 204 removed"],
+    ),
+    (
+        "operationId changed",
+        lambda d: get_things(d).update(operationId="getThings"),
+        ["GET /things: operationId 'listThings' changed to 'getThings'"],
     ),
     (
         "removed response property",

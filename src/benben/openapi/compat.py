@@ -6,7 +6,8 @@ baseline, ``docs/api/openapi-v1-baseline.json``, with ``docs/api/openapi.json``.
 
 What breaks a client (see docs/api-stability.md, which this enforces):
 
-- a path, or an operation (method of a path), removed;
+- a path, or an operation (method of a path), removed; an ``operationId`` changed (generated
+  clients name their methods after it);
 - a success response (2xx, 3xx) removed, or one of its media types or documented headers;
 - in a response: a property removed, no longer always present (``required`` dropped), or its
   type changed (new values a client would not expect, ``null`` included); an enum value
@@ -226,6 +227,9 @@ class _Comparison:
 
     def operation(self, where: str, old_item: Schema, new_item: Schema, method: str) -> None:
         old_op, new_op = old_item[method], new_item[method]
+        if "operationId" in old_op and new_op.get("operationId") != old_op["operationId"]:
+            self.breaks.append(f"{where}: operationId {old_op['operationId']!r} changed to "
+                               f"{new_op.get('operationId')!r}")  # fmt: skip
         old_parameters = [*old_item.get("parameters", ()), *old_op.get("parameters", ())]
         new_parameters = [*new_item.get("parameters", ()), *new_op.get("parameters", ())]
         self.parameters(where, old_parameters, new_parameters)
