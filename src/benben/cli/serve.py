@@ -184,10 +184,10 @@ def _load_app(path: str, name: str) -> Any:
 
 
 def _serve(app: Any, options: dict[str, Any]) -> int:
-    from benben.serving_headers import create_server
+    import waitress.server
 
     try:
-        server = create_server(app, **options)
+        server = waitress.server.create_server(app, **options)
     except ValueError as exc:
         raise CommandError(f"invalid server option: {one_line(exc)}", EXIT_USAGE) from None
     except OSError as exc:
