@@ -15,8 +15,8 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,7 +110,18 @@ class ApiToken(Base):
     """A personal API token for machines: shown once, stored as a digest, scoped, revocable."""
 
     __tablename__ = "benben_api_tokens"
-    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    # A name is unique among the owner's tokens not revoked (migration 0004): revoking a token
+    # frees its name.  The database decides, so two concurrent creations cannot both win.
+    __table_args__ = (
+        Index(
+            "uq_benben_api_tokens_user_id_name_active",
+            "user_id",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(

@@ -8,6 +8,8 @@ from typing import Any
 from pyramid.httpexceptions import HTTPNoContent, HTTPNotFound
 from pyramid.request import Request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from benben.accounts.models import ApiToken
 from benben.errors import ProblemError
@@ -16,7 +18,7 @@ from benben.rest import Service
 from benben.security.permissions import ADMIN, READ, SCOPES
 from benben.security.resources import OwnTokens
 from benben.security.tokens import new_api_token
-from benben.timestamps import iso
+from benben.timestamps import as_utc, iso
 
 from .schemas import API_TOKEN, API_TOKEN_CREATE, API_TOKEN_LIST, CREATED_API_TOKEN
 from .services import utcnow
@@ -80,7 +82,8 @@ def list_tokens_view(request: Request) -> dict[str, Any]:
             CREATED_API_TOKEN,
             {"Location": "The token's URL.", "Cache-Control": "`no-store`."},
         ),
-        409: "You already have a token of that name (pointer `/name`).",
+        409: "You already have a token of that name that is not revoked (pointer `/name`); "
+        "revoking a token frees its name, and an expired one is revoked to free it.",
     },
 )
 def create_token_view(request: Request) -> dict[str, Any]:
@@ -92,15 +95,7 @@ def create_token_view(request: Request) -> dict[str, Any]:
     expires_at = _expiry(body)
     user_id = request.identity.user_id
     dbsession = request.dbsession
-    taken = dbsession.scalars(
-        select(ApiToken.id).where(ApiToken.user_id == user_id, ApiToken.name == name)
-    ).first()
-    if taken is not None:
-        raise ProblemError(
-            409,
-            detail=f"you already have a token named {name!r}",
-            errors=[field_error("name", "is already used by another of your tokens")],
-        )
+    _free_name(dbsession, user_id, name)
     secret, token_hash = new_api_token()
     token = ApiToken(
         user_id=user_id,
@@ -110,8 +105,12 @@ def create_token_view(request: Request) -> dict[str, Any]:
         expires_at=expires_at,
         created_at=utcnow(),
     )
-    dbsession.add(token)
-    dbsession.flush()
+    try:
+        with dbsession.begin_nested():
+            dbsession.add(token)
+            dbsession.flush()
+    except IntegrityError:  # a concurrent request took the name first: the unique index decides
+        raise _name_taken(name) from None
     request.response.status_code = 201
     request.response.headers["Location"] = request.route_url("api.tokens.item", id=token.id)
     request.response.headers["Cache-Control"] = "no-store"
@@ -140,6 +139,31 @@ def revoke_token_view(request: Request) -> HTTPNoContent:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return HTTPNoContent()
+
+
+def _free_name(dbsession: Session, user_id: str, name: str) -> None:
+    """A name is unique among the owner's tokens not revoked (409 otherwise).  An expired token
+    holding it is revoked here, since it can never be used again: its name is free too."""
+    holder = dbsession.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user_id, ApiToken.name == name, ApiToken.revoked_at.is_(None)
+        )
+    ).first()
+    if holder is None:
+        return
+    now = utcnow()
+    if holder.expires_at is None or as_utc(holder.expires_at) > now:
+        raise _name_taken(name)
+    holder.revoked_at = now
+    dbsession.flush()  # before the new token's insert, which the unique index checks
+
+
+def _name_taken(name: str) -> ProblemError:
+    return ProblemError(
+        409,
+        detail=f"you already have a token named {name!r}; revoke it to use the name again",
+        errors=[field_error("name", "is already used by another of your tokens")],
+    )
 
 
 def _own_token(request: Request) -> ApiToken:
