@@ -63,7 +63,12 @@ BASE: Document = {
             },
         },
         "/things/{id}": {
-            "get": {"responses": {"200": {"description": "A thing."}}},
+            "get": {
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "A thing."}},
+            },
             "delete": {"responses": {"204": {"description": "Gone."}}},
         },
     },
@@ -311,6 +316,19 @@ COMPATIBLE: list[tuple[str, Mutation]] = [
         ),
     ),
     ("component renamed", _rename_component),
+    (
+        "path parameter says it is not empty",
+        lambda d: d["paths"]["/things/{id}"]["get"].update(
+            parameters=[
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1},
+                }
+            ]
+        ),
+    ),
 ]
 
 

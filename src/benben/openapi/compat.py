@@ -253,8 +253,12 @@ class _Comparison:
             replacement = new_by_key[key]
             if replacement.get("required") and not parameter.get("required"):
                 self.breaks.append(f"{where}: {label} became required")
-            self.schema(f"{where} {label}", "", parameter.get("schema", {}),
-                        replacement.get("schema", {}), "request")  # fmt: skip
+            old_schema = self.resolve(self.old, parameter.get("schema", {}))
+            if key[1] == "path" and isinstance(old_schema, Mapping):
+                # A path segment is never empty: minLength 1 there narrows nothing.
+                old_schema = {"minLength": 1, **old_schema}
+            self.schema(f"{where} {label}", "", old_schema, replacement.get("schema", {}),
+                        "request")  # fmt: skip
         for key, parameter in new_by_key.items():
             if key not in old_by_key and parameter.get("required"):
                 self.breaks.append(f"{where}: new required {key[1]} parameter {key[0]!r}")
