@@ -166,14 +166,19 @@ def _unevaluated(
         and not _valid(validator.descend(instance[key], subschema, path=key, schema_path=key))
     ]
     if refused and subschema is False:
-        yield ValidationError(
+        error = ValidationError(
             f"Unevaluated properties are not allowed ({_extras(sorted(refused, key=str))})"
         )
     elif refused:
-        yield ValidationError(
+        error = ValidationError(
             "Unevaluated properties are not valid under the given schema "
             f"({_extras(refused).replace('unexpected', 'unevaluated and invalid')})"
         )
+    else:
+        return
+    # The members themselves, for a message (and a pointer) per member: benben.schema_messages.
+    error.refused_members = tuple(refused)  # type: ignore[attr-defined]
+    yield error
 
 
 def unevaluated_properties_2020(

@@ -29,9 +29,9 @@ Directives added to the Configurator by Benben (core uses them too):
 - ``config.add_api_capability(name, description, url=None)``: listed by ``GET /api/v1/``.
 - ``config.add_openapi_operation(route_name, method, summary=..., responses=...)`` documents a
   plain view in ``GET /api/v1/openapi.json`` (``Service`` views document themselves with
-  ``summary``, ``parameters=[Parameter(...)]``, ``body_schema``,
-  ``responses={201: Response(...)}``); ``config.add_openapi_contributor(fn)`` adds what
-  changes at run time.
+  ``summary``, ``parameters=[Parameter(...)]``, ``body_schema`` (or ``body_schemas={media
+  type: schema}`` when the Content-Type decides what the body is), ``responses={201: ...}``);
+  ``config.add_openapi_contributor(fn)`` adds what changes at run time.
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.

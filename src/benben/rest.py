@@ -32,8 +32,8 @@ from pyramid.request import Request
 from pyramid.response import Response as PyramidResponse
 
 from benben.errors import VALIDATION_TYPE, ProblemError, cornice_error_handler, json_pointer
-from benben.jsonschema_keywords import compile_pattern
 from benben.jsonschemas import body_validator
+from benben.schema_messages import member_messages, message
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -87,6 +87,9 @@ class Operation:
     tags: Sequence[str] = ()
     body_schema: JSONSchema | None = None
     body_media_types: Sequence[str] = ("application/json",)
+    # One schema per media type, when the media type decides what the body is (a PATCH's merge
+    # patch or JSON Patch); replaces body_schema and body_media_types.
+    body_schemas: Mapping[str, JSONSchema] | None = None
     parameters: Sequence[Parameter] = ()
     responses: Mapping[int, Response | str] = field(default_factory=dict)
     permission: str | None = None
@@ -98,6 +101,7 @@ _DOC_ARGUMENTS = (
     "operation_id",
     "body_schema",
     "body_media_types",
+    "body_schemas",
     "parameters",
     "responses",
 )
@@ -123,6 +127,13 @@ class Service(cornice.Service):
                 *tuple(kwargs.get("validators", ())),
                 _body_validator(schema),
             )
+        per_media = docs.get("body_schemas")
+        if per_media is not None:
+            docs["body_media_types"] = tuple(per_media)
+            kwargs["validators"] = (
+                *tuple(kwargs.get("validators", ())),
+                _media_body_validator(per_media),
+            )
         self.operations[method.upper()] = Operation(
             method=method.upper(), tags=tags, permission=kwargs.get("permission"), **docs
         )
@@ -132,7 +143,8 @@ class Service(cornice.Service):
 def schema_errors(
     validator: Validator, instance: Any, *, prefix: Sequence[Any] = ()
 ) -> list[dict[str, str]]:
-    """Every violation as ``{"location": "body", "pointer", "message"}``, in document order.
+    """Every violation as ``{"location": "body", "pointer", "message"}``, in document order,
+    told in JSON's terms (:mod:`benben.schema_messages`).
 
     A missing required member or an unknown one points at that member (``/name``), not at the
     object holding it: the pointer names the field to fix.
@@ -141,38 +153,15 @@ def schema_errors(
     found: dict[tuple[str, str], dict[str, str]] = {}
     for error in errors:
         path = (*prefix, *error.absolute_path)
-        members = _member_errors(error)
-        located = [(json_pointer(*path, member), message) for member, message in members]
+        members = member_messages(error)
+        located = [(json_pointer(*path, member), text) for member, text in members]
         # The same member can be reported by several subschemas (a ``required`` repeated under
         # ``allOf``, ``if``/``then``): the client needs each problem once.
-        for pointer, message in located or [(json_pointer(*path), error.message)]:
+        for pointer, text in located or [(json_pointer(*path), message(error))]:
             found.setdefault(
-                (pointer, message), {"location": "body", "pointer": pointer, "message": message}
+                (pointer, text), {"location": "body", "pointer": pointer, "message": text}
             )
     return list(found.values())
-
-
-def _member_errors(error: Any) -> list[tuple[str, str]]:
-    """``required`` and ``additionalProperties: false`` errors, one per member named."""
-    instance = error.instance
-    if not isinstance(instance, dict):
-        return []
-    if error.validator == "required":
-        return [(name, "is required") for name in error.validator_value if name not in instance]
-    if error.validator == "additionalProperties" and error.validator_value is False:
-        known = error.schema.get("properties", {})
-        patterns = error.schema.get("patternProperties", {})
-        accepted = ", ".join(sorted(known))
-        return [
-            (name, f"unknown field; accepted: {accepted}" if accepted else "unknown field")
-            for name in instance
-            if name not in known and not any(_matches(p, name) for p in patterns)
-        ]
-    return []
-
-
-def _matches(pattern: str, name: str) -> bool:
-    return compile_pattern(pattern).search(name) is not None
 
 
 def _no_constant(name: str) -> Any:
@@ -335,6 +324,12 @@ def validate_json_body(request: Request, validator: Validator) -> Any:
     """The request's JSON body if ``validator`` accepts it; otherwise a 400 problem."""
     body = json_body(request)
     errors = schema_errors(validator, body)
+    if errors and not request.body:  # not a JSON null the schema refuses: nothing was sent
+        expected = validator.schema.get("type") if isinstance(validator.schema, dict) else None
+        what = f"a JSON {expected}" if isinstance(expected, str) else "a JSON body"
+        errors = [
+            {"location": "body", "pointer": "", "message": f"the body is empty; expected {what}"}
+        ]
     if errors:
         raise ProblemError(
             400,
@@ -351,6 +346,32 @@ def _body_validator(schema: JSONSchema) -> Callable[..., None]:
     validator = body_validator(schema)
 
     def validate_body(request: Request, **_: Any) -> None:
+        request.validated = validate_json_body(request, validator)
+
+    return validate_body
+
+
+def _media_body_validator(schemas: Mapping[str, JSONSchema]) -> Callable[..., None]:
+    """The body checked against the schema of its media type.  The media type itself is
+    checked before (a 415 for one not in ``schemas``), by a validator the view declares."""
+    validators = {media.lower(): body_validator(schema) for media, schema in schemas.items()}
+
+    def validate_body(request: Request, **_: Any) -> None:
+        validator = validators.get((request.content_type or "").lower())
+        if validator is None:  # no media-type check before this one: refuse, never guess
+            accepted = " or ".join(schemas)
+            raise ProblemError(
+                415,
+                detail=f"Content-Type {request.content_type or 'none'} is not accepted here; "
+                f"send {accepted}.",
+                errors=[
+                    {
+                        "location": "header",
+                        "name": "Content-Type",
+                        "message": f"expected {accepted}",
+                    }
+                ],
+            )
         request.validated = validate_json_body(request, validator)
 
     return validate_body

@@ -2,8 +2,13 @@
 
 Both apply to the same document, the body a PUT would send: for a record ``{"data": {...},
 "permissions": {...}}`` (so a JSON Patch path reads ``/data/price``), for a collection its
-``title``, ``description``, ``schema``, ``indexed_fields`` and ``permissions``.  Plain
-``application/json`` is a merge patch.  The result is validated as a PUT body would be.
+``title``, ``description``, ``schema``, ``indexed_fields`` and ``permissions``.  The result is
+validated as a PUT body would be.
+
+The Content-Type decides which one a body is, never its shape: ``application/merge-patch+json``
+(and plain ``application/json``) is a merge patch, an object; ``application/json-patch+json`` is
+a JSON Patch, an array of operations; any other type is a 415.  A body of the other shape is a
+400 naming its media type, before any schema looks at it.
 
 Refusals: a malformed patch (a path outside the patchable members, a bad pointer) is a 400
 pointing at the operation; an operation the current document does not allow (a failed ``test``,
@@ -21,13 +26,57 @@ import jsonpatch
 import jsonpointer
 from pyramid.request import Request
 
-from benben.data.http import JSON_PATCH
+from benben.data.http import JSON, JSON_PATCH, MERGE_PATCH, content_type
 from benben.data.validation import MAX_DEPTH, body_error, hygiene_errors, invalid
 from benben.errors import ProblemError, json_pointer
+from benben.rest import json_body
+from benben.schema_messages import json_type
 
-__all__ = ["PATCH_CONFLICT_TYPE", "apply_patch", "merge_patch"]
+__all__ = [
+    "PATCH_CONFLICT_TYPE",
+    "PATCH_MEDIA_TYPES",
+    "apply_patch",
+    "merge_patch",
+    "patch_content_type",
+]
 
 PATCH_CONFLICT_TYPE = "urn:benben:problem:patch-conflict"
+PATCH_MEDIA_TYPES = (MERGE_PATCH, JSON_PATCH, JSON)
+_ARTICLES = {"array": "an array", "integer": "an integer", "object": "an object", "null": "null"}
+# What each media type makes of a body, and the shape that says.
+_KINDS = {
+    MERGE_PATCH: (f"a merge patch ({MERGE_PATCH})", "object", "an object"),
+    JSON: (f"a merge patch (sent as {JSON})", "object", "an object"),
+    JSON_PATCH: (f"a JSON Patch ({JSON_PATCH})", "array", "an array of operations"),
+}
+_MEDIA_CHECK = content_type(*PATCH_MEDIA_TYPES)
+
+
+def patch_content_type(request: Request, **kwargs: Any) -> None:
+    """A Cornice validator for PATCH: 415 for a media type other than PATCH_MEDIA_TYPES, 400
+    for a body that is not JSON or not of the shape its media type says."""
+    _MEDIA_CHECK(request, **kwargs)
+    media = (request.content_type or "").lower()
+    body = json_body(request)
+    if not request.body:
+        kind, _, described = _KINDS[media]
+        raise invalid([body_error("", f"the body is empty; {kind} body is {described}")])
+    _check_shape(media, body)
+
+
+def _check_shape(media: str, body: Any) -> None:
+    """A 400 naming the media type when ``body`` is not of the shape it says."""
+    kind, shape, described = _KINDS.get(media, _KINDS[JSON])
+    given = json_type(body)
+    if given == shape:
+        return
+    hint = ""
+    if shape == "object" and given == "array":
+        hint = f" (send a JSON Patch as {JSON_PATCH})"
+    elif shape == "array" and given == "object":
+        hint = f" (send a merge patch as {MERGE_PATCH})"
+    this = _ARTICLES.get(given, f"a {given}")
+    raise invalid([body_error("", f"{kind} body is {described}; this one is {this}{hint}")])
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -46,16 +95,13 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def apply_patch(
     request: Request, target: dict[str, Any], members: Sequence[str], max_size: int
 ) -> dict[str, Any]:
-    """The request's patch (already schema-checked) applied to a copy of ``target``."""
+    """The request's patch (already checked by patch_content_type and its media type's
+    schema) applied to a copy of ``target``."""
     patch = request.validated
-    if (request.content_type or "").lower() == JSON_PATCH:
-        if not isinstance(patch, list):
-            raise invalid([body_error("", "a JSON Patch is an array of operations")])
+    media = (request.content_type or "").lower()
+    _check_shape(media, patch)  # a view without patch_content_type must not guess either
+    if media == JSON_PATCH:
         return _json_patch(target, patch, members, max_size)
-    if not isinstance(patch, dict):
-        raise invalid(
-            [body_error("", f"a merge patch is an object; send a JSON Patch array as {JSON_PATCH}")]
-        )
     # Checked before merging, as JSON Patch values are: the members sit one level above data.
     errors = hygiene_errors(patch, max_depth=MAX_DEPTH + 1)
     if errors:

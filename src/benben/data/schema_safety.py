@@ -23,6 +23,7 @@ from referencing.exceptions import Unresolvable
 from benben.errors import json_pointer
 from benben.jsonschemas import DIALECTS, NO_FETCH, Dialect, dialect_of, make_validator, regex_error
 from benben.rest import schema_errors
+from benben.schema_messages import json_text
 
 __all__ = ["collection_schema_errors", "reference_and_pattern_errors", "subschemas"]
 
@@ -151,12 +152,12 @@ def _reference_error(resolver: Any, ref: str, schema_ids: set[int]) -> str | Non
         resolved = resolver.lookup(ref)
     except Unresolvable:
         return (
-            f"{ref!r} does not resolve inside this schema: only references within the "
-            "document are accepted ('#...', or relative to an $id in it), nothing is fetched"
+            f"{json_text(ref)} does not resolve inside this schema: only references within the "
+            'document are accepted ("#...", or relative to an $id in it), nothing is fetched'
         )
     except Exception:  # a malformed URI or pointer: unusable either way
-        return f"{ref!r} is not a reference this schema can resolve"
+        return f"{json_text(ref)} is not a reference this schema can resolve"
     contents = resolved.contents
     if isinstance(contents, bool) or id(contents) in schema_ids:
         return None
-    return f"{ref!r} points at data, not at a subschema"
+    return f"{json_text(ref)} points at data, not at a subschema"

@@ -159,7 +159,16 @@ class _Builder:
         wanted_id = doc.operation_id or _operation_id(method, route_name)
         result["operationId"] = self.unique_id(wanted_id)
         result["parameters"] = self.parameters(path_parameters, doc.parameters, pointer)
-        if doc.body_schema is not None:
+        if doc.body_schemas is not None:
+            result["requestBody"] = {
+                "required": True,
+                "content": {
+                    media: {"schema": self.schemas.place(
+                        schema, f"{pointer}/requestBody/content/{_escape(media)}/schema")}
+                    for media, schema in doc.body_schemas.items()
+                },
+            }  # fmt: skip
+        elif doc.body_schema is not None:
             schema = self.schemas.place(doc.body_schema, f"{pointer}/requestBody/content/"
                                         f"{_escape(doc.body_media_types[0])}/schema")  # fmt: skip
             result["requestBody"] = {
@@ -205,7 +214,7 @@ class _Builder:
             responses[str(status)] = self.response(status, doc.responses[status], pointer)
         if not any(200 <= status < 400 for status in doc.responses):
             responses["200"] = {"description": "Success."}
-        takes_input = doc.body_schema is not None or any(
+        takes_input = doc.body_schema is not None or doc.body_schemas is not None or any(
             p.location in ("query", "header") for p in doc.parameters
         )
         automatic = {
