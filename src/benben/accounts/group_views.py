@@ -10,6 +10,10 @@
 - ``GET|PUT|DELETE /api/v1/groups/{id}/members/{user_id}``: is a member (200, else 404), add
   (201, or 200 if already), remove (204, or 404 when not a member); PUT and DELETE: admins.
 
+Groups are addressed by id or by name, members by user id or by username
+(``/api/v1/groups/staff/members/alice``; see :mod:`.resources`); answers and ``Location``
+headers carry ids.
+
 Renaming or deleting a group and changing its members take effect on the members' next request
 on every instance (their cached principals are dropped after the commit).
 """
@@ -27,7 +31,13 @@ from benben.accounts import groups as groups_service
 from benben.accounts import services
 from benben.accounts.http import page_links, pagination
 from benben.accounts.models import User
-from benben.accounts.resources import GroupResource, GroupsRoot
+from benben.accounts.resources import (
+    GROUP_IN_PATH,
+    MEMBER_IN_PATH,
+    GroupResource,
+    GroupsRoot,
+    user_by_id_or_username,
+)
 from benben.accounts.schemas import (
     CURSOR,
     GROUP,
@@ -130,6 +140,7 @@ def create_group_view(request: Request) -> dict[str, Any]:
 @group_item.get(
     permission=READ,
     operation_id="getGroup",
+    parameters=(GROUP_IN_PATH,),
     summary="One group (its members and administrators; anyone else 404)",
     responses={200: Documented("The group.", GROUP)},
 )
@@ -140,6 +151,7 @@ def get_group_view(request: Request) -> dict[str, Any]:
 @group_item.patch(
     permission=ADMIN,
     operation_id="updateGroup",
+    parameters=(GROUP_IN_PATH,),
     summary="Rename or describe a group (administrators)",
     body_schema=GROUP_UPDATE,
     responses={
@@ -165,6 +177,7 @@ def update_group_view(request: Request) -> dict[str, Any]:
 @group_item.delete(
     permission=ADMIN,
     operation_id="deleteGroup",
+    parameters=(GROUP_IN_PATH,),
     summary="Delete a group (administrators)",
     responses={204: "Deleted; its members lose the group at once."},
 )
@@ -177,7 +190,7 @@ def delete_group_view(request: Request) -> Response:
     permission=READ,
     operation_id="listGroupMembers",
     summary="Members of a group (its members and administrators)",
-    parameters=(LIMIT, CURSOR),
+    parameters=(GROUP_IN_PATH, LIMIT, CURSOR),
     responses={200: Documented("One page of members, by username.", MEMBER_LIST, NEXT_LINK)},
 )
 def list_members_view(request: Request) -> dict[str, Any]:
@@ -198,6 +211,7 @@ def list_members_view(request: Request) -> dict[str, Any]:
 @group_members.post(
     permission=ADMIN,
     operation_id="addGroupMember",
+    parameters=(GROUP_IN_PATH,),
     summary="Add a member (administrators)",
     body_schema=MEMBER_REQUEST,
     responses={
@@ -226,11 +240,12 @@ def add_member_view(request: Request) -> dict[str, Any]:
 @group_member.get(
     permission=READ,
     operation_id="getGroupMember",
+    parameters=(GROUP_IN_PATH, MEMBER_IN_PATH),
     summary="Whether a user is a member (200) or not (404)",
     responses={200: Documented("A member.", MEMBER)},
 )
 def get_member_view(request: Request) -> dict[str, Any]:
-    user = _user_by(request, "user_id", request.matchdict["user_id"])
+    user = user_by_id_or_username(request.dbsession, request.matchdict["user_id"])
     if user is None or not groups_service.is_member(request.dbsession, request.context.group, user):
         raise HTTPNotFound()
     return _member_json(user)
@@ -239,6 +254,7 @@ def get_member_view(request: Request) -> dict[str, Any]:
 @group_member.put(
     permission=ADMIN,
     operation_id="putGroupMember",
+    parameters=(GROUP_IN_PATH, MEMBER_IN_PATH),
     summary="Add a member (administrators)",
     responses={
         200: Documented("Already a member.", MEMBER, MEMBER_URL),
@@ -246,7 +262,7 @@ def get_member_view(request: Request) -> dict[str, Any]:
     },
 )
 def put_member_view(request: Request) -> dict[str, Any]:
-    user = _user_by(request, "user_id", request.matchdict["user_id"])
+    user = user_by_id_or_username(request.dbsession, request.matchdict["user_id"])
     if user is None:
         raise HTTPNotFound()
     return _add(request, user)
@@ -255,11 +271,12 @@ def put_member_view(request: Request) -> dict[str, Any]:
 @group_member.delete(
     permission=ADMIN,
     operation_id="removeGroupMember",
+    parameters=(GROUP_IN_PATH, MEMBER_IN_PATH),
     summary="Remove a member (administrators)",
     responses={204: "Removed.", 404: "No such group or user, or not a member."},
 )
 def remove_member_view(request: Request) -> Response:
-    user = _user_by(request, "user_id", request.matchdict["user_id"])
+    user = user_by_id_or_username(request.dbsession, request.matchdict["user_id"])
     if user is None or not groups_service.remove_member(request, request.context.group, user):
         raise HTTPNotFound()
     return Response(status=204)

@@ -53,7 +53,7 @@ ACL = list[tuple[str, str, Any]]
 _ADMINS: ACL = [(Allow, ADMIN_ROLE, ALL_PERMISSIONS)]
 
 # What the OpenAPI document says of the segments (the placeholders keep their v1 names).
-_BY_ID_OR_NAME = {"type": "string", "minLength": 1}
+_BY_ID_OR_NAME = {"type": "string"}
 USER_IN_PATH = Parameter("id", "path", _BY_ID_OR_NAME, "The user's id, or their username.")
 GROUP_IN_PATH = Parameter("id", "path", _BY_ID_OR_NAME, "The group's id, or its name.")
 MEMBER_IN_PATH = Parameter("user_id", "path", _BY_ID_OR_NAME, "The user's id, or their username.")

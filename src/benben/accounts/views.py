@@ -4,7 +4,7 @@
   ``{"users": [...], "next_cursor", "next"}`` plus a ``Link: rel="next"`` header.
 - ``POST /api/v1/users`` (admins): ``{"username", "password", "email"?, "display_name"?,
   "is_admin"?, "is_active"?}`` -> 201 with the user and ``Location``.
-- ``GET /api/v1/users/{id}``: the user themself or an admin; anyone else 404.
+- ``GET /api/v1/users/{id}`` (id or username): the user themself or an admin; anyone else 404.
 - ``PATCH /api/v1/users/{id}``: partial update.  Users change their own ``display_name``,
   ``email`` and ``password``; ``username``, ``is_admin``, ``is_active`` and every change to
   somebody else's account need the ADMIN permission (403 otherwise: no self-promotion, no
@@ -37,7 +37,7 @@ from pyramid.response import Response
 
 from benben.accounts import services
 from benben.accounts.http import page_links, pagination
-from benben.accounts.resources import UserResource, UsersRoot
+from benben.accounts.resources import USER_IN_PATH, UserResource, UsersRoot
 from benben.accounts.schemas import (
     PAGE_PARAMETERS,
     UPDATED_USER,
@@ -144,6 +144,7 @@ def create_user_view(request: Request) -> dict[str, Any]:
 @user_item.get(
     permission=READ,
     operation_id="getUser",
+    parameters=(USER_IN_PATH,),
     summary="One user (themself or an administrator; anyone else 404)",
     responses={200: Documented("The user.", USER)},
 )
@@ -154,6 +155,7 @@ def get_user_view(request: Request) -> dict[str, Any]:
 @user_item.patch(
     permission=WRITE,
     operation_id="updateUser",
+    parameters=(USER_IN_PATH,),
     summary="Change a user",
     description="Changing one's own password needs `current_password` (missing or wrong: 400 "
     "with the pointer `/current_password`); it ends the user's other sessions, and the "
@@ -203,6 +205,7 @@ def update_user_view(request: Request) -> dict[str, Any]:
 @user_item.delete(
     permission=ADMIN,
     operation_id="deleteUser",
+    parameters=(USER_IN_PATH,),
     summary="Delete a user (administrators)",
     responses={
         204: "Deleted, with their memberships and tokens.",
