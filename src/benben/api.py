@@ -9,9 +9,12 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 
+from benben.security.permissions import ADMIN
+from benben.security.resources import Root
 from benben.version import __version__
 
 CAPABILITIES_KEY = "benben.api.capabilities"
+API_VERSION = "v1"  # the version in every API path: /api/v1/
 
 
 def add_api_capability(
@@ -44,22 +47,39 @@ def api_root_view(request: Request) -> dict[str, Any]:
 
 
 def version_view(request: Request) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "version": __version__,
-        "python": platform.python_version(),
+        "api": API_VERSION,
         "plugins": {
             p.name: p.version for p in request.registry["benben.plugins"] if p.status == "enabled"
         },
     }
+    # The platform tells an attacker which published vulnerabilities to try: administrators only
+    # (an admin's session, or an API token with the admin scope).  Anonymous callers, the
+    # probes' usual case, are answered without looking a credential up.
+    if request.environ.get("HTTP_AUTHORIZATION") and request.has_permission(ADMIN, Root(request)):
+        body["python"] = platform.python_version()
+        body["platform"] = platform.platform(terse=True)
+    request.response.vary = ("Authorization",)  # the answer depends on the caller
+    return body
 
 
 VERSION = {
     "title": "Version",
     "type": "object",
-    "required": ["version", "python", "plugins"],
+    "required": ["version", "api", "plugins"],
     "properties": {
         "version": {"type": "string", "description": "Benben's version."},
-        "python": {"type": "string"},
+        "api": {"const": API_VERSION, "description": "The API's version, as in its paths."},
+        "python": {
+            "type": "string",
+            "description": "The Python version: for administrators only.",
+        },
+        "platform": {
+            "type": "string",
+            "description": "The operating system and machine, as `platform.platform(terse=True)`"
+            ": for administrators only.",
+        },
         "plugins": {
             "type": "object",
             "description": "The version of each enabled plugin, by name.",
@@ -144,7 +164,8 @@ def includeme(config: Configurator) -> None:
         "GET",
         operation_id="getVersion",
         tags=["operations"],
-        summary="Versions of Benben, Python and the enabled plugins",
+        summary="Versions of Benben, its API and the enabled plugins",
+        description="Administrators also see the Python version and the platform.",
         responses={200: Documented("The versions.", VERSION)},
     )
     config.add_api_capability("health", "Liveness and readiness probes", "/health/ready")
