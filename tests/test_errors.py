@@ -15,7 +15,14 @@ from pyramid.httpexceptions import (
 )
 from pyramid.tweens import EXCVIEW
 
-from benben.errors import PROBLEM_JSON, VALIDATION_TYPE, ProblemError, json_pointer
+from benben.errors import (
+    PROBLEM_JSON,
+    TOO_LARGE_TITLE,
+    TOO_LARGE_TYPE,
+    VALIDATION_TYPE,
+    ProblemError,
+    json_pointer,
+)
 from benben.rest import Service
 
 ERROR_CODES = sorted(code for code in status_map if 400 <= code <= 505)
@@ -28,6 +35,7 @@ def assert_problem(response, status):
     assert body["status"] == status
     assert body["type"]
     assert body["title"]
+    assert body["instance"].startswith("/")  # docs/errors.md: always there
     assert body["request_id"] == response.headers["X-Request-ID"]
     return body
 
@@ -131,7 +139,10 @@ def test_returned_http_errors_become_problems(errors_app):
 @pytest.mark.parametrize("code", ERROR_CODES)
 def test_every_http_error_is_a_problem(errors_app, code):
     body = assert_problem(errors_app.get(f"/test/code/{code}", status=code), code)
-    assert body["title"] == status_map[code].title
+    if code == 413:  # every 413 has Benben's type, whoever raised it (docs/errors.md)
+        assert (body["type"], body["title"]) == (TOO_LARGE_TYPE, TOO_LARGE_TITLE)
+    else:
+        assert body["title"] == status_map[code].title
     assert "Traceback" not in errors_app.get(f"/test/code/{code}", status=code).text
 
 
@@ -237,3 +248,27 @@ def test_a_unicode_error_from_a_bug_is_still_a_500(errors_app, make_app):
 def test_json_pointer_escapes():
     assert json_pointer("data", "a/b", "c~d", 0) == "/data/a~1b/c~0d/0"
     assert json_pointer() == ""
+
+
+# A path that is not UTF-8 still has an instance: its bytes, percent-encoded (issue #14).
+@pytest.mark.parametrize("backends", [("sqlite", "memory")], indirect=True)
+@pytest.mark.parametrize(
+    ("path_info", "status", "instance"),
+    [
+        ("/api/v1/collections/\xff", 400, "/api/v1/collections/%FF"),
+        ("/\xff\xfe", 400, "/%FF%FE"),
+        ("/nowhere/caf\xc3\xa9", 404, "/nowhere/caf%C3%A9"),  # UTF-8: encoded the same way
+        ("/nowhere/100%", 404, "/nowhere/100%25"),  # a literal % is not an escape
+    ],
+)
+def test_every_problem_has_an_instance_even_for_a_path_that_is_not_utf8(
+    errors_app, path_info, status, instance
+):
+    response = errors_app.get("/", extra_environ={"PATH_INFO": path_info}, status=status)
+    assert assert_problem(response, status)["instance"] == instance
+
+
+@pytest.mark.parametrize("backends", [("sqlite", "memory")], indirect=True)
+def test_a_percent_encoded_path_that_is_not_utf8_has_an_instance(errors_app):
+    response = errors_app.get("/api/v1/collections/%FF", status=400)
+    assert assert_problem(response, 400)["instance"] == "/api/v1/collections/%FF"

@@ -8,12 +8,11 @@ the log line that does.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from pyramid.config import Configurator
 from pyramid.exceptions import PredicateMismatch
@@ -29,14 +28,23 @@ from pyramid.response import Response
 
 __all__ = [
     "PROBLEM_JSON",
+    "TOO_LARGE_TITLE",
+    "TOO_LARGE_TYPE",
     "ProblemError",
     "cornice_error_handler",
     "json_pointer",
+    "problem_instance",
     "problem_response",
 ]
 
 PROBLEM_JSON = "application/problem+json"
 VALIDATION_TYPE = "urn:benben:problem:validation-error"
+# Every 413 (a body over benben.security.max_body_size, record data over
+# benben.data.max_record_size, a JSON Patch copying too much): one type, one title.
+TOO_LARGE_TYPE = "urn:benben:problem:too-large"
+TOO_LARGE_TITLE = "Content too large"
+# What a path keeps unescaped in ``instance``: RFC 3986 pchar and "/".
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 log = logging.getLogger(__name__)
 
 # Headers of an HTTP exception that a client still needs on the problem response.
@@ -62,12 +70,13 @@ def problem_response(
 ) -> Response:
     """An ``application/problem+json`` response; ``extensions`` become extra members."""
     reason = status_map[status].title if status in status_map else "Error"
+    if status == 413 and type == "about:blank":
+        type, reason = TOO_LARGE_TYPE, TOO_LARGE_TITLE
     body: dict[str, Any] = {"type": type, "title": title or reason, "status": status}
     if detail:
         body["detail"] = detail
     if request is not None:
-        with contextlib.suppress(UnicodeDecodeError):  # a non-UTF-8 path: no instance member
-            body["instance"] = request.path
+        body["instance"] = problem_instance(request)
         request_id = getattr(request, "request_id", None)
         if request_id:
             body["request_id"] = request_id
@@ -83,6 +92,18 @@ def problem_response(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def problem_instance(request: Request) -> str:
+    """The request's path as a URI reference: its raw bytes percent-encoded where they are not
+    plain ASCII, so that a path that is not UTF-8 (``/%FF``) has an ``instance`` too."""
+    environ = request.environ
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    try:
+        raw = path.encode("latin-1")  # PEP 3333: the path's bytes, one character each
+    except UnicodeEncodeError:  # set by a caller that is not a WSGI server: text
+        raw = path.encode("utf-8", "surrogatepass")
+    return quote(raw, safe=_PATH_SAFE)
 
 
 class ProblemError(HTTPError):

@@ -161,6 +161,9 @@ def test_record_size_limit_is_413_with_a_pointer(make_app, backends):
     )
     assert pointers(response) == ["/data"]
     assert "at most 100" in response.json["detail"]
+    # Every 413 has one type and a title that matches it (docs/errors.md).
+    too_large = ("urn:benben:problem:too-large", "Content too large")
+    assert (response.json["type"], response.json["title"]) == too_large
     # A JSON Patch copying data around cannot grow a record past the limit either.
     url = app.put_json(
         record_url("notes", "r"), {"data": {"t": "x" * 40}}, headers=alice.headers
@@ -172,6 +175,7 @@ def test_record_size_limit_is_413_with_a_pointer(make_app, backends):
         headers={**alice.headers, "Content-Type": "application/json-patch+json"},
         status=413,
     )
+    assert (response.json["type"], response.json["title"]) == too_large
     # A body over benben.security.max_body_size never reaches the view.
     small = make_app({**FAST_PASSWORD_HASHING, "benben.security.max_body_size": "1024"})
     response = small.post_json(
@@ -181,6 +185,8 @@ def test_record_size_limit_is_413_with_a_pointer(make_app, backends):
         status=413,
     )
     assert response.content_type == "application/problem+json"
+    assert (response.json["type"], response.json["title"]) == too_large
+    assert response.json["instance"] == records_url("notes")
 
 
 MALFORMED_BODIES = [
@@ -221,3 +227,22 @@ def test_utf8_data_round_trips(app, alice, notes):
     data = {"name": "Zoë", "emoji": "🦆", "cjk": "本本", "nested": {"list": [1, 2.5, None, True]}}
     record = app.post_json(records_url("notes"), {"data": data}, headers=alice.headers).json
     assert app.get(record_url("notes", record["id"]), headers=alice.headers).json["data"] == data
+
+
+def test_an_empty_body_and_null_data_are_told_plainly(app, alice, notes):
+    response = app.post(
+        records_url("notes"), b"", content_type="application/json", headers=alice.headers,
+        status=400,
+    )  # fmt: skip
+    assert response.json["errors"] == [
+        {"location": "body", "pointer": "", "message": "the body is empty; expected a JSON object"}
+    ]
+    response = app.post_json(
+        records_url("notes"), {"data": None}, headers=alice.headers, status=400
+    )
+    assert response.json["errors"] == [
+        {"location": "body", "pointer": "/data", "message": "must be an object, not null"}
+    ]
+    assert response.json["detail"] == "/data: must be an object, not null"
+    response = app.put_json(record_url("notes", "r"), None, headers=alice.headers, status=400)
+    assert response.json["errors"][0]["message"] == "must be an object, not null"

@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from benben.data.schema_safety import collection_schema_errors
-from benben.errors import VALIDATION_TYPE, ProblemError, json_pointer
+from benben.errors import (
+    TOO_LARGE_TITLE,
+    TOO_LARGE_TYPE,
+    VALIDATION_TYPE,
+    ProblemError,
+    json_pointer,
+)
 from benben.rest import bad_text, loads_strict
 
 __all__ = [
@@ -84,6 +90,10 @@ def invalid(
         detail = "; ".join(
             f"{e.get('pointer', e.get('name')) or e['location']}: {e['message']}"
             for e in errors[:20]
+        )
+    if status == 413:  # too large, not malformed: the type every 413 has
+        return ProblemError(
+            status, title=TOO_LARGE_TITLE, type=TOO_LARGE_TYPE, detail=detail, errors=errors
         )
     title = "Invalid request" if status == 400 else None
     return ProblemError(status, title=title, type=VALIDATION_TYPE, detail=detail, errors=errors)

@@ -28,7 +28,7 @@ from pyramid.response import Response
 from pyramid.router import default_execution_policy
 from pyramid.tweens import INGRESS
 
-from benben.errors import problem_response
+from benben.errors import TOO_LARGE_TITLE, TOO_LARGE_TYPE, problem_response
 
 __all__ = ["body_limit_tween_factory", "read_limited", "security_headers_tween_factory"]
 
@@ -89,11 +89,11 @@ def security_headers_tween_factory(handler: Handler, registry: Registry) -> Hand
         except UnicodeDecodeError:
             # A path or query that is not UTF-8 fails wherever it is first read, possibly in a
             # tween before the exception views; it is the client's error.
-            response = problem_response(None, 400, detail="The request URL is not valid UTF-8.")
+            response = problem_response(request, 400, detail="The request URL is not valid UTF-8.")
         except Exception:
             # Outermost tween: nothing above turns an error into a response but the server.
             log.exception("unhandled error in a tween")
-            response = problem_response(None, 500, detail="An unexpected error occurred.")
+            response = problem_response(request, 500, detail="An unexpected error occurred.")
         set_headers(response, security_headers(request, response, hsts_max_age))
         return response
 
@@ -104,6 +104,8 @@ def _too_large(request: Request, limit: int) -> Response:
     return problem_response(
         request,
         413,
+        type=TOO_LARGE_TYPE,
+        title=TOO_LARGE_TITLE,
         detail=f"The request body is larger than the {limit} bytes accepted.",
         max_body_size=limit,
     )
