@@ -112,6 +112,22 @@ print("migrated" if result.changed else "unchanged")
 """
 
 
+def test_alembic_is_quiet_unless_a_migration_runs(engine, tmp_path, caplog):
+    directory = tmp_path / "notes"
+    write_revision(directory, "n1", "notes")
+    source = source_in(directory, "notes")
+    caplog.set_level("INFO")
+
+    upgrade(engine, [source])
+    ran = [r.getMessage() for r in caplog.records if r.name.startswith(("alembic", "benben"))]
+    assert ran == ["Running upgrade  -> n1", "migrated notes: (empty) -> ('n1',)"]
+
+    caplog.clear()
+    upgrade(engine, [source])  # every later start: nothing to run, nothing said
+    pending(engine, [source])
+    assert [r for r in caplog.records if r.name.startswith(("alembic", "benben"))] == []
+
+
 def test_concurrent_upgrades_are_serialised(backends, engine, tmp_path):
     write_revision(tmp_path / "widgets", "w1", "widgets", pause=0.5)
     url, location = backends.database_url(), str(tmp_path / "widgets")

@@ -40,6 +40,7 @@ class MigrationSource:
         return set(self.script().get_heads())
 
     def current(self, connection: Connection) -> set[str]:
+        _quiet_alembic()
         context = MigrationContext.configure(connection, opts={"version_table": self.version_table})
         return set(context.get_current_heads())
 
@@ -81,6 +82,9 @@ def upgrade(engine: Engine, sources: Sequence[MigrationSource]) -> list[Migratio
         for source in sources:
             before = tuple(sorted(source.current(connection)))
             connection.commit()
+            if set(before) == source.heads():
+                results.append(MigrationResult(source.name, before, before))
+                continue  # nothing to run: no Alembic environment, no log line
             _upgrade_one(connection, source)
             after = tuple(sorted(source.current(connection)))
             connection.commit()
@@ -88,6 +92,24 @@ def upgrade(engine: Engine, sources: Sequence[MigrationSource]) -> list[Migratio
                 log.info("migrated %s: %s -> %s", source.name, before or "(empty)", after)
             results.append(MigrationResult(source.name, before, after))
     return results
+
+
+class _AlembicChatter(logging.Filter):
+    """Drops the two lines Alembic logs whenever it looks at a database ("Context impl
+    SQLiteImpl.", "Will assume non-transactional DDL."): said on every start, they read as if
+    something ran. Its "Running upgrade" lines, when something does run, stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in _CHATTER
+
+
+_CHATTER = frozenset({"Context impl %s.", "Will assume %s DDL."})
+
+
+def _quiet_alembic() -> None:
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AlembicChatter) for f in alembic_log.filters):
+        alembic_log.addFilter(_AlembicChatter())
 
 
 def _upgrade_one(connection: Connection, source: MigrationSource) -> None:
