@@ -36,6 +36,11 @@ Directives added to the Configurator by Benben (core uses them too):
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
 
+A list follows the API's one convention (docs/api-conventions.md: ``{"data", "next"}``,
+``_limit``, ``_cursor``, ``_sort``, ``_count``): declare it as a :class:`Listing`, read the
+request with ``Listing.parse``, fetch with :func:`fetch_page` and answer :func:`list_response`;
+``Listing.parameters()`` and ``Listing.response()`` document it (see :mod:`benben.listing`).
+
 Rules the loader enforces (each breach stops start-up with a ConfigurationError naming the plugin):
 
 - Core is committed first and cannot be replaced: registering one of core's route names, views,
@@ -69,6 +74,16 @@ from benben.cache.service import ICacheService
 from benben.cli.common import CommandError, add_ini_argument
 from benben.deprecation import Deprecation
 from benben.errors import problem_response
+from benben.listing import (
+    Listing,
+    ListParams,
+    Page,
+    fetch_page,
+    invalid_parameter,
+    list_envelope,
+    list_response,
+    list_schema,
+)
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
 from benben.settings import Setting, as_bool, as_choice, as_float, as_int, as_list, as_str
@@ -84,6 +99,9 @@ __all__ = [
     "Deprecation",
     "HealthCheck",
     "ICacheService",
+    "ListParams",
+    "Listing",
+    "Page",
     "Parameter",
     "PluginInfo",
     "PluginMetadata",
@@ -104,6 +122,11 @@ __all__ = [
     "core_version",
     "current_plugin",
     "enabled_plugins",
+    "fetch_page",
+    "invalid_parameter",
+    "list_envelope",
+    "list_response",
+    "list_schema",
     "openapi_document",
     "plugin_settings",
     "problem_response",

@@ -61,7 +61,7 @@ def test_several_instances_starting_at_once_create_one_admin(make_app, monkeypat
     second = make_app({"benben.admin_password": PASSWORD})
     assert bootstrap.bootstrap_first_admin(second.app.registry) == "raced"
     tokens = login(first, "admin").json
-    users = first.get("/api/v1/users", headers=bearer(tokens["access_token"])).json["users"]
+    users = first.get("/api/v1/users", headers=bearer(tokens["access_token"])).json["data"]
     assert [user["username"] for user in users] == ["admin"]
 
 

@@ -29,7 +29,7 @@ def test_admin_creates_lists_reads_renames_and_deletes_a_group(app, admin, staff
     url = f"{GROUPS}/{staff['id']}"
     assert app.get(url, headers=admin.headers).json == staff
     listed = app.get(GROUPS, headers=admin.headers).json
-    assert [group["name"] for group in listed["groups"]] == ["staff"]
+    assert [group["name"] for group in listed["data"]] == ["staff"]
 
     renamed = app.patch_json(url, {"name": "crew", "description": ""}, headers=admin.headers)
     assert renamed.json["name"] == "crew"
@@ -41,10 +41,10 @@ def test_admin_creates_lists_reads_renames_and_deletes_a_group(app, admin, staff
 def test_group_list_is_paginated_and_filtered(app, admin):
     for name in ("ops", "ops-eu", "ops-us", "sales"):
         app.post_json(GROUPS, {"name": name}, headers=admin.headers, status=201)
-    page = app.get(GROUPS, {"q": "ops", "limit": "2"}, headers=admin.headers).json
-    assert [group["name"] for group in page["groups"]] == ["ops", "ops-eu"]
+    page = app.get(GROUPS, {"name__startswith": "ops", "_limit": "2"}, headers=admin.headers).json
+    assert [group["name"] for group in page["data"]] == ["ops", "ops-eu"]
     rest = app.get(page["next"], headers=admin.headers).json
-    assert [group["name"] for group in rest["groups"]] == ["ops-us"]
+    assert [group["name"] for group in rest["data"]] == ["ops-us"]
     assert rest["next"] is None
 
 
@@ -97,7 +97,7 @@ def test_membership_lifecycle_and_who_may_read_the_group(app, admin, alice, bob,
 
     # Alice's principals changed: the same token now reads the group and its members.
     assert app.get(group_url, headers=alice.headers).json["member_count"] == 1
-    members = app.get(members_url(staff), headers=alice.headers).json["members"]
+    members = app.get(members_url(staff), headers=alice.headers).json["data"]
     assert [member["username"] for member in members] == ["alice"]
     app.get(f"{members_url(staff)}/{alice.id}", headers=alice.headers, status=200)
     assert app.get(ME, headers=alice.headers).json["groups"] == ["staff"]
@@ -168,10 +168,10 @@ def test_members_are_paginated(app, admin, staff):
     for name in ("m1", "m2", "m3"):
         user_id = add_user(app, name)
         app.put(f"{members_url(staff)}/{user_id}", headers=admin.headers, status=201)
-    page = app.get(members_url(staff), {"limit": "2"}, headers=admin.headers).json
-    assert [member["username"] for member in page["members"]] == ["m1", "m2"]
+    page = app.get(members_url(staff), {"_limit": "2"}, headers=admin.headers).json
+    assert [member["username"] for member in page["data"]] == ["m1", "m2"]
     rest = app.get(page["next"], headers=admin.headers).json
-    assert [member["username"] for member in rest["members"]] == ["m3"]
+    assert [member["username"] for member in rest["data"]] == ["m3"]
     assert app.get(f"{GROUPS}/{staff['id']}", headers=admin.headers).json["member_count"] == 3
 
 

@@ -235,7 +235,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, admin, monk
     # the winner committed, it is no admin any more and the account is hidden from it (404).
     assert statuses[loser] in (404, 409), statuses
     survivor = admin if winner == admin.username else deputy
-    users = app.get(USERS, headers=survivor.headers).json["users"]
+    users = app.get(USERS, headers=survivor.headers).json["data"]
     assert [u["username"] for u in users if u["roles"] == ["admin"] and u["is_active"]] == [
         survivor.username
     ]

@@ -34,7 +34,7 @@ def test_create_shows_the_secret_once_and_stores_only_its_digest(app, alice, dbs
     assert 3500 < (expires - datetime.datetime.now(datetime.UTC)).total_seconds() <= 3600
     stored = dbsession.scalars(select(ApiToken.token_hash)).all()
     assert created["token"] not in stored
-    listed = app.get("/api/v1/tokens", headers=alice["headers"]).json["items"]
+    listed = app.get("/api/v1/tokens", headers=alice["headers"]).json["data"]
     assert [item["id"] for item in listed] == [created["id"]]
     assert "token" not in listed[0]
     assert "token" not in app.get(response.headers["Location"], headers=alice["headers"]).json
@@ -97,7 +97,7 @@ def test_other_users_tokens_are_invisible(app, alice, create_user):
     create_user("bob")
     bob = bearer(login(app, "bob")["access_token"])
     created = create_token(app, alice["headers"]).json
-    assert app.get("/api/v1/tokens", headers=bob).json["items"] == []
+    assert app.get("/api/v1/tokens", headers=bob).json["data"] == []
     for method in (app.get, app.delete):
         response = method(f"/api/v1/tokens/{created['id']}", headers=bob, status=404)
         assert response.content_type == PROBLEM

@@ -35,4 +35,4 @@ def test_an_api_token_name_with_nul_is_a_400(app, alice):
     body = {"name": "de\x00ploy", "scopes": ["read"]}
     response = app.post_json("/api/v1/tokens", body, headers=alice["headers"], status=400)
     assert _pointers(response) == ["/name"]
-    assert app.get("/api/v1/tokens", headers=alice["headers"]).json["items"] == []
+    assert app.get("/api/v1/tokens", headers=alice["headers"]).json["data"] == []

@@ -1,11 +1,12 @@
 """``/api/v1/groups``, ``/api/v1/groups/{id}`` and memberships (ACLs in :mod:`.resources`).
 
-- ``GET /api/v1/groups?q=PREFIX&limit=N&cursor=C`` (admins) -> ``{"groups", "next_cursor",
-  "next"}``; ``POST /api/v1/groups`` (admins) ``{"name", "description"?}`` -> 201.
+- ``GET /api/v1/groups`` (admins): a list in the API's list convention (``{"data", "next"}``;
+  ``name__startswith``; see :mod:`.lists`); ``POST /api/v1/groups`` (admins) ``{"name",
+  "description"?}`` -> 201.
 - ``GET /api/v1/groups/{id}``: members of the group and admins; anyone else 404.
   ``PATCH`` (``name``, ``description``) and ``DELETE`` (-> 204): admins.
-- ``GET /api/v1/groups/{id}/members`` (members and admins): ``{"members": [{"id", "username",
-  "display_name"}], "next_cursor", "next"}``; ``POST`` ``{"user_id"}`` or ``{"username"}``
+- ``GET /api/v1/groups/{id}/members`` (members and admins): a list of ``{"id", "username",
+  "display_name"}``; ``POST`` ``{"user_id"}`` or ``{"username"}``
   (admins) adds a member: 201, or 200 when they already were one.
 - ``GET|PUT|DELETE /api/v1/groups/{id}/members/{user_id}``: is a member (200, else 404), add
   (201, or 200 if already), remove (204, or 404 when not a member); PUT and DELETE: admins.
@@ -29,7 +30,7 @@ from sqlalchemy import select
 
 from benben.accounts import groups as groups_service
 from benben.accounts import services
-from benben.accounts.http import page_links, pagination
+from benben.accounts.lists import GROUPS, MEMBERS, groups_page, member_json, members_page
 from benben.accounts.models import User
 from benben.accounts.resources import (
     GROUP_IN_PATH,
@@ -39,16 +40,11 @@ from benben.accounts.resources import (
     user_by_id_or_username,
 )
 from benben.accounts.schemas import (
-    CURSOR,
     GROUP,
     GROUP_CREATE,
-    GROUP_LIST,
     GROUP_UPDATE,
-    LIMIT,
     MEMBER,
-    MEMBER_LIST,
     MEMBER_REQUEST,
-    PAGE_PARAMETERS,
 )
 from benben.accounts.validation import (
     FieldErrors,
@@ -90,7 +86,6 @@ group_member = Service(
     description="One membership.",
     tags=["accounts"],
 )
-NEXT_LINK = {"Link": 'The next page, as `<url>; rel="next"` (absent on the last page).'}
 MEMBER_URL = {"Location": "The membership's URL."}
 
 
@@ -98,18 +93,11 @@ MEMBER_URL = {"Location": "The membership's URL."}
     permission=READ,
     operation_id="listGroups",
     summary="List groups (administrators)",
-    parameters=PAGE_PARAMETERS,
-    responses={200: Documented("One page of groups, by name.", GROUP_LIST, NEXT_LINK)},
+    parameters=GROUPS.parameters(),
+    responses={200: GROUPS.response("One page of groups, by name by default.", GROUP, "GroupList")},
 )
 def list_groups_view(request: Request) -> dict[str, Any]:
-    page = pagination(request)
-    found, more = groups_service.list_groups(
-        request.dbsession, prefix=page.prefix, limit=page.limit, after=page.cursor
-    )
-    return {
-        "groups": [groups_service.group_json(request.dbsession, group) for group in found],
-        **page_links(request, page, found[-1].name if found else None, more),
-    }
+    return groups_page(request)
 
 
 @groups.post(
@@ -190,22 +178,11 @@ def delete_group_view(request: Request) -> Response:
     permission=READ,
     operation_id="listGroupMembers",
     summary="Members of a group (its members and administrators)",
-    parameters=(GROUP_IN_PATH, LIMIT, CURSOR),
-    responses={200: Documented("One page of members, by username.", MEMBER_LIST, NEXT_LINK)},
+    parameters=(GROUP_IN_PATH, *MEMBERS.parameters()),
+    responses={200: MEMBERS.response("One page of members, by username.", MEMBER, "MemberList")},
 )
 def list_members_view(request: Request) -> dict[str, Any]:
-    page = pagination(request)
-    if page.prefix:
-        errors = FieldErrors("querystring")
-        errors.add("q", "is not supported here")
-        errors.raise_if_any()
-    found, more = groups_service.list_members(
-        request.dbsession, request.context.group, limit=page.limit, after=page.cursor
-    )
-    return {
-        "members": [_member_json(user) for user in found],
-        **page_links(request, page, found[-1].username if found else None, more),
-    }
+    return members_page(request, request.context.group)
 
 
 @group_members.post(
@@ -248,7 +225,7 @@ def get_member_view(request: Request) -> dict[str, Any]:
     user = user_by_id_or_username(request.dbsession, request.matchdict["user_id"])
     if user is None or not groups_service.is_member(request.dbsession, request.context.group, user):
         raise HTTPNotFound()
-    return _member_json(user)
+    return member_json(user)
 
 
 @group_member.put(
@@ -289,7 +266,7 @@ def _add(request: Request, user: User) -> dict[str, Any]:
     request.response.headers["Location"] = request.route_url(
         "api.groups.member", id=group.id, user_id=user.id
     )
-    return _member_json(user)
+    return member_json(user)
 
 
 def _user_by(request: Request, field: str, value: str) -> User | None:
@@ -297,7 +274,3 @@ def _user_by(request: Request, field: str, value: str) -> User | None:
         return request.dbsession.get(User, value, options=services.NO_COLLECTIONS_USER)
     query = select(User).options(*services.NO_COLLECTIONS_USER)
     return request.dbsession.scalars(query.where(User.username == value.lower())).one_or_none()
-
-
-def _member_json(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name}

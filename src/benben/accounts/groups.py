@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from benben.accounts.models import Group, GroupMember, User
 from benben.accounts.services import (
     NO_COLLECTIONS_GROUP,
-    NO_COLLECTIONS_USER,
     in_savepoint,
     now,
     taken,
@@ -28,8 +27,6 @@ __all__ = [
     "delete_group",
     "group_json",
     "is_member",
-    "list_groups",
-    "list_members",
     "member_ids",
     "remove_member",
     "update_group",
@@ -77,18 +74,6 @@ def delete_group(request: Request, group: Group) -> None:
     invalidate_principals(request, *members)
 
 
-def list_groups(
-    dbsession: Session, *, prefix: str | None, limit: int, after: str | None
-) -> tuple[list[Group], bool]:
-    query = select(Group).options(*NO_COLLECTIONS_GROUP).order_by(Group.name).limit(limit + 1)
-    if prefix:
-        query = query.where(Group.name.startswith(prefix.lower(), autoescape=True))
-    if after:
-        query = query.where(Group.name > after)
-    groups = list(dbsession.scalars(query))
-    return groups[:limit], len(groups) > limit
-
-
 def group_json(dbsession: Session, group: Group) -> dict[str, Any]:
     count = dbsession.scalar(
         select(func.count()).select_from(GroupMember).where(GroupMember.group_id == group.id)
@@ -107,23 +92,6 @@ def member_ids(dbsession: Session, group: Group) -> list[str]:
     return list(
         dbsession.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id))
     )
-
-
-def list_members(
-    dbsession: Session, group: Group, *, limit: int, after: str | None
-) -> tuple[list[User], bool]:
-    query = (
-        select(User)
-        .options(*NO_COLLECTIONS_USER)
-        .join(GroupMember, GroupMember.user_id == User.id)
-        .where(GroupMember.group_id == group.id)
-        .order_by(User.username)
-        .limit(limit + 1)
-    )
-    if after:
-        query = query.where(User.username > after)
-    users = list(dbsession.scalars(query))
-    return users[:limit], len(users) > limit
 
 
 def is_member(dbsession: Session, group: Group, user: User) -> bool:

@@ -1,5 +1,6 @@
 """JSON Schemas of the accounts API: request bodies (enforced before the views run) and
-responses (what the OpenAPI document promises; the tests hold real responses to them).
+responses (what the OpenAPI document promises; the tests hold real responses to them).  The
+lists' envelopes and parameters are in :mod:`.lists`.
 
 Body schemas check the shape only (types, required and unknown members): the rules with
 messages of their own (name patterns, the password policy, email syntax) stay in
@@ -11,40 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from benben.rest import Parameter
-
-from .http import MAX_CURSOR_LENGTH, MAX_LIMIT
 from .validation import DESCRIPTION_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, NAME_RULE
 
 __all__ = [
     "GROUP",
     "GROUP_CREATE",
-    "GROUP_LIST",
     "GROUP_UPDATE",
     "MEMBER",
-    "MEMBER_LIST",
     "MEMBER_REQUEST",
-    "PAGE_PARAMETERS",
     "UPDATED_USER",
     "USER",
     "USER_CREATE",
-    "USER_LIST",
     "USER_UPDATE",
 ]
 
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 _NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{1,63}$"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
-_PAGE = {
-    "next_cursor": {
-        "type": ["string", "null"],
-        "description": "Give it as `cursor` for the next page; null on the last page.",
-    },
-    "next": {
-        "type": ["string", "null"],
-        "description": "The next page's URL (also in the `Link` header); null on the last page.",
-    },
-}
 
 _USER_PROPERTIES: dict[str, Any] = {
     "id": {"type": "string"},
@@ -86,14 +70,6 @@ UPDATED_USER: dict[str, Any] = {
     },
     "additionalProperties": False,
 }
-USER_LIST: dict[str, Any] = {
-    "title": "UserList",
-    "type": "object",
-    "required": ["users", "next_cursor", "next"],
-    "properties": {"users": {"type": "array", "items": USER}, **_PAGE},
-    "additionalProperties": False,
-}
-
 _POLICY_RULES = (
     "The password policy applies (`benben.auth.password_min_length`, at most 1024 characters, "
     "not only whitespace, not the username or email)."
@@ -147,13 +123,6 @@ GROUP: dict[str, Any] = {
     "properties": _GROUP_PROPERTIES,
     "additionalProperties": False,
 }
-GROUP_LIST: dict[str, Any] = {
-    "title": "GroupList",
-    "type": "object",
-    "required": ["groups", "next_cursor", "next"],
-    "properties": {"groups": {"type": "array", "items": GROUP}, **_PAGE},
-    "additionalProperties": False,
-}
 _GROUP_WRITE_PROPERTIES: dict[str, Any] = {
     "name": {"type": "string", "description": NAME_RULE + " (stored lowercased)."},
     "description": {**_NULLABLE_STRING, "description": "At most 1000 characters."},
@@ -179,13 +148,6 @@ MEMBER: dict[str, Any] = {
     "properties": {"id": {"type": "string"}, "username": _NAME, "display_name": {"type": "string"}},
     "additionalProperties": False,
 }
-MEMBER_LIST: dict[str, Any] = {
-    "title": "MemberList",
-    "type": "object",
-    "required": ["members", "next_cursor", "next"],
-    "properties": {"members": {"type": "array", "items": MEMBER}, **_PAGE},
-    "additionalProperties": False,
-}
 MEMBER_REQUEST: dict[str, Any] = {
     "title": "MemberRequest",
     "type": "object",
@@ -194,23 +156,3 @@ MEMBER_REQUEST: dict[str, Any] = {
     "oneOf": [{"required": ["user_id"]}, {"required": ["username"]}],
     "additionalProperties": False,
 }
-
-LIMIT = Parameter(
-    "limit",
-    "query",
-    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
-    "Items per page.",
-)
-CURSOR = Parameter(
-    "cursor",
-    "query",
-    {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
-    "The `next_cursor` of the previous page.",
-)
-NAME_PREFIX = Parameter(
-    "q",
-    "query",
-    {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
-    "Only names starting with this (case-insensitive; no wildcards).",
-)
-PAGE_PARAMETERS = (LIMIT, CURSOR, NAME_PREFIX)

@@ -39,7 +39,6 @@ __all__ = [
     "group_names_by_user",
     "in_savepoint",
     "iso",
-    "list_users",
     "now",
     "set_password",
     "taken",
@@ -172,19 +171,6 @@ def find_user(dbsession: Session, key: str) -> User | None:
     if user is None:
         user = dbsession.get(User, key, options=NO_COLLECTIONS_USER)
     return user
-
-
-def list_users(
-    dbsession: Session, *, prefix: str | None, limit: int, after: str | None
-) -> tuple[list[User], bool]:
-    """Users ordered by username (keyset pagination: ``after`` = the last username seen)."""
-    query = select(User).options(*NO_COLLECTIONS_USER).order_by(User.username).limit(limit + 1)
-    if prefix:
-        query = query.where(User.username.startswith(prefix.lower(), autoescape=True))
-    if after:
-        query = query.where(User.username > after)
-    users = list(dbsession.scalars(query))
-    return users[:limit], len(users) > limit
 
 
 def group_names_by_user(dbsession: Session, user_ids: Iterable[str]) -> dict[str, list[str]]:

@@ -1,7 +1,7 @@
 """``/api/v1/users`` and ``/api/v1/users/{id}`` (Cornice services, ACLs in :mod:`.resources`).
 
-- ``GET /api/v1/users?q=PREFIX&limit=N&cursor=C`` (admins): users by username, keyset-paginated:
-  ``{"users": [...], "next_cursor", "next"}`` plus a ``Link: rel="next"`` header.
+- ``GET /api/v1/users`` (admins): a list in the API's list convention (``{"data", "next"}``,
+  ``_limit``, ``_cursor``, ``_sort``, ``_count``, ``username__startswith``; see :mod:`.lists`).
 - ``POST /api/v1/users`` (admins): ``{"username", "password", "email"?, "display_name"?,
   "is_admin"?, "is_active"?}`` -> 201 with the user and ``Location``.
 - ``GET /api/v1/users/{id}`` (id or username): the user themself or an admin; anyone else 404.
@@ -36,14 +36,12 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from benben.accounts import services
-from benben.accounts.http import page_links, pagination
+from benben.accounts.lists import USERS, users_page
 from benben.accounts.resources import USER_IN_PATH, UserResource, UsersRoot
 from benben.accounts.schemas import (
-    PAGE_PARAMETERS,
     UPDATED_USER,
     USER,
     USER_CREATE,
-    USER_LIST,
     USER_UPDATE,
 )
 from benben.accounts.validation import (
@@ -81,7 +79,6 @@ user_item = Service(
     tags=["accounts"],
 )
 
-NEXT_LINK = {"Link": 'The next page, as `<url>; rel="next"` (absent on the last page).'}
 CREATE_FIELDS = ("username", "password", "email", "display_name", "is_admin", "is_active")
 UPDATE_FIELDS = (*CREATE_FIELDS, "current_password")
 # Fields only the ADMIN permission may change, even on one's own account.
@@ -92,20 +89,13 @@ PRIVILEGED_FIELDS = ("username", "is_admin", "is_active")
     permission=READ,
     operation_id="listUsers",
     summary="List users (administrators)",
-    description="Users ordered by username, keyset-paginated. Unknown query parameters are "
-    "refused (400), so that a misspelt filter never lists everyone.",
-    parameters=PAGE_PARAMETERS,
-    responses={200: Documented("One page of users.", USER_LIST, NEXT_LINK)},
+    description="Users, by username unless `_sort` says otherwise (docs/api-conventions.md). "
+    "Unknown query parameters are refused (400), so that a misspelt filter never lists everyone.",
+    parameters=USERS.parameters(),
+    responses={200: USERS.response("One page of users.", USER, "UserList")},
 )
 def list_users_view(request: Request) -> dict[str, Any]:
-    page = pagination(request)
-    found, more = services.list_users(
-        request.dbsession, prefix=page.prefix, limit=page.limit, after=page.cursor
-    )
-    return {
-        "users": _users_json(request, found),
-        **page_links(request, page, found[-1].username if found else None, more),
-    }
+    return users_page(request)
 
 
 @users.post(

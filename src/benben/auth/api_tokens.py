@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from benben.accounts.models import ApiToken
 from benben.errors import ProblemError
+from benben.listing import Listing, fetch_page, list_response
 from benben.rest import Response as Documented
 from benben.rest import Service
 from benben.security.permissions import ADMIN, READ, SCOPES
@@ -20,7 +21,7 @@ from benben.security.resources import OwnTokens
 from benben.security.tokens import new_api_token
 from benben.timestamps import as_utc, iso
 
-from .schemas import API_TOKEN, API_TOKEN_CREATE, API_TOKEN_LIST, CREATED_API_TOKEN
+from .schemas import API_TOKEN, API_TOKEN_CREATE, CREATED_API_TOKEN
 from .services import utcnow
 from .validation import field_error, invalid, string_field
 
@@ -38,6 +39,8 @@ token_item = Service(
     name="api.tokens.item", path="/api/v1/tokens/{id}", factory=OwnTokens, tags=["auth"]
 )
 
+# The list convention (docs/api-conventions.md): oldest first, by default.
+TOKENS = Listing(sortable=("created_at", "name"), default_sort="created_at")
 MIN_LIFETIME = datetime.timedelta(minutes=1)
 MAX_LIFETIME = datetime.timedelta(days=3660)
 
@@ -58,15 +61,22 @@ def token_json(token: ApiToken) -> dict[str, Any]:
     permission=READ,
     operation_id="listApiTokens",
     summary="List your API tokens",
-    responses={200: Documented("The caller's tokens, without their secrets.", API_TOKEN_LIST)},
+    parameters=TOKENS.parameters(),
+    responses={
+        200: TOKENS.response(
+            "The caller's tokens (revoked ones too), without their secrets.",
+            API_TOKEN,
+            "ApiTokenList",
+        )
+    },
 )
 def list_tokens_view(request: Request) -> dict[str, Any]:
-    tokens = request.dbsession.scalars(
-        select(ApiToken)
-        .where(ApiToken.user_id == request.identity.user_id)
-        .order_by(ApiToken.created_at, ApiToken.name)
-    ).all()
-    return {"items": [token_json(token) for token in tokens]}
+    params = TOKENS.parse(request)
+    query = select(ApiToken).where(ApiToken.user_id == request.identity.user_id)
+    columns = {"created_at": ApiToken.created_at, "name": ApiToken.name, "id": ApiToken.id}
+    page = fetch_page(request.dbsession, query, params, columns)
+    data = [token_json(token) for token in page.items]
+    return list_response(request, data, page.next_cursor, page.total)
 
 
 @tokens.post(

@@ -15,7 +15,6 @@ from benben.security.permissions import SCOPES
 __all__ = [
     "API_TOKEN",
     "API_TOKEN_CREATE",
-    "API_TOKEN_LIST",
     "CREATED_API_TOKEN",
     "JWKS",
     "LOGIN",
@@ -126,13 +125,6 @@ CREATED_API_TOKEN: dict[str, Any] = {
             "description": "The secret, shown this once (only its digest is stored).",
         },
     },
-    "additionalProperties": False,
-}
-API_TOKEN_LIST: dict[str, Any] = {
-    "title": "ApiTokenList",
-    "type": "object",
-    "required": ["items"],
-    "properties": {"items": {"type": "array", "items": API_TOKEN}},
     "additionalProperties": False,
 }
 JWKS: dict[str, Any] = {
