@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from benben.data import cursor as cursors
+from benben.data.declared import undeclared
 from benben.data.query_params import (
     MAX_CURSOR_LENGTH,
     MAX_FILTERS,
@@ -191,6 +192,23 @@ class _Errors:
             )
 
 
+def _check_declared(
+    schema: Any, filters: Iterable[Filter], sort: Iterable[SortKey], errors: _Errors
+) -> None:
+    """Sorts and filters on a field the collection's schema forbids: no record has it."""
+    if not isinstance(schema, Mapping):
+        return
+    named = [(flt.param, flt.field) for flt in filters] + [("_sort", key.field) for key in sort]
+    for name, fld in named:
+        missing = None if fld.meta else undeclared(schema, fld.path)
+        if missing is not None:
+            errors.add(
+                name,
+                f"the schema of the collection does not declare {missing}, and accepts no "
+                "undeclared fields: no record can have it",
+            )
+
+
 def _pairs(params: Mapping[str, str]) -> list[tuple[str, str]]:
     items = params.items()  # a MultiDict gives every value of a repeated parameter
     return [(str(name), str(value)) for name, value in items]
@@ -204,11 +222,13 @@ def parse_list_query(
     secret: bytes,
     collection_id: str,
     ignore: Iterable[str] = (),
+    schema: Any = None,
 ) -> ListQuery:
     """The list query of ``params`` (``request.GET``), or a 400 problem naming every bad one.
 
     ``ignore``: reserved (``_``) parameters the caller handles itself; other unknown reserved
-    parameters are refused, so that a misspelt ``_sort`` does not pass unnoticed.
+    parameters are refused, so that a misspelt ``_sort`` does not pass unnoticed.  ``schema``:
+    the collection's; a sort or filter on a field it forbids is refused (:mod:`.declared`).
     """
     errors = _Errors()
     ignored = set(ignore)
@@ -247,6 +267,7 @@ def parse_list_query(
                 values[name] = read(reserved[name])
             except InvalidParameter as exc:
                 errors.add(name, str(exc))
+    _check_declared(schema, filters, values.get("_sort", ()), errors)
     errors.raise_if_any()
 
     query = ListQuery(

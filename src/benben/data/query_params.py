@@ -93,12 +93,12 @@ def parse_field_path(text: str) -> tuple[str, ...]:
     for segment in segments:
         if len(segment) > _MAX_SEGMENT_LENGTH or not _SEGMENT.fullmatch(segment):
             raise ValueError(
-                f"invalid field segment {segment[:_MAX_SEGMENT_LENGTH]!r}: segments are letters, "
-                "digits, '-' and single '_' (not at the end), at most "
+                f"invalid field segment {_quoted(segment)}: segments are letters, "
+                'digits, "-" and single "_" (not at the end), at most '
                 f"{_MAX_SEGMENT_LENGTH} characters"
             )
     if segments[0].startswith("_"):
-        raise ValueError("top-level names starting with '_' are reserved parameters")
+        raise ValueError('top-level names starting with "_" are reserved parameters')
     return segments
 
 
@@ -135,7 +135,7 @@ def _value(fld: Field, op: str, raw: str) -> Any:
     if raw.startswith("["):
         values = _json(raw)
         if not isinstance(values, list):
-            raise InvalidParameter("starts with '[' but is not a JSON array")
+            raise InvalidParameter('starts with "[" but is not a JSON array')
         items = [(value, None) for value in values]
     else:
         items = [(_json(text), text) for text in raw.split(",")]
@@ -185,7 +185,9 @@ def read_filter(name: str, raw: str) -> Filter:
     path, _, op = name.partition("__")
     op = op or "eq"
     if op not in OPERATORS:
-        raise InvalidParameter(f"unknown operator {op[:32]!r}; operators: {', '.join(OPERATORS)}")
+        raise InvalidParameter(
+            f"unknown operator {_quoted(op[:32])}; operators: {', '.join(OPERATORS)}"
+        )
     fld = _field(path)
     if fld.meta and op not in _META_OPS[fld.meta]:
         raise InvalidParameter(f"{op} does not apply to {fld.meta}")
@@ -195,15 +197,41 @@ def read_filter(name: str, raw: str) -> Filter:
 
 
 def read_sort(raw: str) -> tuple[SortKey, ...]:
-    keys: list[SortKey] = []
-    for item in raw.split(","):
-        descending = item.startswith("-")
-        keys.append(SortKey(_field(item[1:] if descending else item), descending))
-    if len(keys) > MAX_SORT_KEYS:
+    """``-price,name``: fields separated by commas, each with one optional ``-`` (descending).
+    Anything else is refused with what is wrong with which key, never read some other way: a
+    field name starting with ``-`` cannot be sorted on (``--price`` is not "ascending -price")."""
+    items = raw.split(",")
+    if raw == "":
+        raise InvalidParameter("is empty; give fields separated by commas, such as -price,name")
+    if len(items) > MAX_SORT_KEYS:
         raise InvalidParameter(f"at most {MAX_SORT_KEYS} sort keys")
-    if len({key.field for key in keys}) != len(keys):
-        raise InvalidParameter("a field is named twice")
+    keys: list[SortKey] = []
+    for number, item in enumerate(items, 1):
+        where = f"key {number} ({_quoted(item)})"
+        if item == "":
+            raise InvalidParameter(f"key {number} is empty (two commas in a row, or one at an end)")
+        descending = item.startswith("-")
+        name = item[1:] if descending else item
+        if name == "":
+            raise InvalidParameter(f'{where} is a lone "-": write the field after it, as in -price')
+        if name.startswith(("-", "+")) or item.startswith("+"):
+            raise InvalidParameter(
+                f'{where}: one "-" before a field means descending, nothing means ascending; '
+                'field names starting with "-" or "+" cannot be sorted on'
+            )
+        try:
+            field = _field(name)
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"{where}: {exc}") from None
+        if any(key.field == field for key in keys):
+            raise InvalidParameter(f"{where}: {field} is already a sort key")
+        keys.append(SortKey(field, descending))
     return tuple(keys)
+
+
+def _quoted(text: str) -> str:
+    """``text`` in JSON's double quotes, cut short: messages name a value, they do not echo it."""
+    return json.dumps(text[:_MAX_SEGMENT_LENGTH], ensure_ascii=False)
 
 
 def read_fields(raw: str) -> tuple[str, ...]:
