@@ -74,6 +74,7 @@ BAD_PARAMETERS = [
     ({"_since": "-1"}, "_since"),
     ({"_limit": "0"}, "_limit"),
     ({"_cursor": "bm9wZQ"}, "_cursor"),
+    ({"_sort": "action"}, "_sort"),
     ({"limit": "5"}, "limit"),
 ]
 

@@ -148,3 +148,80 @@ def test_a_patch_cannot_copy_a_record_beyond_its_size_limit(app, alice, item):
     copies = [{"op": "copy", "from": "/data", "path": f"/data/c{i}"} for i in range(40)]
     response = patch(app, alice, copies, JSON_PATCH, status=413)
     assert pointers(response)[0].startswith("/")
+    assert response.json["type"] == "urn:benben:problem:too-large"
+
+
+# The Content-Type decides what a PATCH body is, never its shape (issue #14): each mismatch is a
+# 400 whose message names the media type and the shape it expects.
+SHAPE_MISMATCHES = [
+    (
+        {"data": {"stock": 1}},
+        JSON_PATCH,
+        "a JSON Patch (application/json-patch+json) body is an array of operations; this one "
+        f"is an object (send a merge patch as {MERGE})",
+    ),
+    (
+        [{"op": "replace", "path": "/data/stock", "value": 1}],
+        MERGE,
+        f"a merge patch ({MERGE}) body is an object; this one is an array (send a JSON Patch "
+        f"as {JSON_PATCH})",
+    ),
+    (
+        [{"op": "replace", "path": "/data/stock", "value": 1}],
+        "application/json",
+        "a merge patch (sent as application/json) body is an object; this one is an array",
+    ),
+    (None, MERGE, "body is an object; this one is null"),
+    (b"", JSON_PATCH, "the body is empty; a JSON Patch (application/json-patch+json) body is"),
+    (b"", MERGE, f"the body is empty; a merge patch ({MERGE}) body is an object"),
+    ("text", JSON_PATCH, "array of operations; this one is a string"),
+]
+
+
+def test_the_media_type_decides_what_a_patch_is(app, alice, item):
+    for body, content_type, expected in SHAPE_MISMATCHES:
+        response = patch(app, alice, body, content_type, status=400)
+        (error,) = response.json["errors"]
+        assert error["pointer"] == ""
+        assert error["message"].startswith(expected) or expected in error["message"], body
+        assert expected in response.json["detail"]
+    current = app.get(record_url("shop", "mug"), headers=alice.headers)
+    assert current.headers["ETag"] == item.headers["ETag"]
+    # A collection's PATCH follows the same rule.
+    response = app.patch_json(
+        f"{COLLECTIONS}/shop",
+        {"title": "Shop"},
+        headers={**alice.headers, "Content-Type": JSON_PATCH},
+        status=400,
+    )
+    assert "application/json-patch+json" in response.json["errors"][0]["message"]
+    response = app.patch_json(
+        f"{COLLECTIONS}/shop",
+        [{"op": "replace", "path": "/title", "value": "Shop"}],
+        headers={**alice.headers, "Content-Type": MERGE},
+        status=400,
+    )
+    assert "this one is an array" in response.json["errors"][0]["message"]
+
+
+def test_a_wrong_operation_is_told_in_json_patch_terms(app, alice, item):
+    response = patch(app, alice, [{"op": "put", "path": "/data/stock"}], JSON_PATCH, status=400)
+    messages = {e["pointer"]: e["message"] for e in response.json["errors"]}
+    assert messages["/0/op"].startswith('must be one of "add", "remove", "replace"')
+
+
+def test_a_batch_patch_follows_its_own_content_type(app, alice, item):
+    operation = {
+        "method": "PATCH",
+        "path": record_url("shop", "mug"),
+        "body": [{"op": "replace", "path": "/data/stock", "value": 7}],
+    }
+    # No Content-Type: application/json, a merge patch, which an array is not.
+    response = app.post_json("/api/v1/batch", {"requests": [operation]}, headers=alice.headers,
+                             status=400)  # fmt: skip
+    (error,) = response.json["errors"]
+    assert error["pointer"] == "/requests/0/body"
+    assert "(sent as application/json) body is an object; this one is an array" in error["message"]
+    operation["headers"] = {"Content-Type": JSON_PATCH}
+    response = app.post_json("/api/v1/batch", {"requests": [operation]}, headers=alice.headers)
+    assert response.json["responses"][0]["body"]["data"]["stock"] == 7

@@ -14,17 +14,15 @@ from benben.rest import Parameter
 __all__ = [
     "COLLECTION",
     "COLLECTION_CREATE",
-    "COLLECTION_LIST",
-    "COLLECTION_PATCH",
+    "COLLECTION_PATCHES",
     "COLLECTION_PUT",
     "DRY_RUN_REPORT",
-    "HISTORY_LIST",
     "JSON_PATCH",
     "MAX_INDEXED_FIELDS",
     "RECORD",
     "RECORD_BODY",
     "RECORD_LIST",
-    "RECORD_PATCH",
+    "RECORD_PATCHES",
 ]
 
 Schema = dict[str, Any]
@@ -95,6 +93,7 @@ COLLECTION_PUT: Schema = {
     "additionalProperties": False,
 }
 COLLECTION_MERGE_PATCH: Schema = {
+    "title": "CollectionMergePatch",
     "type": "object",
     "description": "RFC 7396 merge patch of the collection (null removes a member).",
     "properties": {
@@ -108,6 +107,7 @@ COLLECTION_MERGE_PATCH: Schema = {
 }
 
 JSON_PATCH: Schema = {
+    "title": "JsonPatch",
     "type": "array",
     "description": "RFC 6902 JSON Patch; paths point into the resource's body, for a record "
     "`/data/...` or `/permissions/...`.",
@@ -136,12 +136,17 @@ JSON_PATCH: Schema = {
 }
 
 
-def _patch(merge: Schema) -> Schema:
-    """A PATCH body: a JSON Patch array, or else a merge-patch object."""
-    return {"if": {"type": "array"}, "then": JSON_PATCH, "else": merge}
+def _patches(merge: Schema) -> dict[str, Schema]:
+    """A PATCH body by its Content-Type: a merge patch, or a JSON Patch.  ``application/json``
+    means a merge patch too, for clients that cannot send another type."""
+    return {
+        "application/merge-patch+json": merge,
+        "application/json-patch+json": JSON_PATCH,
+        "application/json": merge,
+    }
 
 
-COLLECTION_PATCH = _patch(COLLECTION_MERGE_PATCH)
+COLLECTION_PATCHES = _patches(COLLECTION_MERGE_PATCH)
 
 RECORD_BODY: Schema = {
     "type": "object",
@@ -153,6 +158,7 @@ RECORD_BODY: Schema = {
     "additionalProperties": False,
 }
 RECORD_MERGE_PATCH: Schema = {
+    "title": "RecordMergePatch",
     "type": "object",
     "description": "RFC 7396 merge patch of {data, permissions} (null removes a member).",
     "properties": {
@@ -161,7 +167,7 @@ RECORD_MERGE_PATCH: Schema = {
     },
     "additionalProperties": False,
 }
-RECORD_PATCH = _patch(RECORD_MERGE_PATCH)
+RECORD_PATCHES = _patches(RECORD_MERGE_PATCH)
 
 # -- responses -------------------------------------------------------------------------------
 
@@ -235,14 +241,6 @@ COLLECTION: Schema = {
         },
     },
 }
-COLLECTION_LIST: Schema = {
-    "type": "object",
-    "required": ["data", "next"],
-    "properties": {
-        "data": {"type": "array", "items": COLLECTION},
-        "next": {"type": ["string", "null"]},
-    },
-}
 _ERRORS: Schema = {
     "type": "array",
     "items": {
@@ -282,15 +280,6 @@ HISTORY_ENTRY: Schema = {
         "previous": {"type": ["object", "null"]},
     },
 }
-HISTORY_LIST: Schema = {
-    "type": "object",
-    "required": ["data", "next"],
-    "properties": {
-        "data": {"type": "array", "items": HISTORY_ENTRY},
-        "next": {"type": ["string", "null"]},
-    },
-}
-
 # -- parameters ------------------------------------------------------------------------------
 
 IF_MATCH = Parameter(

@@ -1,6 +1,7 @@
 """``/api/v1/collections`` and ``/api/v1/collections/{cid}`` (ACLs in :mod:`.resources`).
 
-- ``GET /api/v1/collections?_limit=&_cursor=``: the collections the caller may see, by id.
+- ``GET /api/v1/collections``: the collections the caller may see, in the API's list convention
+  (:mod:`benben.listing`: ``_limit``, ``_cursor``, ``_sort``, ``_count``; by id by default).
 - ``POST /api/v1/collections``: ``{"id", "title"?, "description"?, "schema"?,
   "indexed_fields"?, "permissions"?}`` -> 201 with ``Location`` and ``ETag``.
 - ``GET|PUT|PATCH|DELETE /api/v1/collections/{cid}``: PUT creates or replaces (members left out
@@ -14,9 +15,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from typing import Any
 
 from pyramid.request import Request
@@ -25,12 +23,10 @@ from pyramid_retry import mark_error_retryable
 from sqlalchemy import exists, select
 
 from benben.data import bodies
-from benben.data.bodies import COLLECTION_CREATE, COLLECTION_LIST, COLLECTION_PATCH, COLLECTION_PUT
+from benben.data.bodies import COLLECTION_CREATE, COLLECTION_PATCHES, COLLECTION_PUT
 from benben.data.dry_run import dry_run_report
 from benben.data.http import (
     JSON,
-    JSON_PATCH,
-    MERGE_PATCH,
     Conditions,
     accept_params,
     bool_param,
@@ -40,7 +36,7 @@ from benben.data.http import (
 )
 from benben.data.inputs import check_body, check_collection_id, clean_collection_fields
 from benben.data.models import Collection, CollectionGrant
-from benben.data.patching import apply_patch
+from benben.data.patching import apply_patch, patch_content_type
 from benben.data.resources import (
     CollectionResource,
     CollectionsRoot,
@@ -59,9 +55,10 @@ from benben.data.storage import (
     delete_collection,
     replace_collection,
 )
-from benben.data.validation import body_error, invalid, param_error
+from benben.data.validation import body_error, invalid
 from benben.errors import ProblemError
-from benben.rest import Parameter, Response, Service
+from benben.listing import Listing, fetch_page, list_response
+from benben.rest import Response, Service
 from benben.security.permissions import ADMIN, CREATE, READ, WRITE
 from benben.security.principals import ADMIN_ROLE
 
@@ -82,13 +79,14 @@ collection_item = Service(
     description="One collection: its schema, indexed fields and permissions.",
 )
 
-_DIGITS = re.compile(r"[0-9]{1,9}")
 _ETAG = {"ETag": "The collection's version, quoted: its last_modified."}
 _CREATED = Response("Created", bodies.COLLECTION, {**_ETAG, "Location": "Its URL."})
-_PAGE_PARAMETERS = [
-    Parameter("_limit", "query", {"type": "string", "pattern": "^[0-9]+$"}, "Page size."),
-    Parameter("_cursor", "query", description="From the previous page's next link."),
-]
+COLLECTIONS = Listing(
+    sortable=("id", "title", "created_at", "last_modified"),
+    default_sort="id",
+    default_limit="benben.data.page_size",
+    max_limit="benben.data.max_page_size",
+)
 _WRITE_RESPONSES: dict[int, Response | str] = {
     412: "If-Match or If-None-Match failed (the ETag header holds the current one).",
     415: "Content-Type not accepted.",
@@ -104,24 +102,15 @@ _CHANGED = Response(
 @collections.get(
     permission=READ,
     summary="List the collections you may see",
-    parameters=_PAGE_PARAMETERS,
+    parameters=COLLECTIONS.parameters(),
     responses={
-        200: Response(
-            "A page of collections", COLLECTION_LIST, {"Link": 'The next page, rel="next"'}
-        )
+        200: COLLECTIONS.response("A page of collections", bodies.COLLECTION, "CollectionList")
     },
 )
 def list_collections_view(request: Request) -> dict[str, Any]:
-    accept_params(request, ("_limit", "_cursor"))
-    settings = request.registry.settings
-    limit = _limit(
-        request, settings["benben.data.page_size"], settings["benben.data.max_page_size"]
-    )
-    after = _decode_cursor(request.GET.get("_cursor"))
+    params = COLLECTIONS.parse(request)
     principals = caller_principals(request)
-    query = select(Collection).order_by(Collection.id).limit(limit + 1)
-    if after is not None:
-        query = query.where(Collection.id > after)
+    query = select(Collection)
     if ADMIN_ROLE not in principals:
         grants = CollectionGrant.__table__.c
         query = query.where(
@@ -129,18 +118,10 @@ def list_collections_view(request: Request) -> dict[str, Any]:
                 grants.collection_id == Collection.id, grants.principal.in_(sorted(principals))
             )
         )
-    found = list(request.dbsession.scalars(query))
-    more = len(found) > limit
-    found = found[:limit]
-    data = [_json(request, collection) for collection in found]
-    next_url = None
-    if more:
-        cursor = base64.urlsafe_b64encode(found[-1].id.encode()).decode().rstrip("=")
-        next_url = request.route_url(
-            "api.data.collections", _query={"_limit": limit, "_cursor": cursor}
-        )
-        request.response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return {"data": data, "next": next_url}
+    columns = {name: getattr(Collection, name) for name in COLLECTIONS.sortable}
+    page = fetch_page(request.dbsession, query, params, columns)
+    data = [_json(request, collection) for collection in page.items]
+    return list_response(request, data, page.next_cursor, page.total)
 
 
 @collections.post(
@@ -222,9 +203,8 @@ def put_collection_view(request: Request) -> Any:
 @collection_item.patch(
     permission=WRITE,
     summary="Change a collection (merge patch or JSON Patch)",
-    body_schema=COLLECTION_PATCH,
-    body_media_types=(MERGE_PATCH, JSON_PATCH, JSON),
-    validators=(content_type(MERGE_PATCH, JSON_PATCH, JSON),),
+    body_schemas=COLLECTION_PATCHES,
+    validators=(patch_content_type,),
     parameters=[bodies.IF_MATCH, bodies.DRY_RUN],
     responses={
         200: _CHANGED,
@@ -306,24 +286,3 @@ def _json(request: Request, collection: Collection) -> dict[str, Any]:
         show_permissions=show,
         show_count=reads_every_record(collection, principals),
     )
-
-
-def _limit(request: Request, default: int, maximum: int) -> int:
-    raw = request.GET.get("_limit")
-    if raw is None:
-        return default
-    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= maximum:
-        raise invalid([param_error("_limit", f"must be an integer from 1 to {maximum}")])
-    return int(raw)
-
-
-def _decode_cursor(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        value = ""
-    if not value or len(raw) > 100:
-        raise invalid([param_error("_cursor", "is not a cursor this API returned")])
-    return value

@@ -2,8 +2,9 @@
 
 - ``GET .../records``: a page of the records the caller may read, in the list-query language
   of :mod:`.query` (filters, ``_sort``, ``_fields``, ``_limit``, ``_cursor``, ``_count``,
-  ``_since``/``_before`` with tombstones); ``{"data", "next", "total"?}`` with ``Link`` and a
-  strong ``ETag`` (the collection's version, the query and the caller's principals).
+  ``_since``/``_before`` with tombstones); the API's list envelope (:mod:`benben.listing`:
+  ``{"data", "next", "total"?}``, ``Link``, ``Total-Records``) with a strong ``ETag`` (the
+  collection's version, the query and the caller's principals).
 - ``POST .../records``: ``{"data", "permissions"?}`` -> 201, a generated UUID id.
 - ``GET|PUT|PATCH|DELETE .../records/{rid}``: PUT creates or replaces (client-chosen id:
   ``^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$``), ``If-None-Match: *`` for create-only; PATCH takes a
@@ -18,17 +19,14 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import urlencode
 
 from pyramid.request import Request
 
 from benben.cache import VERSIONS_KEY
 from benben.data import bodies
-from benben.data.bodies import RECORD, RECORD_BODY, RECORD_LIST, RECORD_PATCH, TOMBSTONE
+from benben.data.bodies import RECORD, RECORD_BODY, RECORD_LIST, RECORD_PATCHES, TOMBSTONE
 from benben.data.http import (
     JSON,
-    JSON_PATCH,
-    MERGE_PATCH,
     Conditions,
     accept_params,
     content_type,
@@ -36,8 +34,8 @@ from benben.data.http import (
     not_modified,
 )
 from benben.data.inputs import check_body, clean_record_body
-from benben.data.patching import apply_patch
-from benben.data.query import next_page_params, parse_list_query, project
+from benben.data.patching import apply_patch, patch_content_type
+from benben.data.query import parse_list_query, project
 from benben.data.readcache import RecordSnapshot, cached_page, render_json, store_page, usable
 from benben.data.records import (
     delete_record,
@@ -52,6 +50,7 @@ from benben.data.sql import fetch_page
 from benben.data.storage import now_ms
 from benben.data.validation import param_error
 from benben.errors import ProblemError
+from benben.listing import LIST_HEADERS, list_envelope
 from benben.rest import Parameter, Response, Service
 from benben.security.permissions import CREATE, READ, WRITE
 
@@ -83,14 +82,19 @@ _WRITE_RESPONSES: dict[int, Response | str] = {
     415: "Content-Type not accepted.",
 }
 _LIST_PARAMETERS = [
-    Parameter("_sort", description="Sort keys, '-' for descending: -price,name."),
+    Parameter(
+        "_sort",
+        schema={"type": "string", "x-benben-sortable": ["id", "last_modified"]},
+        description="Sort keys, '-' for descending: -price,name (id, last_modified or any data "
+        "field; default -last_modified).",
+    ),
     Parameter("_fields", description="Data members to return: title,price."),
     Parameter("_limit", schema={"type": "string", "pattern": "^[0-9]+$"}, description="Page size."),
     Parameter("_cursor", description="From the previous page's next link."),
     Parameter(
         "_count",
         schema={"type": "string", "enum": ["true", "false"]},
-        description="true: add the total of matching records.",
+        description="true: add `total` and the `Total-Records` header (matching records).",
     ),
     Parameter(
         "_since",
@@ -115,7 +119,7 @@ _LIST_PARAMETERS = [
     parameters=_LIST_PARAMETERS,
     responses={
         200: Response(
-            "A page of records", RECORD_LIST, {"ETag": "The page's version", "Link": 'rel="next"'}
+            "A page of records", RECORD_LIST, {"ETag": "The page's version", **LIST_HEADERS}
         ),
         304: "Not modified (If-None-Match).",
         410: "_since is older than the tombstone retention: read the collection again.",
@@ -132,6 +136,7 @@ def list_records_view(request: Request) -> Any:
         max_limit=settings["benben.data.max_page_size"],
         secret=request.registry[CURSOR_SECRET_KEY],
         collection_id=collection.id,
+        schema=collection.schema,
     )
     _refuse_purged_changes(request, query.since)
     readable_by = None if context.full_read else context.principals
@@ -157,16 +162,8 @@ def list_records_view(request: Request) -> Any:
         )
         for record in page.records
     ]
-    result: dict[str, Any] = {"data": data, "next": None}
-    headers = {"ETag": etag}
-    if page.next_cursor is not None:
-        next_url = (
-            f"{request.path_url}?{urlencode(next_page_params(request.GET, page.next_cursor))}"
-        )
-        result["next"] = next_url
-        headers["Link"] = f'<{next_url}>; rel="next"'
-    if page.total is not None:
-        result["total"] = page.total
+    result, headers = list_envelope(request, data, page.next_cursor, page.total)
+    headers["ETag"] = etag
     request.response.headers.update(headers)
     if not cacheable:
         return result
@@ -275,9 +272,8 @@ def put_record_view(request: Request) -> dict[str, Any]:
     description="A merge patch (application/merge-patch+json or application/json) "
     "or a JSON Patch (application/json-patch+json) of {data, permissions}: JSON "
     "Patch paths start with /data or /permissions. The result is validated.",
-    body_schema=RECORD_PATCH,
-    body_media_types=(MERGE_PATCH, JSON_PATCH, JSON),
-    validators=(content_type(MERGE_PATCH, JSON_PATCH, JSON),),
+    body_schemas=RECORD_PATCHES,
+    validators=(patch_content_type,),
     parameters=[bodies.IF_MATCH],
     responses={
         200: _RECORD,
