@@ -75,6 +75,24 @@ def shop(app, alice):
             app.put_json(record_url(cid, rid), {"data": data}, headers=alice.headers)
 
 
+def test_sorting_or_filtering_on_a_field_the_schema_forbids_is_a_400(app, alice, shop):
+    response = app.get(
+        records_url("shop"), {"_sort": "-prise", "titel": "x", "address.cty__exists": "true"},
+        headers=alice.headers, status=400,
+    )  # fmt: skip
+    errors = {e["name"]: e["message"] for e in response.json["errors"]}
+    assert errors == {
+        "_sort": "the schema of the collection does not declare prise, and accepts no "
+        "undeclared fields: no record can have it",
+        "titel": "the schema of the collection does not declare titel, and accepts no "
+        "undeclared fields: no record can have it",
+        "address.cty__exists": "the schema of the collection does not declare address.cty, and "
+        "accepts no undeclared fields: no record can have it",
+    }
+    listed = app.get(records_url("shop"), {"_sort": "price"}, headers=alice.headers).json
+    assert [r["id"] for r in listed["data"]] == ["c", "a", "b"]
+
+
 def test_on_an_open_schema_records_lacking_the_sort_field_come_last_ascending(app, alice, shop):
     ascending = app.get(records_url("open"), {"_sort": "prise,id"}, headers=alice.headers).json
     assert [r["id"] for r in ascending["data"]] == ["a", "b", "c"]  # all missing: by id
