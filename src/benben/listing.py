@@ -45,6 +45,7 @@ from pyramid.request import Request
 
 from benben.errors import VALIDATION_TYPE, ProblemError
 from benben.rest import JSONSchema, Parameter, Response
+from benben.schema_messages import json_text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -180,8 +181,8 @@ class Listing:
             if name not in self.sortable:
                 shown = item if len(item) <= 64 else item[:64] + "..."
                 raise ValueError(
-                    f"cannot sort by {shown!r}: a comma-separated list of fields, '-' before a "
-                    f"field for descending; sortable: {', '.join(self.sortable)}"
+                    f"cannot sort by {json_text(shown)}: a comma-separated list of fields, '-' "
+                    f"before a field for descending; sortable: {', '.join(self.sortable)}"
                 )
             if name in (key for key, _ in keys):
                 raise ValueError(f"{name} is named twice")

@@ -7,12 +7,10 @@ from decimal import Decimal
 
 import pytest
 from data_query_support import SECRET, params, parse
-from webob.multidict import MultiDict
 
 from benben.data.query import (
     Field,
     SortKey,
-    next_page_params,
     parse_field_path,
     parse_list_query,
     project,
@@ -289,13 +287,3 @@ def test_project_keeps_nested_structure():
     projected = project(data, ("a.c.e",))
     projected["a"]["c"]["e"] = 99
     assert data["a"]["c"]["e"] == 3
-
-
-def test_next_page_params_replace_the_cursor():
-    given = MultiDict([("a", "1"), ("_cursor", "old"), ("a", "2"), ("_limit", "5")])
-    assert next_page_params(given, "new") == [
-        ("a", "1"),
-        ("a", "2"),
-        ("_limit", "5"),
-        ("_cursor", "new"),
-    ]

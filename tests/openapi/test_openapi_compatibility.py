@@ -61,3 +61,15 @@ def test_promised_problem_types_still_exist() -> None:
         for path in (ROOT / tree).rglob("*.py")
     )
     assert sorted(t for t in promised if f'"{t}"' not in sources) == []
+
+
+def test_every_problem_type_raised_is_promised() -> None:
+    """A new error ``type`` is part of v1 from its first release: it must join the table."""
+    promised = set(re.findall(r"urn:benben:problem:[a-z0-9-]+", STABILITY.read_text("utf-8")))
+    raised = {
+        found
+        for tree in ("src", "plugins")
+        for path in (ROOT / tree).rglob("*.py")
+        for found in re.findall(r"urn:benben:problem:[a-z0-9-]+", path.read_text("utf-8"))
+    }
+    assert sorted(raised - promised) == []

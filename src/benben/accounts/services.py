@@ -27,6 +27,7 @@ from benben.accounts.validation import (
     clean_name,
     password_problems,
 )
+from benben.schema_messages import json_text
 from benben.security import get_password_hasher, invalidate_principals
 from benben.timestamps import iso
 
@@ -229,7 +230,7 @@ def _user_conflict(
 
 def taken(field: str, value: str) -> ConflictError:
     return ConflictError(
-        f"{field} {value!r} is already taken",
+        f"{field} {json_text(value)} is already taken",
         [{"location": "body", "pointer": f"/{field}", "message": "is already taken"}],
     )
 

@@ -16,6 +16,7 @@ from benben.errors import ProblemError
 from benben.listing import Listing, fetch_page, list_response
 from benben.rest import Response as Documented
 from benben.rest import Service
+from benben.schema_messages import json_text
 from benben.security.permissions import ADMIN, READ, SCOPES
 from benben.security.resources import OwnTokens
 from benben.security.tokens import new_api_token
@@ -171,7 +172,7 @@ def _free_name(dbsession: Session, user_id: str, name: str) -> None:
 def _name_taken(name: str) -> ProblemError:
     return ProblemError(
         409,
-        detail=f"you already have a token named {name!r}; revoke it to use the name again",
+        detail=f"you already have a token named {json_text(name)}; revoke it to use the name again",
         errors=[field_error("name", "is already used by another of your tokens")],
     )
 

@@ -69,7 +69,6 @@ __all__ = [
     "Filter",
     "ListQuery",
     "SortKey",
-    "next_page_params",
     "parse_field_path",
     "parse_list_query",
     "project",
@@ -321,8 +320,3 @@ def project(data: dict[str, Any] | None, fields: tuple[str, ...] | None) -> dict
             target = target.setdefault(segment, {})
         target[path[-1]] = source[path[-1]]
     return result
-
-
-def next_page_params(params: Mapping[str, str], cursor: str) -> list[tuple[str, str]]:
-    """The query of the next page's URL: the same parameters, with ``_cursor`` replaced."""
-    return [*((k, v) for k, v in _pairs(params) if k != "_cursor"), ("_cursor", cursor)]
