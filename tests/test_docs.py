@@ -24,7 +24,7 @@ from benben.config import configure
 from benben.docs import main, render_configuration_reference
 from benben.errors import PROBLEM_JSON
 from benben.rest import Service
-from benben.settings import CORE_SETTINGS, Setting, as_choice, as_int
+from benben.settings import CORE_SETTINGS, Setting, as_choice, as_float, as_int
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference" / "configuration.md"
@@ -49,6 +49,10 @@ def test_every_core_setting_is_documented(setting: Setting) -> None:
     assert f"Environment variable: `{setting.env}`" in section
     assert setting.help.strip() in section
     assert ("Secret: yes" in section) == setting.secret
+    bounds = [b for b in getattr(setting.parser, "bounds", ()) if b is not None]
+    choices = getattr(setting.parser, "choices", ())
+    accepts = section.split("- Accepts: ", 1)[1].split("\n", 1)[0]
+    assert all(f"`{value}`" in accepts for value in [*map(str, bounds), *choices]), accepts
 
 
 def test_reference_shows_types_and_defaults() -> None:
@@ -56,13 +60,15 @@ def test_reference_shows_types_and_defaults() -> None:
         [
             Setting("benben.example.mode", as_choice("fast", "safe"), "safe", "Mode."),
             Setting("benben.example.size", as_int(1), 5, "Size."),
+            Setting("benben.example.ratio", as_float(0, 1), 0.5, "Ratio."),
             Setting("benben.example.token", default="", help="Token.", secret=True),
         ]
     )
     assert "## Example" in reference
-    assert "- Type: one of `fast`, `safe`\n- Default: `safe`" in reference
-    assert "- Type: integer\n- Default: `5`" in reference
-    assert "- Type: string\n- Default: empty\n- Secret: yes" in reference
+    assert "- Accepts: one of `fast`, `safe`\n- Default: `safe`" in reference
+    assert "- Accepts: integer >= `1`\n- Default: `5`" in reference
+    assert "- Accepts: number from `0` to `1`\n- Default: `0.5`" in reference
+    assert "- Accepts: string\n- Default: empty\n- Secret: yes" in reference
     assert "| `benben.example.size` | `BENBEN_EXAMPLE_SIZE` | `5` |" in reference
 
 

@@ -101,7 +101,7 @@ def _render_setting(setting: Setting) -> str:
     rows = [
         f"### `{setting.name}`\n",
         f"- Environment variable: `{setting.env}`",
-        f"- Type: {_describe_kind(setting.kind)}",
+        f"- Accepts: {_describe_accepts(setting)}",
         f"- Default: {_describe_default(setting.default)}",
     ]
     if setting.secret:
@@ -111,15 +111,8 @@ def _render_setting(setting: Setting) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _describe_kind(kind: str) -> str:
-    if kind.startswith("one of "):
-        choices = kind[len("one of ") :].split("|")
-        return "one of " + ", ".join(f"`{choice}`" for choice in choices)
-    return {
-        "str": "string",
-        "bool": "boolean (`true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`)",
-        "list": "list (words separated by spaces or commas)",
-    }.get(kind, kind)
+def _describe_accepts(setting: Setting) -> str:
+    return setting.describe_accepted(code=lambda value: f"`{value}`")
 
 
 def _describe_default(default: Any) -> str:

@@ -71,6 +71,7 @@ def as_int(minimum: int | None = None, maximum: int | None = None) -> Parser:
         return number
 
     parse.__name__ = "integer"
+    parse.bounds = (minimum, maximum)  # type: ignore[attr-defined] # read by Setting.accepts
     return parse
 
 
@@ -89,6 +90,7 @@ def as_float(minimum: float | None = None, maximum: float | None = None) -> Pars
         return number
 
     parse.__name__ = "number"
+    parse.bounds = (minimum, maximum)  # type: ignore[attr-defined] # read by Setting.accepts
     return parse
 
 
@@ -110,7 +112,12 @@ def as_choice(*choices: str) -> Parser:
         return canonical[text]
 
     parse.__name__ = "one of " + "|".join(choices)
+    parse.choices = choices  # type: ignore[attr-defined] # read by Setting.accepts
     return parse
+
+
+_KIND_WORDS = {"str": "string", "list": "list (words separated by spaces or commas)"}
+_BOOLEAN_WORDS = (("true", "false"), ("yes", "no"), ("on", "off"), ("1", "0"))
 
 
 def env_name(name: str) -> str:
@@ -139,6 +146,29 @@ class Setting:
     @property
     def kind(self) -> str:
         return getattr(self.parser, "__name__", "string").replace("as_", "")
+
+    @property
+    def accepts(self) -> str:
+        """The values accepted, in words: bounds and choices included (``benben config --help``)."""
+        return self.describe_accepted()
+
+    def describe_accepted(self, code: Callable[[str], str] = str) -> str:
+        """:attr:`accepts`, each literal value passed through ``code`` (Markdown: backticks)."""
+        choices = getattr(self.parser, "choices", None)
+        if choices:
+            return "one of " + ", ".join(code(choice) for choice in choices)
+        if self.kind == "bool":
+            pairs = ", ".join("/".join(map(code, pair)) for pair in _BOOLEAN_WORDS)
+            return f"boolean ({pairs})"
+        minimum, maximum = getattr(self.parser, "bounds", (None, None))
+        kind = _KIND_WORDS.get(self.kind, self.kind)
+        if minimum is not None and maximum is not None:
+            return f"{kind} from {code(str(minimum))} to {code(str(maximum))}"
+        if minimum is not None:
+            return f"{kind} >= {code(str(minimum))}"
+        if maximum is not None:
+            return f"{kind} <= {code(str(maximum))}"
+        return kind
 
     def parse(self, raw: Any, source: str) -> Any:
         try:
@@ -250,7 +280,14 @@ CORE_SETTINGS: tuple[Setting, ...] = (
         "and kept in the data directory. Required in production.",
         secret=True,
     ),
-    Setting("benben.data_dir", as_str, "./var", "Directory for the embedded database and secret."),
+    Setting(
+        "benben.data_dir",
+        as_str,
+        "./var",
+        "Directory for the embedded database and secret. A relative path is resolved against "
+        "the working directory at start-up; benben serve prints the result, and other commands "
+        "refuse to create a second database elsewhere (docs/configuration.md, Data directory).",
+    ),
     Setting(
         "benben.database.url",
         as_str,
