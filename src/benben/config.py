@@ -46,6 +46,7 @@ def core(config: Configurator) -> None:
     config.include("benben.accounts")
     config.include("benben.auth")
     config.include("benben.data")  # collections, records, history
+    config.include("benben.landing")  # GET /: links to the docs for a browser
     config.include("benben.openapi")  # last: documents what the others registered
 
 
@@ -90,6 +91,10 @@ def load_settings(
         p.namespace for p in plugins if p.status != "enabled" or not p.metadata.settings
     ]
     resolved = resolve_settings(raw, environ, definitions, open_namespaces=open_namespaces)
+    # Resolved once, here: every later use (database, secret, banner, benben config) names the
+    # same directory, whatever the working directory is by then.
+    data_dir = resolved.values["benben.data_dir"]
+    resolved.values["benben.data_dir"] = os.path.abspath(os.path.expanduser(data_dir))
     ensure_secret(resolved.values, resolved.sources)
     if resolved.values["benben.environment"] == "production":
         _check_production(resolved)

@@ -54,7 +54,7 @@ def test_shell_reads_code_from_stdin(tmp_path):
         "shell", "-c", "-", cwd=tmp_path, stdin="print(settings['benben.data_dir'])"
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "./var\n"
+    assert result.stdout == f"{tmp_path / 'var'}\n"  # ./var, resolved once where it started
 
 
 def test_shell_code_errors_are_one_line(tmp_path):
