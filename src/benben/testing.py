@@ -50,6 +50,7 @@ __all__ = [
     "create_user",
     "eventually",
     "in_ci",
+    "isolated_state_home",
     "postgresql_url",
     "redis_url",
     "require_postgresql",
@@ -220,6 +221,18 @@ class Backends:
                 keys = list(client.scan_iter(match=self.cache_prefix + "*", count=1000))
                 if keys:
                     client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def isolated_state_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Each test its own ``XDG_STATE_HOME``, inherited by the processes it starts: what
+    ``benben serve`` records there (its data directory, see benben.cli.datadir) must neither
+    leak into the next test nor reach the developer's home."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
 
 
 @pytest.fixture(params=BACKENDS, ids=["-".join(pair) for pair in BACKENDS])

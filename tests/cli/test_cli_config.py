@@ -8,6 +8,8 @@ import secrets
 import pytest
 from cli_support import clean_environ, run_benben
 
+from benben.settings import CORE_SETTINGS
+
 INI_SECRET = secrets.token_urlsafe(64)
 ENV_DATABASE_URL = "postgresql://benben:db-password-123@db.internal/benben"
 
@@ -63,7 +65,7 @@ def test_sources_default_ini_env_and_masked_secrets(cli, workdir, monkeypatch):
     assert table.code == 0
     assert INI_SECRET not in table.out
     assert "db-password-123" not in table.out
-    rows = {line.split()[0]: line.split()[1:] for line in table.out.splitlines()[2:] if line}
+    rows = {line.split()[0]: line.split()[1:] for line in table.out.splitlines()[4:] if line}
     assert rows["benben.cache.expiration"] == ["60", "ini"]
     assert rows["benben.cache.prefix"] == ["from-env:", "env", "(BENBEN_CACHE_PREFIX)"]
     assert rows["benben.cache.backend"] == ["memory", "default"]
@@ -98,10 +100,43 @@ def test_unknown_keys_and_environment_variables_are_reported(cli, workdir, monke
     assert "  BENBEN_CACHE_EXPIRATON\n" in text.split("match no setting, IGNORED")[1]
 
 
-def test_no_unknown_section_when_everything_is_known(cli, workdir):
+def test_no_unknown_section_when_everything_is_known(cli, workdir, monkeypatch):
+    # The test suite's own variables (README: where the test servers are) are no settings.
+    monkeypatch.setenv("BENBEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("BENBEN_TEST_ANYTHING_ELSE", "x")
     result = cli("config", "--ini", write_ini(workdir, **{"benben.cache.backend": "null"}))
     assert result.code == 0
     assert "IGNORED" not in result.out
+
+
+def test_the_data_directory_is_resolved_once_and_shown(cli, workdir, monkeypatch):
+    monkeypatch.setenv("BENBEN_DATA_DIR", "data")  # relative: to the working directory
+    report = json.loads(cli("config", "--json").out)
+    assert report["data_dir"] == str(workdir / "data")
+    assert by_name(report)["benben.data_dir"]["value"] == str(workdir / "data")
+    assert report["database"] == f"SQLite {workdir / 'data' / 'benben.sqlite'}"
+    table = cli("config").out.splitlines()
+    assert table[:2] == [
+        f"Data directory: {workdir / 'data'}",
+        f"Database: SQLite {workdir / 'data' / 'benben.sqlite'}",
+    ]
+
+    monkeypatch.setenv("BENBEN_DATABASE_URL", ENV_DATABASE_URL)
+    report = json.loads(cli("config", "--json").out)
+    assert report["database"] == "postgresql+psycopg://benben:***@db.internal/benben"
+
+
+def test_help_lists_every_setting_with_the_values_it_accepts(cli):
+    result = cli("config", "--help")
+    assert result.code == 0
+    text = result.out
+    assert "benben.database.pool_size, BENBEN_DATABASE_POOL_SIZE\n" in text
+    assert "      integer from 1 to 1000; default 10\n" in text
+    assert "      one of memory, redis, null; default memory\n" in text
+    assert "      boolean (true/false, yes/no, on/off, 1/0); default false\n" in text
+    assert "benben.server.connection_limit, BENBEN_SERVER_CONNECTION_LIMIT\n" in text
+    assert "benben.backstage." in text  # the installed plugins' settings too
+    assert text.count(", BENBEN_") >= len(CORE_SETTINGS)
 
 
 @pytest.mark.parametrize(

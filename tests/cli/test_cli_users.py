@@ -93,13 +93,40 @@ def test_create_asks_for_the_password_twice_on_a_terminal(cli, users_env, monkey
         login(app, "admin")
 
 
-def test_mismatched_passwords_create_nobody(cli, users_env, monkeypatch):
-    answers = iter([PASSWORD, PASSWORD + "x"])
+def test_mismatched_passwords_three_times_create_nobody(cli, users_env, monkeypatch):
+    answers = iter([PASSWORD, PASSWORD + "x"] * 3)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     result = cli("users", "create", "admin")
-    assert (result.code, result.err) == (2, "benben: error: the passwords do not match\n")
+    assert result.code == 2
+    assert result.err.splitlines()[1:] == [
+        "the passwords do not match; try again",
+        "the passwords do not match; try again",
+        "benben: error: the passwords do not match (3 attempts)",
+    ]
     assert "no users yet" in cli("users", "list").out
+
+
+def test_a_too_short_or_mistyped_password_is_asked_again(cli, users_env, monkeypatch):
+    answers = iter(["tiny", PASSWORD, PASSWORD + "x", PASSWORD, PASSWORD])
+    prompts = []
+
+    def fake_getpass(prompt=""):
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    result = cli("users", "create", "--admin", "admin")
+    assert result.code == 0, result.err
+    assert prompts == ["Password: ", *["Password: ", "Password (again): "] * 2]
+    assert result.err.splitlines()[1:] == [
+        "the password must be at least 12 characters long; try again",
+        "the passwords do not match; try again",
+    ]
+    assert "tiny" not in result.out + result.err
+    with served_app() as app:
+        login(app, "admin")
 
 
 def test_without_a_terminal_the_password_must_come_from_a_file_or_the_environment(cli, users_env):
@@ -122,9 +149,11 @@ def test_password_problems_are_one_line_errors(cli, users_env, monkeypatch, argv
     monkeypatch.setenv("SHORT_PW", "tiny")
     result = cli("users", "create", "admin", *argv)
     assert result.code == code
-    assert result.err.startswith("benben: error: ")
-    assert message in result.err
-    assert len(result.err.strip().splitlines()) == 1
+    *said, error = result.err.strip().splitlines()
+    database = users_env / "var" / "benben.sqlite"
+    assert said == [f"benben: creating a new database: SQLite {database}"]
+    assert error.startswith("benben: error: ")
+    assert message in error
     assert "tiny" not in result.err
 
 
@@ -141,7 +170,7 @@ def test_bad_username_email_and_duplicates(cli, users_env, monkeypatch):
     assert cli("users", "create", "dave", "--password-env", "PW").code == 0
     taken = cli("users", "create", "DAVE", "--password-env", "PW")
     assert taken.code == 1
-    assert "username 'dave' is already taken" in taken.err
+    assert 'username "dave" is already taken' in taken.err
 
 
 def test_list_shows_users_without_secrets(cli, users_env, monkeypatch):
@@ -239,8 +268,8 @@ def test_real_terminal_prompts_twice_without_echo(tmp_path):
         os.execve(command[0], command, environ)  # noqa: S606 - our own command, no shell
     output = b""
     try:
-        for _ in range(2):
-            output += _read_until(fd, b": ")
+        for prompt in (b"Password: ", b"Password (again): "):
+            output += _read_until(fd, prompt)
             os.write(fd, PASSWORD.encode() + b"\n")
         output += _read_until(fd, b"auth/login")
     finally:
@@ -251,6 +280,8 @@ def test_real_terminal_prompts_twice_without_echo(tmp_path):
     assert "Password (again): " in text
     assert "created administrator admin" in text
     assert PASSWORD not in text  # not echoed
+    # Which database, said before the password is asked for: a new one here, in ./var.
+    assert f"benben: creating a new database: SQLite {tmp_path / 'var' / 'benben.sqlite'}" in text
     listed = run_benben("users", "list", cwd=tmp_path, env=environ)
     assert listed.stdout.splitlines()[1].split()[:3] == ["admin", "-", "admin"]
 

@@ -48,7 +48,9 @@ def build_parser() -> ArgumentParser:
         prog=PROG,
         description="Benben: a self-hosted, plugin-based REST data platform.",
         epilog="Run 'benben COMMAND --help' for a command's options. Without --ini, every "
-        "command uses the embedded defaults (SQLite in ./var, in-process cache).",
+        "command uses the embedded defaults (SQLite in ./var of the current directory, "
+        "in-process cache); commands refuse to create a second database elsewhere than the one "
+        "benben serve uses, unless given --create.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
@@ -76,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return _fail(f"a command is required: {_command_names()} (see 'benben --help')", EXIT_USAGE)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        if argv is None and args.command == serve.NAME:  # this process is `benben serve`
+            serve.exit_fast(code)
+        return code
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

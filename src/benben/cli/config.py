@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import re
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,14 +20,64 @@ _SENSITIVE_KEY = re.compile(r"secret|password|passwd|token|key|credential|\.url\
 _PASTEDEPLOY_KEYS = {"use", "here", "__file__"}
 
 
+# Reserved for test suites (benben.testing reads BENBEN_TEST_POSTGRESQL_URL...): never a setting,
+# since no plugin may be named "test" (benben.plugins.metadata.RESERVED_NAMES).
+_TEST_ENV_PREFIX = ENV_PREFIX + "TEST_"
+_DESCRIPTION = (
+    "Show every setting's effective value (secrets masked) and its source: default, ini, env (a "
+    "BENBEN_* variable) or generated; the data directory in use; ini keys and BENBEN_* "
+    "environment variables that match no setting, which are ignored. The settings, with the "
+    "values each accepts, are listed below."
+)
+
+
+class _HelpWithSettings(argparse.Action):
+    """``--help``, followed by every setting of core and of the installed plugins with the values
+    it accepts; built only when asked, as it imports the plugins."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show this help and every setting")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        parser.epilog = settings_help()
+        parser.print_help()
+        parser.exit()
+
+
+def settings_help() -> str:
+    from benben.plugins import discover_plugins
+    from benben.serving import SERVER_SETTINGS
+    from benben.settings import CORE_SETTINGS
+
+    plugin_settings = [s for p in discover_plugins() for s in p.metadata.settings]
+    lines = ["settings (ini key, BENBEN_* variable: accepted values; default):"]
+    for setting in (*CORE_SETTINGS, *plugin_settings, *SERVER_SETTINGS):
+        lines.append(f"  {setting.name}, {setting.env}")
+        lines.append(f"      {setting.accepts}; default {_plain(setting.default)}")
+    lines.append(
+        "benben.server.* are benben serve's, set in [server:main] "
+        "(docs/reference/configuration.md)."
+    )
+    return "\n".join(lines)
+
+
+def _plain(default: Any) -> str:
+    if default is None or default == "" or default == ():
+        return "empty"
+    if isinstance(default, bool):
+        return str(default).lower()
+    return " ".join(default) if isinstance(default, tuple) else str(default)
+
+
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         NAME,
         help="show the effective settings and where each value came from",
-        description="Show every setting's effective value (secrets masked) and its source: "
-        "default, ini, env (a BENBEN_* variable) or generated. Also lists ini keys and "
-        "BENBEN_* environment variables that match no setting, which are ignored.",
+        description="\n".join(textwrap.wrap(_DESCRIPTION, 88)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
+    parser.add_argument("-h", "--help", action=_HelpWithSettings)
     add_ini_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=run)
@@ -62,14 +113,22 @@ def describe(
             }
         )
     known_env = {definition.env for definition in resolved.definitions.values()}
-    unknown_env = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known_env)
+    unknown_env = sorted(
+        k
+        for k in environ
+        if k.startswith(ENV_PREFIX) and k not in known_env and not k.startswith(_TEST_ENV_PREFIX)
+    )
     passthrough = {
         key: SECRET_MASK if _SENSITIVE_KEY.search(key) else str(value)
         for key, value in sorted(resolved.passthrough.items())
         if key not in _PASTEDEPLOY_KEYS
     }
+    from benben.cli.datadir import describe_database
+
     return {
         "ini": os.path.abspath(ini) if ini else None,
+        "data_dir": resolved.values["benben.data_dir"],
+        "database": describe_database(resolved.values),
         "settings": settings,
         "unknown": list(resolved.unknown),
         "unknown_env": unknown_env,
@@ -78,6 +137,8 @@ def describe(
 
 
 def print_report(report: Mapping[str, Any]) -> None:
+    print(f"Data directory: {report['data_dir']}")
+    print(f"Database: {report['database']}")
     print(f"Settings from {report['ini'] or 'the embedded defaults (no --ini)'}:")
     rows = [("NAME", "VALUE", "SOURCE")]
     for entry in report["settings"]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from benben.cli.common import EXIT_FAILURE, add_ini_argument, read_app_settings
+from benben.cli.datadir import add_create_argument, check_database, core_settings
 
 NAME = "migrate"
 
@@ -20,6 +21,7 @@ def register(commands: Any) -> None:
         "processes at once (PostgreSQL serialises them).",
     )
     add_ini_argument(parser)
+    add_create_argument(parser)
     parser.add_argument(
         "--status",
         action="store_true",
@@ -33,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from benben.config import configure
     from benben.db import get_engine, migration_sources
 
-    registry = configure(read_app_settings(args.ini)).registry
+    raw = read_app_settings(args.ini)
+    check_database(core_settings(raw), create=args.create, announce=False)
+    registry = configure(raw).registry
     engine = get_engine(registry)
     try:
         sources = migration_sources(registry)

@@ -23,14 +23,16 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from benben.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError, add_ini_argument
+from benben.cli.datadir import add_create_argument, check_database, core_settings
 
 NAME = "users"
 SUBCOMMANDS = ("create", "list", "set-password", "deactivate", "activate")
+PASSWORD_ATTEMPTS = 3  # on a terminal: a typo is asked again, a script's loop is not endless
 
 
 def register(commands: Any) -> None:
@@ -45,6 +47,7 @@ def register(commands: Any) -> None:
 
     create = actions.add_parser("create", help="create a user (--admin: an administrator)")
     add_ini_argument(create)
+    add_create_argument(create)
     create.add_argument("username", metavar="USERNAME")
     create.add_argument("--admin", action="store_true", help="make the user an administrator")
     create.add_argument("--email", help="email address (also accepted to log in)")
@@ -54,6 +57,7 @@ def register(commands: Any) -> None:
 
     listing = actions.add_parser("list", help="list users")
     add_ini_argument(listing)
+    add_create_argument(listing)
     listing.add_argument("--json", action="store_true", help="one JSON document")
     listing.set_defaults(handler=run_list)
 
@@ -61,6 +65,7 @@ def register(commands: Any) -> None:
         "set-password", help="set a user's password (ends their sessions)"
     )
     add_ini_argument(set_password)
+    add_create_argument(set_password)
     set_password.add_argument("username", metavar="USERNAME", help="username or email")
     _add_password_sources(set_password)
     set_password.set_defaults(handler=run_set_password)
@@ -71,6 +76,7 @@ def register(commands: Any) -> None:
     ):
         sub = actions.add_parser(action, help=help_text)
         add_ini_argument(sub)
+        add_create_argument(sub)
         sub.add_argument("username", metavar="USERNAME", help="username or email")
         sub.set_defaults(handler=run_set_active, active=action == "activate")
 
@@ -98,8 +104,9 @@ def _missing_subcommand(args: argparse.Namespace) -> int:
 def run_create(args: argparse.Namespace) -> int:
     from benben.accounts.services import create_user
 
-    password = read_password(args)
-    with account_request(args.ini) as request:
+    settings = checked_settings(args.ini, create=args.create)  # before asking for a password
+    password = read_password(args, settings)
+    with account_request(args.ini, checked=True) as request:
         user = create_user(
             request,
             username=args.username,
@@ -121,7 +128,7 @@ def run_list(args: argparse.Namespace) -> int:
     from benben.accounts.models import User
     from benben.accounts.services import NO_COLLECTIONS_USER, group_names_by_user, user_json
 
-    with account_request(args.ini, commit=False) as request:
+    with account_request(args.ini, commit=False, create=args.create) as request:
         users = list(
             request.dbsession.scalars(
                 select(User).options(*NO_COLLECTIONS_USER).order_by(User.username)
@@ -158,8 +165,9 @@ def run_set_password(args: argparse.Namespace) -> int:
     from benben.accounts.services import set_password
     from benben.auth import end_other_sessions
 
-    password = read_password(args)
-    with account_request(args.ini) as request:
+    settings = checked_settings(args.ini, create=args.create)
+    password = read_password(args, settings)
+    with account_request(args.ini, checked=True) as request:
         user = _find(request, args.username)
         set_password(request, user, password)
         end_other_sessions(request, user)
@@ -172,7 +180,7 @@ def run_set_active(args: argparse.Namespace) -> int:
     from benben.accounts.services import update_user
     from benben.auth import end_other_sessions
 
-    with account_request(args.ini) as request:
+    with account_request(args.ini, create=args.create) as request:
         user = _find(request, args.username)
         changed = update_user(request, user, {"is_active": args.active})
         if not args.active and changed:
@@ -186,8 +194,13 @@ def run_set_active(args: argparse.Namespace) -> int:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def read_password(args: argparse.Namespace, prompt: Callable[[str], str] | None = None) -> str:
-    """From ``--password-file`` (first line), ``--password-env``, or asked twice on a terminal."""
+def read_password(
+    args: argparse.Namespace,
+    settings: Mapping[str, Any] | None = None,
+    prompt: Callable[[str], str] | None = None,
+) -> str:
+    """From ``--password-file`` (first line), ``--password-env``, or asked twice on a terminal:
+    there, a password the policy (``settings``) refuses, or a mistyped repeat, is asked again."""
     if args.password_file:
         try:
             with open(args.password_file, encoding="utf-8") as handle:
@@ -212,20 +225,49 @@ def read_password(args: argparse.Namespace, prompt: Callable[[str], str] | None 
             "no terminal to ask for the password: use --password-file FILE or --password-env VAR",
             EXIT_USAGE,
         )
-    ask = prompt or getpass.getpass
-    first = ask("Password: ")
-    if not first:
-        raise CommandError("no password given", EXIT_USAGE)
-    if ask("Password (again): ") != first:
-        raise CommandError("the passwords do not match", EXIT_USAGE)
-    return first
+    return _ask_password(prompt or getpass.getpass, settings)
+
+
+def _ask_password(ask: Callable[[str], str], settings: Mapping[str, Any] | None) -> str:
+    from benben.security.passwords import check_password_policy
+
+    problem = ""
+    for _attempt in range(PASSWORD_ATTEMPTS):
+        if problem:
+            print(f"{problem}; try again", file=sys.stderr)
+        first = ask("Password: ")
+        if not first:
+            problem = "no password given"
+            continue
+        refused = check_password_policy(first, settings) if settings is not None else []
+        if refused:
+            problem = "the password " + "; ".join(refused)
+            continue
+        if ask("Password (again): ") == first:
+            return first
+        problem = "the passwords do not match"
+    raise CommandError(f"{problem} ({PASSWORD_ATTEMPTS} attempts)", EXIT_USAGE)
+
+
+def checked_settings(ini: str | None, *, create: bool | None) -> dict[str, Any]:
+    """Core's settings, once the database they name was announced (or refused: see
+    :func:`benben.cli.datadir.check_database`)."""
+    from benben.cli.common import read_app_settings
+
+    settings = core_settings(read_app_settings(ini))
+    check_database(settings, create=create)
+    return settings
 
 
 @contextmanager
-def account_request(ini: str | None, *, commit: bool = True) -> Iterator[Any]:
+def account_request(
+    ini: str | None, *, commit: bool = True, create: bool | None = None, checked: bool = False
+) -> Iterator[Any]:
     """A scripted request (database session, transaction, cache) on the configured app, with
     the embedded default's database migrated first; committed at the end unless ``commit`` is
-    False.  Refusals (bad input, taken names, last administrator) end the command on one line.
+    False.  A new embedded database is refused while benben serve's is elsewhere, unless
+    ``create`` (see :mod:`benben.cli.datadir`); ``checked``: the caller checked already.
+    Refusals (bad input, taken names, last administrator) end the command on one line.
     """
     from pyramid.scripting import prepare
     from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -237,6 +279,8 @@ def account_request(ini: str | None, *, commit: bool = True) -> Iterator[Any]:
     from benben.db import get_engine, migration_sources
     from benben.db.migrations import upgrade
 
+    if not checked:
+        checked_settings(ini, create=create)
     registry = configure(read_app_settings(ini)).registry
     engine = get_engine(registry)
     try:

@@ -17,7 +17,7 @@ RESERVED_NAMES = frozenset(
         "accounts", "admin", "api", "auth", "batch", "cache", "collections", "core", "cors",
         "data", "database", "environment", "groups", "health", "jwt", "logging", "metrics",
         "openapi", "plugins", "public_url", "ratelimit", "records", "secret", "data_dir",
-        "security", "static", "tokens", "tracing", "users", "version", "worker",
+        "security", "static", "test", "tokens", "tracing", "users", "version", "worker",
     }
 )  # fmt: skip
 
