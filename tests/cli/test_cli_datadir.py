@@ -45,9 +45,10 @@ def test_a_new_database_elsewhere_is_refused_then_created_with_create(cli, two_p
     )
     assert not (b / "var" / "benben.sqlite").exists()
     assert cli("migrate").code == 2
-    purge = cli("data", "purge")  # no --create: making a database is never what it is for
-    assert purge.code == 2
-    assert "--create" not in purge.err
+    for command in (("data", "purge"), ("shell", "-c", "pass")):
+        refused = cli(*command)  # no --create: making a database is never what they are for
+        assert refused.code == 2, command
+        assert "--create" not in refused.err
     assert not (b / "var" / "benben.sqlite").exists()
 
     # Pointed at the server's data directory, the command works there.

@@ -19,8 +19,10 @@ from benben.cli.common import (
     add_ini_argument,
     get_loader,
     one_line,
+    read_app_settings,
     split_ini,
 )
+from benben.cli.datadir import check_database, core_settings
 from benben.version import __version__
 
 NAME = "shell"
@@ -59,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     from benben.db import get_engine
 
+    # Refused, like the other commands, where it would make a second, empty database.
+    check_database(core_settings(read_app_settings(args.ini)), create=None)
     app = _load_app(args.ini)
     registry = app.registry
     environment = prepare(registry=registry)
