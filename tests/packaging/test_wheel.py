@@ -74,3 +74,9 @@ def test_wheel_ships_the_api_docs_assets(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     missing = {name for name in ASSETS if f"benben/openapi/static/{name}" not in names}
     assert missing == set()
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_landing_page(wheel: zipfile.ZipFile) -> None:
+    """GET / renders benben/templates/landing.html: a pip-installed Benben has it too."""
+    assert "benben/templates/landing.html" in set(wheel.namelist())
