@@ -214,8 +214,10 @@ class _Builder:
             responses[str(status)] = self.response(status, doc.responses[status], pointer)
         if not any(200 <= status < 400 for status in doc.responses):
             responses["200"] = {"description": "Success."}
-        takes_input = doc.body_schema is not None or doc.body_schemas is not None or any(
-            p.location in ("query", "header") for p in doc.parameters
+        takes_input = (
+            doc.body_schema is not None
+            or doc.body_schemas is not None
+            or any(p.location in ("query", "header") for p in doc.parameters)
         )
         automatic = {
             400: takes_input,
