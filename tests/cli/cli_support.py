@@ -22,7 +22,14 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from benben.testing_auth import FAST_PASSWORD_HASHING
+
 REPO = Path(__file__).resolve().parents[2]
+# Cheap argon2 for commands and servers in their own processes: the settings as BENBEN_* names.
+FAST_HASHING = {
+    "BENBEN_" + name.removeprefix("benben.").replace(".", "_").upper(): value
+    for name, value in FAST_PASSWORD_HASHING.items()
+}
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 30.0  # seconds a server gets to start; generous for loaded CI machines
 

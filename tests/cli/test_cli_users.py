@@ -12,16 +12,17 @@ import sys
 
 import pytest
 import webtest
-from cli_support import benben_command, clean_environ, postgresql_schema, run_benben
+from cli_support import (
+    FAST_HASHING,
+    benben_command,
+    clean_environ,
+    postgresql_schema,
+    run_benben,
+)
 
 from benben.testing import require_postgresql
 
 PASSWORD = "correct horse battery staple"
-FAST_HASHING = {
-    "BENBEN_AUTH_ARGON2_TIME_COST": "1",
-    "BENBEN_AUTH_ARGON2_MEMORY_COST": "64",
-    "BENBEN_AUTH_ARGON2_PARALLELISM": "1",
-}
 
 
 @pytest.fixture
@@ -76,16 +77,28 @@ def test_create_from_a_password_file_uses_its_first_line(cli, users_env):
         login(app, "carol", PASSWORD + "\nignored second line", status=401)
 
 
-def test_create_asks_for_the_password_twice_on_a_terminal(cli, users_env, monkeypatch):
-    answers = iter([PASSWORD, PASSWORD])
-    prompts = []
+@pytest.fixture
+def terminal(monkeypatch):
+    """``terminal(answers)``: the typed answers to a terminal's password prompts; returns the
+    list of prompts shown."""
 
-    def fake_getpass(prompt="Password: "):
-        prompts.append(prompt)
-        return next(answers)
+    def typed(*answers):
+        remaining = iter(answers)
+        prompts = []
 
-    monkeypatch.setattr("getpass.getpass", fake_getpass)
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+        def fake_getpass(prompt=""):
+            prompts.append(prompt)
+            return next(remaining)
+
+        monkeypatch.setattr("getpass.getpass", fake_getpass)
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+        return prompts
+
+    return typed
+
+
+def test_create_asks_for_the_password_twice_on_a_terminal(cli, users_env, terminal):
+    prompts = terminal(PASSWORD, PASSWORD)
     result = cli("users", "create", "--admin", "admin")
     assert result.code == 0, result.err
     assert prompts == ["Password: ", "Password (again): "]
@@ -93,10 +106,8 @@ def test_create_asks_for_the_password_twice_on_a_terminal(cli, users_env, monkey
         login(app, "admin")
 
 
-def test_mismatched_passwords_three_times_create_nobody(cli, users_env, monkeypatch):
-    answers = iter([PASSWORD, PASSWORD + "x"] * 3)
-    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+def test_mismatched_passwords_three_times_create_nobody(cli, users_env, terminal):
+    terminal(*[PASSWORD, PASSWORD + "x"] * 3)
     result = cli("users", "create", "admin")
     assert result.code == 2
     assert result.err.splitlines()[1:] == [
@@ -107,16 +118,8 @@ def test_mismatched_passwords_three_times_create_nobody(cli, users_env, monkeypa
     assert "no users yet" in cli("users", "list").out
 
 
-def test_a_too_short_or_mistyped_password_is_asked_again(cli, users_env, monkeypatch):
-    answers = iter(["tiny", PASSWORD, PASSWORD + "x", PASSWORD, PASSWORD])
-    prompts = []
-
-    def fake_getpass(prompt=""):
-        prompts.append(prompt)
-        return next(answers)
-
-    monkeypatch.setattr("getpass.getpass", fake_getpass)
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+def test_a_too_short_or_mistyped_password_is_asked_again(cli, users_env, terminal):
+    prompts = terminal("tiny", PASSWORD, PASSWORD + "x", PASSWORD, PASSWORD)
     result = cli("users", "create", "--admin", "admin")
     assert result.code == 0, result.err
     assert prompts == ["Password: ", *["Password: ", "Password (again): "] * 2]

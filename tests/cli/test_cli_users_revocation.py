@@ -8,14 +8,17 @@ import urllib.request
 
 import pytest
 import webtest
-from cli_support import Server, benben_command, clean_environ, get, port_of, run_benben
+from cli_support import (
+    FAST_HASHING,
+    Server,
+    benben_command,
+    clean_environ,
+    get,
+    port_of,
+    run_benben,
+)
 
 PASSWORD = "correct horse battery staple"
-FAST_HASHING = {
-    "BENBEN_AUTH_ARGON2_TIME_COST": "1",
-    "BENBEN_AUTH_ARGON2_MEMORY_COST": "64",
-    "BENBEN_AUTH_ARGON2_PARALLELISM": "1",
-}
 
 
 @pytest.fixture

@@ -53,37 +53,26 @@ def _prefix(filters: Mapping[str, str], name: str) -> str | None:
     return value.lower() if value else None
 
 
-def users_page(request: Request) -> dict[str, Any]:
-    params = USERS.parse(request)
-    query = select(User).options(*services.NO_COLLECTIONS_USER)
-    prefix = _prefix(params.filters, "username__startswith")
+def _named_page(request: Request, listing: Listing, model: Any, name: str, options: Any) -> Any:
+    """A page of users or groups, sorted by the listing's fields and filtered by name prefix."""
+    params = listing.parse(request)
+    query = select(model).options(*options)
+    prefix = _prefix(params.filters, f"{name}__startswith")
     if prefix:
-        query = query.where(User.username.startswith(prefix, autoescape=True))
-    columns = {
-        "username": User.username,
-        "created_at": User.created_at,
-        "updated_at": User.updated_at,
-        "id": User.id,
-    }
-    page = fetch_page(request.dbsession, query, params, columns)
+        query = query.where(getattr(model, name).startswith(prefix, autoescape=True))
+    columns = {field: getattr(model, field) for field in (*listing.sortable, listing.unique)}
+    return fetch_page(request.dbsession, query, params, columns)
+
+
+def users_page(request: Request) -> dict[str, Any]:
+    page = _named_page(request, USERS, User, "username", services.NO_COLLECTIONS_USER)
     groups = services.group_names_by_user(request.dbsession, [user.id for user in page.items])
     data = [services.user_json(user, groups[user.id]) for user in page.items]
     return list_response(request, data, page.next_cursor, page.total)
 
 
 def groups_page(request: Request) -> dict[str, Any]:
-    params = GROUPS.parse(request)
-    query = select(Group).options(*services.NO_COLLECTIONS_GROUP)
-    prefix = _prefix(params.filters, "name__startswith")
-    if prefix:
-        query = query.where(Group.name.startswith(prefix, autoescape=True))
-    columns = {
-        "name": Group.name,
-        "created_at": Group.created_at,
-        "updated_at": Group.updated_at,
-        "id": Group.id,
-    }
-    page = fetch_page(request.dbsession, query, params, columns)
+    page = _named_page(request, GROUPS, Group, "name", services.NO_COLLECTIONS_GROUP)
     data = [groups_service.group_json(request.dbsession, group) for group in page.items]
     return list_response(request, data, page.next_cursor, page.total)
 
