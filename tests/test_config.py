@@ -11,8 +11,9 @@ from pyramid.exceptions import ConfigurationError
 from sqlalchemy import inspect
 
 from benben.config import SETTINGS_KEY, configure, make_wsgi_app, should_auto_migrate
+from benben.core_settings import CORE_SETTINGS
 from benben.db import get_engine
-from benben.settings import CORE_SETTINGS, resolve_settings
+from benben.settings import resolve_settings
 
 PRODUCTION_SECRET = secrets.token_urlsafe(64)
 

@@ -21,10 +21,11 @@ from referencing.jsonschema import DRAFT202012
 
 from benben import __version__
 from benben.config import configure
+from benben.core_settings import CORE_SETTINGS
 from benben.docs import main, render_configuration_reference
 from benben.errors import PROBLEM_JSON
 from benben.rest import Service
-from benben.settings import CORE_SETTINGS, Setting, as_choice, as_float, as_int
+from benben.settings import Setting, as_choice, as_float, as_int
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference" / "configuration.md"

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from benben.core_settings import CORE_SETTINGS
 from benben.docs import render_configuration_reference
 from benben.serving import SERVER_PREFIX, SERVER_SETTINGS, resolve_server_settings
-from benben.settings import CORE_SETTINGS, Setting
+from benben.settings import Setting
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = {s.name[len(SERVER_PREFIX) :]: s.default for s in SERVER_SETTINGS}

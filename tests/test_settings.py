@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pyramid.exceptions import ConfigurationError
 
+from benben.core_settings import CORE_SETTINGS
 from benben.settings import (
-    CORE_SETTINGS,
     SECRET_MASK,
     Setting,
     as_bool,

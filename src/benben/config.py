@@ -11,6 +11,7 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
+from benben.core_settings import CORE_SETTINGS
 from benben.plugins import (
     discover_plugins,
     include_plugins,
@@ -21,7 +22,7 @@ from benben.plugins import (
 from benben.plugins.metadata import PluginInfo
 from benben.router import Router, make_router
 from benben.security.secret import ensure_secret
-from benben.settings import CORE_SETTINGS, ResolvedSettings, resolve_settings
+from benben.settings import ResolvedSettings, resolve_settings
 from benben.version import __version__
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import secrets
 import pytest
 from cli_support import clean_environ, run_benben
 
-from benben.settings import CORE_SETTINGS
+from benben.core_settings import CORE_SETTINGS
 
 INI_SECRET = secrets.token_urlsafe(64)
 ENV_DATABASE_URL = "postgresql://benben:db-password-123@db.internal/benben"

@@ -223,9 +223,9 @@ def test_environment_is_a_valid_production_configuration(model: dict[str, Any]) 
 
     from benben.cli.common import read_app_settings
     from benben.config import load_settings
+    from benben.core_settings import CORE_SETTINGS
     from benben.plugins.loader import discover_plugins
     from benben.serving import SERVER_SETTINGS
-    from benben.settings import CORE_SETTINGS
 
     plugins = discover_plugins(entry_points(group="benben.plugins", name="backstage"))
     known = {s.env for s in [*CORE_SETTINGS, *SERVER_SETTINGS]}

@@ -219,9 +219,9 @@ def test_rendered_environment_is_a_valid_production_configuration(render, values
 
     from benben.cli.common import read_app_settings
     from benben.config import load_settings
+    from benben.core_settings import CORE_SETTINGS
     from benben.plugins.loader import discover_plugins
     from benben.serving import SERVER_SETTINGS
-    from benben.settings import CORE_SETTINGS
 
     plugins = discover_plugins(entry_points(group="benben.plugins", name="backstage"))
     definitions = [*CORE_SETTINGS, *(s for plugin in plugins for s in plugin.metadata.settings)]

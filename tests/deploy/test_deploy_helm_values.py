@@ -48,7 +48,7 @@ def test_schema_closes_every_object_of_the_chart_s_own_values() -> None:
 
 
 def test_schema_keeps_every_secret_setting_out_of_the_configmap() -> None:
-    from benben.settings import CORE_SETTINGS
+    from benben.core_settings import CORE_SETTINGS
     from benben_backstage.settings import SETTINGS as BACKSTAGE_SETTINGS
 
     refused = set(SCHEMA["properties"]["settings"]["propertyNames"]["not"]["enum"])

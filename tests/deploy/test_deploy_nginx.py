@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from deploy_tools import NGINX_CONF, nginx_command, nginx_config, require, system_tool
 
-from benben.settings import CORE_SETTINGS
+from benben.core_settings import CORE_SETTINGS
 
 CONF = NGINX_CONF
 

@@ -45,9 +45,9 @@ class _HelpWithSettings(argparse.Action):
 
 
 def settings_help() -> str:
+    from benben.core_settings import CORE_SETTINGS
     from benben.plugins import discover_plugins
     from benben.serving import SERVER_SETTINGS
-    from benben.settings import CORE_SETTINGS
 
     plugin_settings = [s for p in discover_plugins() for s in p.metadata.settings]
     lines = ["settings (ini key, BENBEN_* variable: accepted values; default):"]

@@ -100,7 +100,8 @@ def core_settings(
 ) -> dict[str, Any]:
     """Core's settings from an ini's raw ``[app:main]`` and the environment, without composing
     the app: enough to check the database before anything (a generated secret...) is written."""
-    from benben.settings import CORE_SETTINGS, PREFIX, resolve_settings
+    from benben.core_settings import CORE_SETTINGS
+    from benben.settings import PREFIX, resolve_settings
 
     values = resolve_settings(raw, environ, CORE_SETTINGS, open_namespaces=(PREFIX,)).values
     values["benben.data_dir"] = os.path.abspath(os.path.expanduser(values["benben.data_dir"]))

@@ -181,7 +181,8 @@ def _plugin_settings(
     raw: Mapping[str, Any], environ: Mapping[str, str]
 ) -> tuple[list[str], list[str]]:
     """Only the two settings that select plugins: a bad value elsewhere must not hide the list."""
-    from benben.settings import CORE_SETTINGS, resolve_settings
+    from benben.core_settings import CORE_SETTINGS
+    from benben.settings import resolve_settings
 
     wanted = [s for s in CORE_SETTINGS if s.name in {"benben.plugins", "benben.plugins.disabled"}]
     values = resolve_settings(raw, environ, wanted).values
