@@ -32,6 +32,7 @@ __all__ = [
     "TOO_LARGE_TYPE",
     "ProblemError",
     "cornice_error_handler",
+    "invalid_input",
     "json_pointer",
     "problem_instance",
     "problem_response",
@@ -92,6 +93,22 @@ def problem_response(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def invalid_input(
+    errors: Iterable[Mapping[str, Any]], *, detail: str | None = None
+) -> ProblemError:
+    """The 400 problem refusing input: ``errors`` are ``{"location", "pointer" or "name",
+    "message"}``, one per offending member, parameter or header; ``detail`` lists them."""
+    errors = list(errors)
+    if detail is None:
+        detail = "; ".join(
+            f"{e.get('pointer') or e.get('name') or e['location']}: {e['message']}"
+            for e in errors[:20]
+        )
+    return ProblemError(
+        400, title="Invalid request", type=VALIDATION_TYPE, detail=detail, errors=errors
+    )
 
 
 def problem_instance(request: Request) -> str:

@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 
 from pyramid.request import Request
 
-from benben.errors import VALIDATION_TYPE, ProblemError
+from benben.errors import ProblemError, invalid_input
 from benben.rest import JSONSchema, Parameter, Response
 from benben.schema_messages import json_text
 
@@ -151,7 +151,7 @@ class Listing:
         except ValueError as exc:
             bad("_sort", str(exc))
         if errors:
-            raise _invalid(errors)
+            raise invalid_input(errors)
         if self.unique not in (name for name, _ in sort):
             sort = (*sort, (self.unique, sort[-1][1]))
         filters = {f.name: given[f.name] for f in self.filters if f.name in given}
@@ -327,17 +327,7 @@ def list_response(
 
 def invalid_parameter(name: str, message: str) -> ProblemError:
     """The 400 problem for a bad query parameter ``name`` (raise it), as every list answers."""
-    return _invalid([{"location": "querystring", "name": name, "message": message}])
-
-
-def _invalid(errors: list[dict[str, str]]) -> ProblemError:
-    return ProblemError(
-        400,
-        title="Invalid request",
-        type=VALIDATION_TYPE,
-        detail="; ".join(f"{e['name']}: {e['message']}" for e in errors),
-        errors=errors,
-    )
+    return invalid_input([{"location": "querystring", "name": name, "message": message}])
 
 
 def _cursor_secret(request: Request) -> bytes:

@@ -31,7 +31,12 @@ from jsonschema.protocols import Validator
 from pyramid.request import Request
 from pyramid.response import Response as PyramidResponse
 
-from benben.errors import VALIDATION_TYPE, ProblemError, cornice_error_handler, json_pointer
+from benben.errors import (
+    ProblemError,
+    cornice_error_handler,
+    invalid_input,
+    json_pointer,
+)
 from benben.jsonschemas import body_validator
 from benben.schema_messages import member_messages, message
 
@@ -299,22 +304,16 @@ def json_body(request: Request) -> Any:
         try:
             parsed = loads_strict(request.body or b"null")
         except BadJSONValue as exc:
-            raise ProblemError(
-                400,
-                title="Invalid request",
-                type=VALIDATION_TYPE,
+            raise invalid_input(
+                [{"location": "body", "pointer": exc.pointer, "message": exc.message}],
                 detail=f"{exc.pointer or '/'}: {exc.message}",
-                errors=[{"location": "body", "pointer": exc.pointer, "message": exc.message}],
             ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc).split(":")[0]
             message = f"not valid JSON ({reason})"
-            raise ProblemError(
-                400,
-                title="Invalid request",
-                type=VALIDATION_TYPE,
+            raise invalid_input(
+                [{"location": "body", "pointer": "", "message": message}],
                 detail="The body is not valid JSON.",
-                errors=[{"location": "body", "pointer": "", "message": message}],
             ) from None
         request.__dict__["benben.json_body"] = parsed
     return parsed
@@ -331,12 +330,8 @@ def validate_json_body(request: Request, validator: Validator) -> Any:
             {"location": "body", "pointer": "", "message": f"the body is empty; expected {what}"}
         ]
     if errors:
-        raise ProblemError(
-            400,
-            title="Invalid request",
-            type=VALIDATION_TYPE,
-            detail="; ".join(f"{e['pointer'] or '/'}: {e['message']}" for e in errors),
-            errors=errors,
+        raise invalid_input(
+            errors, detail="; ".join(f"{e['pointer'] or '/'}: {e['message']}" for e in errors)
         )
     return body
 

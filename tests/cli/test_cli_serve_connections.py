@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from cli_support import Server, benben_command, clean_environ, port_of, run_benben
 
+from benben.testing import unavailable
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path("/proc/self/limits").exists(), reason="needs Linux's /proc"),
@@ -131,7 +133,7 @@ def test_open_file_limit_is_raised_to_fit_the_connection_limit(tmp_path: Path) -
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 4096:
-        pytest.skip(f"the hard open-file limit here is {hard}")
+        unavailable(f"a hard open-file limit of 4096 (it is {hard} here)")
     command = benben_command("serve", "--port", "0")
     proc = Server(command, tmp_path, clean_environ(), preexec_fn=low_soft_limit)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benben.errors import VALIDATION_TYPE, ProblemError, json_pointer
+from benben.errors import ProblemError, invalid_input, json_pointer
 
 __all__ = ["field_error", "invalid", "string_field"]
 
@@ -16,10 +16,7 @@ def field_error(field: str | tuple[str | int, ...], message: str) -> dict[str, s
 
 
 def invalid(*errors: dict[str, str]) -> ProblemError:
-    detail = "; ".join(f"{e['pointer'] or e['location']}: {e['message']}" for e in errors)
-    return ProblemError(
-        400, title="Invalid request", type=VALIDATION_TYPE, detail=detail, errors=list(errors)
-    )
+    return invalid_input(errors)
 
 
 def string_field(

@@ -61,7 +61,7 @@ from benben.data.query_params import (
     read_int,
     read_sort,
 )
-from benben.errors import VALIDATION_TYPE, ProblemError
+from benben.errors import invalid_input
 
 __all__ = [
     "OPERATORS",
@@ -182,13 +182,7 @@ class _Errors:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise ProblemError(
-                400,
-                title="Invalid request",
-                type=VALIDATION_TYPE,
-                detail="; ".join(f"{e['name']}: {e['message']}" for e in self.items),
-                errors=self.items,
-            )
+            raise invalid_input(self.items)
 
 
 def _check_declared(

@@ -17,6 +17,7 @@ from benben.errors import (
     TOO_LARGE_TYPE,
     VALIDATION_TYPE,
     ProblemError,
+    invalid_input,
     json_pointer,
 )
 from benben.rest import bad_text, loads_strict
@@ -95,8 +96,9 @@ def invalid(
         return ProblemError(
             status, title=TOO_LARGE_TITLE, type=TOO_LARGE_TYPE, detail=detail, errors=errors
         )
-    title = "Invalid request" if status == 400 else None
-    return ProblemError(status, title=title, type=VALIDATION_TYPE, detail=detail, errors=errors)
+    if status == 400:
+        return invalid_input(errors, detail=detail)
+    return ProblemError(status, type=VALIDATION_TYPE, detail=detail, errors=errors)
 
 
 def hygiene_errors(

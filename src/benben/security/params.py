@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pyramid.config import Configurator
 from pyramid.events import BeforeTraversal
 
-from benben.errors import VALIDATION_TYPE, ProblemError
+from benben.errors import invalid_input
 from benben.rest import bad_text
 
 __all__ = ["refuse_bad_text"]
@@ -54,13 +54,7 @@ def refuse_bad_text(event: BeforeTraversal) -> None:
         if "\x00" in value
     )
     if errors:
-        raise ProblemError(
-            400,
-            title="Invalid request",
-            type=VALIDATION_TYPE,
-            detail="; ".join(f"{e['name']}: {e['message']}" for e in errors[:20]),
-            errors=errors[:100],
-        )
+        raise invalid_input(errors[:100])
 
 
 def includeme(config: Configurator) -> None:
