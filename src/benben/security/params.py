@@ -29,15 +29,21 @@ def _path_segments(event: BeforeTraversal) -> Iterator[tuple[str, str]]:
             yield str(name), str(segment)
 
 
-def _headers(environ: dict[str, object]) -> Iterator[tuple[str, str]]:
+def _headers(environ: dict[str, object], *, named: bool = True) -> Iterator[tuple[str, str]]:
     for key, value in environ.items():
         if key.startswith("HTTP_") and isinstance(value, str):
-            yield key[5:].replace("_", "-").title(), value
+            yield (key[5:].replace("_", "-").title() if named else key), value
 
 
 def refuse_bad_text(event: BeforeTraversal) -> None:
     """After the route matched, before its context: every parameter named in one 400."""
     request = event.request
+    # Every request pays for this: one scan of all its text; naming the culprits only on a hit.
+    texts = [value for _, value in _path_segments(event)]
+    texts.extend(text for pair in request.GET.items() for text in pair)
+    texts.extend(value for _, value in _headers(request.environ, named=False))
+    if not bad_text("".join(texts)):
+        return
     errors = [
         {"location": "path", "name": name, "message": _MESSAGE}
         for name, value in _path_segments(event)
