@@ -38,6 +38,7 @@ from benben.errors import problem_response, unexpected_error_view
 
 __all__ = [
     "Base",
+    "DirectCommitError",
     "RoutingSession",
     "database_url",
     "get_engine",
@@ -76,11 +77,18 @@ _MANAGER_INFO_KEY = "benben.db.transaction_manager"
 _JOINS_INFO_KEY = "benben.db.joins_managed_transactions"
 
 
+class DirectCommitError(RuntimeError):
+    """A session joined to a transaction manager was committed directly: its changes would
+    escape the request's transaction (and its abort).  Commit the transaction instead."""
+
+
 def join_managed_transactions(session_factory: sessionmaker[Any]) -> None:
     """Make the sessions of ``session_factory`` that :func:`get_tm_session` hands out join
     their transaction manager's transaction, through three listeners set once on the factory.
     What ``zope.sqlalchemy.register`` does per session, minus adding seven listeners to every
-    request's session (a measurable share of a write's CPU)."""
+    request's session (a measurable share of a write's CPU).  Uses zope.sqlalchemy's
+    ``datamanager.join_transaction`` and ``ZopeStatus``, not its documented API: bounded in
+    pyproject.toml, contract in tests/db/test_db_zope_sqlalchemy_contract.py."""
     event.listen(session_factory, "after_begin", _join_managed_transaction)
     event.listen(session_factory, "after_attach", _join_managed_transaction)
     event.listen(session_factory, "before_commit", _refuse_direct_commit)
@@ -96,12 +104,13 @@ def _join_managed_transaction(session: Session, *_args: Any) -> None:
 
 
 def _refuse_direct_commit(session: Session) -> None:
+    """A managed session commits when its transaction does, only (zope.sqlalchemy's rule).
+    A raise, not an ``assert``: the check must hold under ``python -O`` too."""
     manager = session.info.get(_MANAGER_INFO_KEY)
-    if manager is not None and not session.in_nested_transaction():
-        # As zope.sqlalchemy: a managed session commits when its transaction does, only.
-        assert manager.get().status == zope.sqlalchemy.datamanager.ZopeStatus.COMMITTING, (
-            "Transaction must be committed using the transaction manager"
-        )
+    if manager is None or session.in_nested_transaction():
+        return
+    if manager.get().status != zope.sqlalchemy.datamanager.ZopeStatus.COMMITTING:
+        raise DirectCommitError("Transaction must be committed using the transaction manager")
 
 
 def get_tm_session(
