@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from benben.observability.logs import JSONFormatter, TextFormatter
+from benben.observability.otel import get_tracing
 from benben.observability.redact import REDACTED, QueryRedactor
-from benben.observability.tracing import TRACING_KEY
 
 SECRET = "s3cr3t-value-42"
 
@@ -94,7 +94,7 @@ def test_operators_add_names(make_app, caplog):
 def test_tracing_spans_carry_no_query_value(make_app):
     app = make_app({"benben.tracing.enabled": "true", "benben.tracing.exporter": "none"})
     exporter = InMemorySpanExporter()
-    app.app.registry[TRACING_KEY].provider.add_span_processor(SimpleSpanProcessor(exporter))
+    get_tracing(app.app.registry).provider.add_span_processor(SimpleSpanProcessor(exporter))
     app.get(f"/api/v1/?access_token={SECRET}")
     spans = exporter.get_finished_spans()
     assert spans

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from benben.observability.logs import JSONFormatter, TextFormatter
-from benben.observability.tracing import TRACING_KEY
+from benben.observability.otel import get_tracing
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"
@@ -46,7 +46,7 @@ def traced(make_app):
     def factory(overrides=None):
         app = make_app({**TRACED, **(overrides or {})}, include=include_test_views)
         exporter = InMemorySpanExporter()
-        provider = app.app.registry[TRACING_KEY].provider
+        provider = get_tracing(app.app.registry).provider
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         return app, exporter
 
@@ -135,7 +135,7 @@ def test_without_tracing_nothing_is_added(make_app, caplog):
     caplog.set_level(logging.INFO)
     response = app.get("/api/v1/", headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"})
     assert "traceresponse" not in response.headers
-    assert TRACING_KEY not in app.app.registry
+    assert get_tracing(app.app.registry) is None
     (access,) = [r for r in caplog.records if r.name == "benben.access"]
     assert access.trace_id is None
     assert "trace_id" not in json.loads(JSONFormatter().format(access))
@@ -210,7 +210,7 @@ def test_otlp_exporter_sends_spans_to_the_endpoint(make_app, collector):
     app = make_app({**TRACED, "benben.tracing.exporter": "otlp",
                     "benben.tracing.otlp_endpoint": endpoint,
                     "benben.tracing.service_name": "benben-test"})  # fmt: skip
-    provider = app.app.registry[TRACING_KEY].provider
+    provider = get_tracing(app.app.registry).provider
     try:
         app.get("/api/v1/")
         assert provider.force_flush(timeout_millis=10_000)

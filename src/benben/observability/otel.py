@@ -1,6 +1,9 @@
 """Tracing with OpenTelemetry: imported by :mod:`benben.observability.tracing` only when enabled
 (this module needs the ``otel`` extra).
 
+- :func:`install_tracing`: the app's :class:`Tracing` on its registry (:func:`get_tracing`), the
+  tween, and the engines instrumented once ``benben.db`` has built them.
+
 - :func:`tracing_tween_factory`: a ``SERVER`` span per request, under the observability tween
   (whose log context it completes with ``trace_id``/``span_id``) and over everything else.  The
   caller's ``traceparent``/``tracestate`` are extracted, so the span is a child of the caller's;
@@ -30,6 +33,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPException
 from pyramid.registry import Registry
@@ -37,12 +41,21 @@ from pyramid.request import Request
 from pyramid.response import Response
 from sqlalchemy import Engine, event
 
+from benben.db import get_engine, get_replica_engine
 from benben.observability.context import request_context
 from benben.observability.metrics import KNOWN_METHODS, METRICS_PATH, matched_route, route_label
-from benben.observability.tracing import INSTALL_HINT, TRACING_KEY
 from benben.version import __version__
 
-__all__ = ["Tracing", "build_tracing", "instrument_engine", "tracing_tween_factory"]
+__all__ = [
+    "Tracing",
+    "build_tracing",
+    "get_tracing",
+    "install_tracing",
+    "instrument_engine",
+    "tracing_tween_factory",
+]
+
+TRACING_KEY = "benben.tracing"
 
 RESPONSE_HEADER = "traceresponse"
 MAX_STATEMENT = 4096  # characters of SQL kept on a span
@@ -74,7 +87,32 @@ class Tracing:
         self.propagator = TraceContextTextMapPropagator()
 
 
-def build_tracing(settings: Mapping[str, Any]) -> Tracing:
+def get_tracing(registry: Registry) -> Tracing | None:
+    """The app's tracing, or None when ``benben.tracing.enabled`` is off."""
+    return registry.get(TRACING_KEY)
+
+
+def install_tracing(config: Configurator, install_hint: str) -> None:
+    """Tracing for this app: the provider, the request tween, SQL spans on its engines."""
+    registry = config.registry
+    tracing = build_tracing(config.get_settings(), install_hint)
+    registry[TRACING_KEY] = tracing
+    config.add_tween(
+        "benben.observability.otel.tracing_tween_factory",
+        under="benben.observability.tweens.observability_tween_factory",
+        over=("benben.security.proxies.proxies_tween_factory", "pyramid_tm.tm_tween_factory"),
+    )
+
+    def instrument() -> None:
+        # At commit: benben.db, included after benben.observability, has built the engines by then.
+        for engine in (get_engine(registry), get_replica_engine(registry)):
+            if engine is not None:
+                instrument_engine(engine, tracing.tracer)
+
+    config.action(None, instrument)
+
+
+def build_tracing(settings: Mapping[str, Any], install_hint: str) -> Tracing:
     resource = Resource.create(
         {"service.name": settings["benben.tracing.service_name"], "service.version": __version__}
     )
@@ -87,7 +125,7 @@ def build_tracing(settings: Mapping[str, Any]) -> Tracing:
         except ModuleNotFoundError:
             raise ConfigurationError(
                 "benben.tracing.exporter = otlp needs the OTLP exporter, which is not installed: "
-                f"{INSTALL_HINT} (or choose console or none)"
+                f"{install_hint} (or choose console or none)"
             ) from None
         endpoint = settings["benben.tracing.otlp_endpoint"] or None
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
@@ -98,7 +136,7 @@ def build_tracing(settings: Mapping[str, Any]) -> Tracing:
 
 
 def tracing_tween_factory(handler: Handler, registry: Registry) -> Handler:
-    tracing: Tracing = registry[TRACING_KEY]
+    tracing: Tracing = registry[TRACING_KEY]  # install_tracing put it there
     tracer, propagator = tracing.tracer, tracing.propagator
 
     def tracing_tween(request: Request) -> Response:
