@@ -44,8 +44,8 @@ __all__ = [
     "get_engine",
     "get_replica_engine",
     "get_tm_session",
-    "join_managed_transactions",
     "migration_sources",
+    "refuse_direct_commits",
     "use_primary",
 ]
 
@@ -73,8 +73,6 @@ def migration_sources(registry: Any) -> list[MigrationSource]:
 
 # On a session's info: the transaction manager whose transaction it joins (see get_tm_session).
 _MANAGER_INFO_KEY = "benben.db.transaction_manager"
-# On the info of every session of a factory given to join_managed_transactions.
-_JOINS_INFO_KEY = "benben.db.joins_managed_transactions"
 
 
 class DirectCommitError(RuntimeError):
@@ -82,30 +80,16 @@ class DirectCommitError(RuntimeError):
     escape the request's transaction (and its abort).  Commit the transaction instead."""
 
 
-def join_managed_transactions(session_factory: sessionmaker[Any]) -> None:
-    """Make the sessions of ``session_factory`` that :func:`get_tm_session` hands out join
-    their transaction manager's transaction, through three listeners set once on the factory.
-    What ``zope.sqlalchemy.register`` does per session, minus adding seven listeners to every
-    request's session (a measurable share of a write's CPU).  Uses zope.sqlalchemy's
-    ``datamanager.join_transaction`` and ``ZopeStatus``, not its documented API: bounded in
-    pyproject.toml, contract in tests/db/test_db_zope_sqlalchemy_contract.py."""
-    event.listen(session_factory, "after_begin", _join_managed_transaction)
-    event.listen(session_factory, "after_attach", _join_managed_transaction)
+def refuse_direct_commits(session_factory: sessionmaker[Any]) -> None:
+    """Refuse (:class:`DirectCommitError`) a direct ``commit()`` of the sessions of
+    ``session_factory`` that :func:`get_tm_session` joined to a transaction manager.
+    zope.sqlalchemy refuses it with an ``assert``, gone under ``python -O``.  Its
+    ``ZopeStatus`` is not documented API: bounded in pyproject.toml, contract in
+    tests/db/test_db_zope_sqlalchemy_contract.py."""
     event.listen(session_factory, "before_commit", _refuse_direct_commit)
-    session_factory.kw["info"] = {**session_factory.kw.get("info", {}), _JOINS_INFO_KEY: True}
-
-
-def _join_managed_transaction(session: Session, *_args: Any) -> None:
-    manager = session.info.get(_MANAGER_INFO_KEY)
-    if manager is not None:
-        zope.sqlalchemy.datamanager.join_transaction(
-            session, zope.sqlalchemy.datamanager.STATUS_CHANGED, manager
-        )
 
 
 def _refuse_direct_commit(session: Session) -> None:
-    """A managed session commits when its transaction does, only (zope.sqlalchemy's rule).
-    A raise, not an ``assert``: the check must hold under ``python -O`` too."""
     manager = session.info.get(_MANAGER_INFO_KEY)
     if manager is None or session.in_nested_transaction():
         return
@@ -126,9 +110,7 @@ def get_tm_session(
     plain reads go there (the factory must make :class:`RoutingSession`).
     """
     session = session_factory() if replica is None else session_factory(replica=replica)
-    if session.info.get(_JOINS_INFO_KEY):
-        session.info[_MANAGER_INFO_KEY] = transaction_manager
-        return session
+    session.info[_MANAGER_INFO_KEY] = transaction_manager
     zope.sqlalchemy.register(
         session,
         initial_state=zope.sqlalchemy.datamanager.STATUS_CHANGED,
@@ -279,7 +261,7 @@ def includeme(config: Configurator) -> None:
     engine = create_engine_from_settings(settings)
     config.registry[ENGINE_KEY] = engine
     session_factory = sessionmaker(bind=engine, class_=RoutingSession)
-    join_managed_transactions(session_factory)
+    refuse_direct_commits(session_factory)
     config.registry[SESSION_FACTORY_KEY] = session_factory
     replica = _replica_engine(settings, engine)
     if replica is not None:
