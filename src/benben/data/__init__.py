@@ -68,13 +68,14 @@ def includeme(config: Configurator) -> None:
     ):
         config.add_cornice_service(service)
     config.include("benben.data.batch")
+    config.include("benben.data.openapi")  # collections' schemas in the OpenAPI document
     config.add_exception_view(_collection_changed_view, context=CollectionChangedError)
     if settings["benben.data.cache.enabled"]:
         from benben.cache import VERSIONS_KEY
-        from benben.cache.near import NearCache
+        from benben.cache.process_cache import ProcessCache
         from benben.data.readcache import NEAR_CACHE_KEY
 
-        near = NearCache(
+        near = ProcessCache(
             settings["benben.data.cache.max_items"], settings["benben.data.cache.max_age"]
         )
         config.registry[NEAR_CACHE_KEY] = near

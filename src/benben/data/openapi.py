@@ -2,22 +2,25 @@
 
 Collections change at run time, so they are not part of the document generated from the
 configuration: :func:`collection_schemas` is an OpenAPI contributor, called for every
-``GET /api/v1/openapi.json``.  A caller sees the schemas of the collections they may see, as
-``GET /api/v1/collections`` lists them (a collection's id and schema are its own business).
+``GET /api/v1/openapi.json``, which ``benben.data`` registers by including this module.  A
+caller sees the schemas of the collections they may see, as ``GET /api/v1/collections`` lists
+them (a collection's id and schema are its own business).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pyramid.config import Configurator
 from pyramid.request import Request
 from sqlalchemy import exists, select
 
 from benben.data.models import Collection, CollectionGrant
+from benben.openapi.operations import add_openapi_contributor
 from benben.openapi.schemas import component_name, relocate_refs
 from benben.security.principals import ADMIN_ROLE, EVERYONE
 
-__all__ = ["collection_component", "collection_schemas"]
+__all__ = ["collection_component", "collection_schemas", "includeme"]
 
 # A collection without a schema takes any JSON object as a record's data.
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
@@ -51,3 +54,8 @@ def collection_schemas(request: Request) -> dict[str, Any]:
         )  # fmt: skip
         schemas[name] = placed
     return {"components": {"schemas": schemas}} if schemas else {}
+
+
+def includeme(config: Configurator) -> None:
+    # A function, not the directive: benben.data is included before benben.openapi.
+    add_openapi_contributor(config, collection_schemas)

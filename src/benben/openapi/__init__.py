@@ -97,12 +97,3 @@ def includeme(config: Configurator) -> None:
     config.add_api_capability(
         "openapi", "This instance's OpenAPI 3.1 document", "/api/v1/openapi.json"
     )
-    if _data_api_included(config):
-        config.add_openapi_contributor("benben.data.openapi.collection_schemas")
-
-
-def _data_api_included(config: Configurator) -> bool:
-    """Whether ``benben.data`` was included (Cornice records services as they are added)."""
-    from benben.data.collection_views import collections
-
-    return any(s is collections for s in getattr(config.registry, "cornice_services", {}).values())
