@@ -78,3 +78,27 @@ def test_the_descriptor_is_closed_when_dropped(tmp_path):
     del changes
     gc.collect()
     assert mine not in _inotify_descriptors()
+
+
+# Run in a fresh, single-threaded interpreter: forking the threaded test process is unsafe.
+_FORK_SCRIPT = """
+import os, sys
+from pathlib import Path
+from benben.db.file_changes import FileChanges
+
+directory = Path(sys.argv[1])
+changes = FileChanges.open(str(directory))
+(directory / "x").write_text("a")
+pid = os.fork()
+if pid == 0:
+    # The child shares the descriptor: it must neither take the report nor trust the watch.
+    os._exit(0 if changes.pending() and changes.drain() is False else 1)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, "the child used the inherited watch"
+assert changes.pending(), "the parent's report was taken by the child"
+assert changes.drain() is True and not changes.pending()
+"""
+
+
+def test_a_forked_child_neither_takes_the_parents_reports_nor_trusts_the_watch(tmp_path):
+    subprocess.run([sys.executable, "-c", _FORK_SCRIPT, str(tmp_path)], check=True, timeout=60)

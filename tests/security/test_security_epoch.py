@@ -221,3 +221,43 @@ def test_a_rolled_back_change_does_not_advance_the_epoch(app, backends):
 
 def _items(listing):
     return listing["data"]  # the list envelope (docs/api-conventions.md)
+
+
+# A fresh, single-threaded interpreter forks: forking the threaded test process is unsafe.
+_FORK_SCRIPT = """
+import os, sqlite3, sys
+from benben.security.epoch import DataVersionWatcher
+
+class Board:
+    learned = None
+    def learn(self, counters):
+        self.learned = counters["auth"]
+
+path = sys.argv[1]
+writer = sqlite3.connect(path, isolation_level=None)
+writer.execute("PRAGMA journal_mode=WAL")
+writer.execute("CREATE TABLE benben_auth_epoch (id INTEGER PRIMARY KEY, value INTEGER)")
+writer.execute("INSERT INTO benben_auth_epoch VALUES (1, 1)")
+watcher, board = DataVersionWatcher(path, 5), Board()
+assert watcher.catch_up(board) and board.learned == 1
+writer.execute("UPDATE benben_auth_epoch SET value = 2")  # another process's change
+inherited = watcher._connection
+pid = os.fork()
+if pid == 0:
+    child_board = Board()
+    learned = watcher.catch_up(child_board) and child_board.learned == 2
+    # SQLite connections must not cross a fork: the child asks on a connection of its own.
+    own = watcher._connection is not None and watcher._connection is not inherited
+    os._exit(0 if learned and own else 1)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, "the child did not learn the epoch afresh"
+assert watcher.catch_up(board) and board.learned == 2, "the child took the parent's report"
+"""
+
+
+def test_a_forked_worker_watches_on_its_own_and_leaves_the_parents_reports(tmp_path):
+    import subprocess
+    import sys
+
+    script = [sys.executable, "-c", _FORK_SCRIPT, str(tmp_path / "db.sqlite")]
+    subprocess.run(script, check=True, timeout=60)

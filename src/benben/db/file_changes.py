@@ -68,6 +68,8 @@ class FileChanges:
 
     The descriptor is closed when the object is dropped, never while a thread may still be
     reading it: a number closed and reused meanwhile would have this read someone else's file.
+    A forked child shares the parent's descriptor (one queue of events): there the watch counts
+    as lost, so that the child never takes reports the parent has not seen.
     """
 
     def __init__(self, fd: int, libc: Any) -> None:
@@ -79,6 +81,7 @@ class FileChanges:
         self._probe = ctypes.create_string_buffer(1)
         self._lock = threading.Lock()
         weakref.finalize(self, os.close, fd)
+        _in_child_forget(self)
 
     @classmethod
     def open(cls, directory: str) -> FileChanges | None:
@@ -92,6 +95,12 @@ class FileChanges:
             os.close(fd)
             return None
         return cls(fd, libc)
+
+    def _forget_inherited(self) -> None:
+        # In a forked child: no more reads (read(-1) fails with EBADF, not EAGAIN, so pending()
+        # says True and drain() says lost).  The inherited copy is closed by the finalizer.
+        self._fd = -1
+        self._lock = threading.Lock()  # possibly held, at the fork, by a thread not in the child
 
     def pending(self) -> bool:
         """Whether a write was reported since the last :meth:`drain` (or the watch was lost:
@@ -116,3 +125,16 @@ class FileChanges:
                     if mask & _WATCH_LOST:
                         return False
                     offset += _EVENT.size + length
+
+
+def _in_child_forget(changes: FileChanges) -> None:
+    """``changes._forget_inherited()`` in every child forked while ``changes`` lives (held weakly:
+    fork hooks cannot be unregistered)."""
+    reference = weakref.ref(changes)
+
+    def hook() -> None:
+        alive = reference()
+        if alive is not None:
+            alive._forget_inherited()
+
+    os.register_at_fork(after_in_child=hook)

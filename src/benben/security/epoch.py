@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,6 +96,10 @@ class DataVersionWatcher:
     data_version`` on the watcher's own connection answers for a few microseconds.  Both open on
     any write by any other connection, this process's pool included, so they only gate reading
     the epoch row.
+
+    A forked child (``benben serve --workers``) starts afresh: its own connection and watch, not
+    its parent's (an SQLite connection must not cross a fork; a shared inotify descriptor would
+    let one process take the reports the other needs).
     """
 
     def __init__(self, path: str, timeout: float) -> None:
@@ -103,9 +108,23 @@ class DataVersionWatcher:
         self._uri = path.startswith("file:")
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
+        # Connections of parents, kept open unused: closing one in a child is a use of it too.
+        self._inherited: list[sqlite3.Connection] = []
         self._changes: FileChanges | None = None
         self._seen: Any = None  # the data_version (or True) as of the last epoch read
         self.reads = 0  # epoch rows read: how often the gate opened
+        reference = weakref.ref(self)  # fork hooks cannot be unregistered: hold self weakly
+        os.register_at_fork(after_in_child=lambda: _forget_inherited(reference()))
+
+    def _forget_inherited(self) -> None:
+        """In a forked child: the parent's connection and watch are dropped unused, and a lock
+        a parent's thread held at the fork is replaced; the next call connects again."""
+        self._lock = threading.Lock()
+        if self._connection is not None:
+            self._inherited.append(self._connection)
+        self._connection = None
+        self._changes = None
+        self._seen = None
 
     def catch_up(self, board: VersionBoard) -> bool:
         """Learn the epoch if anyone committed since the last call; False when the database
@@ -175,6 +194,11 @@ class DataVersionWatcher:
             self._connection.close()
             self._connection = None
         self._seen = None
+
+
+def _forget_inherited(watcher: DataVersionWatcher | None) -> None:
+    if watcher is not None:
+        watcher._forget_inherited()
 
 
 def near_epoch(request: Request) -> int | None:
