@@ -122,7 +122,7 @@ def test_names_with_a_final_newline_are_refused_by_every_validator() -> None:
     from benben.cli.extensions import COMMAND_NAME
     from benben.data.validation import collection_id_valid, record_id_valid
     from benben.plugins.metadata import PLUGIN_NAME
-    from benben.security.ratelimit import GROUP_NAME
+    from benben.ratelimit.rules import GROUP_NAME
     from benben_backstage.names import as_entity_ref, is_valid_name, is_valid_tag
 
     checks = [

@@ -43,7 +43,9 @@ def core(config: Configurator) -> None:
     config.include("benben.db")
     config.include("benben.cache")
     config.include("benben.api")  # add_api_capability, /api/v1/, /version
-    config.include("benben.security")  # policy, rate limits, CORS, headers, proxies
+    config.include("benben.security")  # identity, the policy, tokens, passwords
+    config.include("benben.ratelimit")  # set_ratelimit_group, the tween, login throttling
+    config.include("benben.hardening")  # CORS, security headers, proxies, body limit, params
     config.include("benben.accounts")
     config.include("benben.auth")
     config.include("benben.data")  # collections, records, history

@@ -10,7 +10,7 @@ from pyramid.response import Response
 
 from benben.cache import REGION_KEY
 from benben.observability.metrics import get_metrics
-from benben.security.ratelimit import count_request
+from benben.ratelimit.counting import count_request
 from benben.testing_auth import add_user, login
 
 CACHE = "benben_cache_operations_total"

@@ -11,8 +11,8 @@ import webtest
 
 from benben import __version__
 from benben.errors import PROBLEM_JSON
+from benben.hardening.headers import HTML_CSP
 from benben.openapi.views import ASSETS
-from benben.security.headers import HTML_CSP
 
 
 class _Page(HTMLParser):

@@ -13,6 +13,7 @@ from pyramid.response import Response
 from benben.accounts.models import User
 from benben.errors import ProblemError, problem_response
 from benben.observability.metrics import get_metrics
+from benben.ratelimit.throttle import account_key, get_login_throttle
 from benben.rest import Response as Documented
 from benben.rest import Service
 from benben.security.identity import INVALID_TOKEN_TYPE
@@ -20,7 +21,6 @@ from benben.security.jwt import get_token_codec
 from benben.security.passwords import MAX_PASSWORD_LENGTH, get_password_hasher
 from benben.security.permissions import READ
 from benben.security.resources import Self
-from benben.security.throttle import account_key, get_login_throttle
 
 from .schemas import JWKS, LOGIN, ME, NO_STORE_DOC, REFRESH, TOKEN_PAIR
 from .services import (

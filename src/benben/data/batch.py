@@ -43,16 +43,11 @@ from benben.data.readcache import IN_BATCH_ENVIRON_KEY
 from benben.data.validation import body_error, invalid
 from benben.errors import PROBLEM_JSON, ProblemError, json_pointer
 from benben.observability.tweens import REQUEST_ID_ENVIRON_KEY
+from benben.ratelimit.counting import count_request
+from benben.ratelimit.rules import LIMITS_KEY, ROUTE_GROUPS_KEY, RateLimits
+from benben.ratelimit.tween import SAFE_METHODS, WRITE_GROUP
 from benben.rest import Response, Service
 from benben.security.policy import SecurityPolicy
-from benben.security.ratelimit import (
-    LIMITS_KEY,
-    ROUTE_GROUPS_KEY,
-    SAFE_METHODS,
-    WRITE_GROUP,
-    RateLimits,
-    count_request,
-)
 
 __all__ = ["BATCH_BODY", "BATCH_RESULT", "batch", "includeme"]
 

@@ -7,7 +7,7 @@
 - ``restricted`` (default): a client from ``benben.metrics.allowed_networks`` (loopback and the
   private ranges by default, where Prometheus runs beside the app), or one presenting
   ``Authorization: Bearer <benben.metrics.token>``.  The client address is ``REMOTE_ADDR`` after
-  :mod:`benben.security.proxies`: ``X-Forwarded-For`` counts only from trusted proxies.
+  :mod:`benben.hardening.proxies`: ``X-Forwarded-For`` counts only from trusted proxies.
 
 Refusals: a wrong token 401; no token from elsewhere 401 when a token would be accepted, else 403.
 
@@ -34,8 +34,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from benben.errors import problem_response
+from benben.hardening.proxies import Network, parse_address
 from benben.observability.metrics import METRICS_KEY, METRICS_PATH, Metrics, get_metrics
-from benben.security.proxies import Network, parse_address
 
 Handler = Callable[[Request], Response]
 
@@ -158,10 +158,10 @@ def includeme(config: Configurator) -> None:
     registry[METRICS_KEY] = Metrics(registry)
     config.add_tween(
         "benben.observability.metrics_view.metrics_tween_factory",
-        under="benben.security.proxies.proxies_tween_factory",
+        under="benben.hardening.proxies.proxies_tween_factory",
         over=(
-            "benben.security.ratelimit.ratelimit_tween_factory",
-            "benben.security.headers.body_limit_tween_factory",
+            "benben.ratelimit.tween.ratelimit_tween_factory",
+            "benben.hardening.body_limit.body_limit_tween_factory",
             "pyramid_tm.tm_tween_factory",
         ),
     )

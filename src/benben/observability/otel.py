@@ -100,7 +100,7 @@ def install_tracing(config: Configurator, install_hint: str) -> None:
     config.add_tween(
         "benben.observability.otel.tracing_tween_factory",
         under="benben.observability.tweens.observability_tween_factory",
-        over=("benben.security.proxies.proxies_tween_factory", "pyramid_tm.tm_tween_factory"),
+        over=("benben.hardening.proxies.proxies_tween_factory", "pyramid_tm.tm_tween_factory"),
     )
 
     def instrument() -> None:
@@ -191,7 +191,7 @@ def _finish(span: Span, request: Request, method: str, status: int) -> None:
         span.update_name(f"{method} {label}")
         span.set_attribute("http.route", label)
     span.set_attribute("http.response.status_code", status)
-    client = request.environ.get("REMOTE_ADDR")  # after benben.security.proxies
+    client = request.environ.get("REMOTE_ADDR")  # after benben.hardening.proxies
     if client:
         span.set_attribute("client.address", client)
     if status >= 500:  # a 4xx is the client's error, not the server span's

@@ -15,10 +15,10 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from benben.errors import http_error_view, problem_response
+from benben.hardening.headers import set_headers
 from benben.observability.context import request_context
 from benben.observability.metrics import METRICS_PATH, get_metrics
 from benben.observability.redact import QueryRedactor, get_redactor
-from benben.security.headers import set_headers
 
 access_log = logging.getLogger("benben.access")
 log = logging.getLogger(__name__)

@@ -1,5 +1,7 @@
-"""Security: the server secret, identity, the security policy, tokens, rate limits, CORS and
-security headers.
+"""Security: authentication and authorization.  The server secret, identity (who calls), the
+security policy (what they may do), tokens, passwords, principals and permissions.  Rate limits
+are :mod:`benben.ratelimit`; CORS, security headers, proxies and body limits
+:mod:`benben.hardening`.
 
 Public helpers for other packages::
 
@@ -85,8 +87,3 @@ def includeme(config: Configurator) -> None:
     config.set_root_factory(Root)
     config.add_forbidden_view(forbidden_view)
     config.add_request_method(_request_user, "user", reify=True)
-    config.include("benben.security.ratelimit")
-    config.include("benben.security.cors")
-    config.include("benben.security.headers")
-    config.include("benben.security.proxies")
-    config.include("benben.security.params")  # NUL / lone surrogates in URLs and headers: 400

@@ -9,7 +9,7 @@ import pytest
 from pyramid.response import Response
 from webob import Request as WebObRequest
 
-from benben.security.headers import API_CSP, HTML_CSP, set_headers
+from benben.hardening.headers import API_CSP, HTML_CSP, set_headers
 
 LIMIT = 2048
 

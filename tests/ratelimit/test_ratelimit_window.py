@@ -11,8 +11,8 @@ import pytest
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from benben.security.ratelimit import get_limit_store
-from benben.security.ratelimit_window import WindowCounter
+from benben.ratelimit.store import get_limit_store
+from benben.ratelimit.window import WindowCounter
 from benben.testing import require_redis
 
 

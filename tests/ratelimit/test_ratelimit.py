@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from pyramid.response import Response
 
-from benben.security.ratelimit import count_request, get_limit_store
+from benben.ratelimit.counting import count_request
+from benben.ratelimit.store import get_limit_store
 
 PROBLEM = "application/problem+json"
 

@@ -1,4 +1,4 @@
-"""Contract of :mod:`benben.security.ratelimit_reserve` with the ``limits`` library.
+"""Contract of :mod:`benben.ratelimit.reserve` with the ``limits`` library.
 
 Giving a slot back works on the storages' own layout (a list per key, newest first), which
 ``limits`` does not promise: these tests fail on a release that changes it, and
@@ -13,8 +13,8 @@ import limits
 import pytest
 from limits.storage import MemoryStorage, storage_from_string
 
-from benben.security.ratelimit import LimitStore
-from benben.security.ratelimit_reserve import can_give_back, give_back, reserve
+from benben.ratelimit.reserve import can_give_back, give_back, reserve
+from benben.ratelimit.store import LimitStore
 from benben.testing import require_redis
 
 

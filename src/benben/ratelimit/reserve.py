@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from limits import RateLimitItem
 from limits.storage import MemoryStorage, RedisStorage, Storage
 
-from benben.security.ratelimit import LimitStore
+from benben.ratelimit.store import LimitStore
 
 __all__ = ["Window", "can_give_back", "give_back", "reserve"]
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from benben.security.ratelimit import LimitStore, get_limit_store
+from benben.ratelimit.store import LimitStore, get_limit_store
 from benben.testing import require_redis
 
 # Nothing listens there: every call fails at once with "connection refused".
@@ -59,14 +59,14 @@ def test_storage_down_serves_requests(make_app, caplog):
     app = make_app({"benben.ratelimit.storage_url": DEAD_REDIS,
                     "benben.ratelimit.default": "1/minute",
                     "benben.cache.retry_interval": "0"})  # fmt: skip
-    caplog.set_level(logging.WARNING, logger="benben.security.ratelimit")
+    caplog.set_level(logging.WARNING, logger="benben.ratelimit.store")
     for _ in range(3):
         response = app.get("/api/v1/")
         assert response.status_code == 200
         assert "RateLimit-Limit" not in response.headers
     store = get_limit_store(app.app.registry)
     assert store.errors == 3
-    warnings = [r for r in caplog.records if r.name == "benben.security.ratelimit"]
+    warnings = [r for r in caplog.records if r.name == "benben.ratelimit.store"]
     assert len(warnings) == 1
     assert "served unlimited" in warnings[0].getMessage()
 

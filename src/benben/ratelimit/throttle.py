@@ -16,7 +16,7 @@ they hold across instances):
   typos, low enough to stop one address trying many accounts.
 
 Atomic: an attempt first *reserves* a slot in every window of both counters
-(:mod:`.ratelimit_reserve`), and the password is verified only when all admitted it; parallel
+(:mod:`.reserve`), and the password is verified only when all admitted it; parallel
 attempts therefore get at most the limit's number of password checks, on one instance or many.
 A failure keeps its reservation (it is the failure's record); a success gives the address's slot
 back and clears the account's failures (they were its owner's typos).  Usage::
@@ -47,8 +47,9 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 
 from benben.errors import ProblemError
-from benben.security.ratelimit import LimitStore, get_limit_store, parse_limits
-from benben.security.ratelimit_reserve import Window, can_give_back, give_back, reserve
+from benben.ratelimit.reserve import Window, can_give_back, give_back, reserve
+from benben.ratelimit.rules import parse_limits
+from benben.ratelimit.store import LimitStore, get_limit_store
 
 __all__ = [
     "LoginAttempt",

@@ -7,7 +7,7 @@ import pytest
 from pyramid.response import Response
 
 from benben.errors import ProblemError
-from benben.security.throttle import (
+from benben.ratelimit.throttle import (
     account_key,
     address_key,
     get_login_throttle,

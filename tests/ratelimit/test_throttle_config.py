@@ -7,8 +7,8 @@ from limits.storage import MemoryStorage, storage_from_string
 from pyramid.exceptions import ConfigurationError
 
 from benben.config import configure
-from benben.security.ratelimit_reserve import can_give_back
-from benben.security.throttle import THROTTLE_KEY
+from benben.ratelimit.reserve import can_give_back
+from benben.ratelimit.throttle import THROTTLE_KEY
 
 OLD = "benben.auth.login_failures"
 PER_ACCOUNT = "benben.auth.login_failures_per_account"

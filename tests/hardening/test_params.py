@@ -1,4 +1,4 @@
-"""benben.security.params: NUL characters and lone surrogates in a URL or a header are refused
+"""benben.hardening.params: NUL characters and lone surrogates in a URL or a header are refused
 for every route, a plain Pyramid view as much as a Service, before the view runs."""
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
 from benben.config import configure
-from benben.security.ratelimit import ROUTE_GROUPS_KEY, storage_url
+from benben.ratelimit.rules import ROUTE_GROUPS_KEY
+from benben.ratelimit.store import storage_url
 
 
 @pytest.fixture

@@ -1,22 +1,15 @@
-"""Security headers on every response, and the request body size limit.
+"""The request body size limit: a body larger than ``benben.security.max_body_size`` is refused.
 
-Two tweens:
-
-- ``security_headers_tween_factory`` is the outermost (over the observability tween, which turns
-  every error into a response), so that 404s, 429s and last-resort 500s carry the headers too.
-  A view may set its own ``Content-Security-Policy`` or ``Cache-Control``; the others are fixed.
-- ``body_limit_tween_factory`` (under rate limits, over pyramid_tm) answers a body larger than
-  ``benben.security.max_body_size`` with a 413 problem.  The size is checked earlier, around the
-  execution policy (pyramid_retry copies the body before any tween): by ``Content-Length``
-  before anything is read, and a body of unknown length (chunked) by reading at most the limit
-  plus one byte.  A refused body is dropped; an accepted chunked one is handed on buffered, with
-  its ``Content-Length`` set.
+``body_limit_tween_factory`` (under rate limits, over pyramid_tm) answers it with a 413 problem.
+The size is checked earlier, around the execution policy (pyramid_retry copies the body before
+any tween): by ``Content-Length`` before anything is read, and a body of unknown length (chunked)
+by reading at most the limit plus one byte.  A refused body is dropped; an accepted chunked one
+is handed on buffered, with its ``Content-Length`` set.
 """
 
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,78 +19,17 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.router import default_execution_policy
-from pyramid.tweens import INGRESS
 
 from benben.errors import TOO_LARGE_TITLE, TOO_LARGE_TYPE, problem_response
 
-__all__ = ["body_limit_tween_factory", "read_limited", "security_headers_tween_factory"]
+__all__ = ["body_limit_tween_factory", "guarded_execution_policy", "read_limited"]
 
-# APIs and problem documents load nothing and may not be framed.
-API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# HTML pages (API docs, setup page) load their own scripts, styles and images only.
-HTML_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
-FIXED_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 CHUNK = 64 * 1024
 BODY_CHECKED_KEY = "benben.body_checked"
 BODY_PROBLEM_KEY = "benben.body_problem"
 
-log = logging.getLogger(__name__)
-
 Handler = Callable[[Request], Response]
 ExecutionPolicy = Callable[[dict[str, Any], Any], Any]
-
-
-def set_headers(response: Response, headers: Mapping[str, str]) -> None:
-    """``response.headers.update(headers)``, appending those not set yet.  WebOb's header view
-    scans the whole list to replace each name; every response gets half a dozen of these."""
-    present = {name.lower() for name, _ in response.headerlist}
-    for name, value in headers.items():
-        if name.lower() in present:
-            response.headers[name] = value
-        else:
-            response.headerlist.append((name, value))
-
-
-def security_headers(request: Request, response: Response, hsts_max_age: int) -> Mapping[str, str]:
-    """The headers to set on ``response`` (those a view may choose are left when it did)."""
-    headers = dict(FIXED_HEADERS)
-    if "Content-Security-Policy" not in response.headers:
-        html = (response.content_type or "").lower() in ("text/html", "application/xhtml+xml")
-        headers["Content-Security-Policy"] = HTML_CSP if html else API_CSP
-    if hsts_max_age > 0:
-        headers["Strict-Transport-Security"] = f"max-age={hsts_max_age}; includeSubDomains"
-    if request.environ.get("HTTP_AUTHORIZATION") and "Cache-Control" not in response.headers:
-        # An answer computed for one credential must not be kept by a shared cache.
-        headers["Cache-Control"] = "no-store"
-    return headers
-
-
-def security_headers_tween_factory(handler: Handler, registry: Registry) -> Handler:
-    hsts_max_age = int(registry.settings["benben.security.hsts_max_age"])
-
-    def security_headers_tween(request: Request) -> Response:
-        try:
-            response = handler(request)
-        except UnicodeDecodeError:
-            # A path or query that is not UTF-8 fails wherever it is first read, possibly in a
-            # tween before the exception views; it is the client's error.
-            response = problem_response(request, 400, detail="The request URL is not valid UTF-8.")
-        except Exception:
-            # Outermost tween: nothing above turns an error into a response but the server.
-            log.exception("unhandled error in a tween")
-            response = problem_response(request, 500, detail="An unexpected error occurred.")
-        set_headers(response, security_headers(request, response, hsts_max_age))
-        return response
-
-    return security_headers_tween
 
 
 def _too_large(request: Request, limit: int) -> Response:
@@ -211,15 +143,10 @@ def includeme(config: Configurator) -> None:
     # After pyramid_retry's policy is registered (order 0), in the same commit.
     config.action(None, guard_execution_policy, order=1)
     config.add_tween(
-        "benben.security.headers.security_headers_tween_factory",
-        under=INGRESS,
-        over="benben.observability.tweens.observability_tween_factory",
-    )
-    config.add_tween(
-        "benben.security.headers.body_limit_tween_factory",
+        "benben.hardening.body_limit.body_limit_tween_factory",
         under=(
-            "benben.security.ratelimit.ratelimit_tween_factory",
-            "benben.security.proxies.proxies_tween_factory",
+            "benben.ratelimit.tween.ratelimit_tween_factory",
+            "benben.hardening.proxies.proxies_tween_factory",
             "benben.observability.tweens.observability_tween_factory",
         ),
         over="pyramid_tm.tm_tween_factory",

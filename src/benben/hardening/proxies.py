@@ -154,7 +154,7 @@ def includeme(config: Configurator) -> None:
         settings["benben.security.trusted_proxies"]
     )
     config.add_tween(
-        "benben.security.proxies.proxies_tween_factory",
+        "benben.hardening.proxies.proxies_tween_factory",
         under="benben.observability.tweens.observability_tween_factory",
         over="pyramid_tm.tm_tween_factory",
     )

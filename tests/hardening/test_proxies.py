@@ -7,7 +7,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.response import Response
 
 from benben.config import configure
-from benben.security.proxies import TrustedProxies, apply_forwarded
+from benben.hardening.proxies import TrustedProxies, apply_forwarded
 
 PROXY = "10.1.2.3"  # inside the trusted 10.1.0.0/16
 EDGE = "192.168.7.1"  # trusted single address

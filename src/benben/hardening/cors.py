@@ -172,7 +172,7 @@ def includeme(config: Configurator) -> None:
         int(settings["benben.cors.max_age"]),
     )
     config.add_tween(
-        "benben.security.cors.cors_tween_factory",
-        under=("benben.security.headers.security_headers_tween_factory", INGRESS),
+        "benben.hardening.cors.cors_tween_factory",
+        under=("benben.hardening.headers.security_headers_tween_factory", INGRESS),
         over="benben.observability.tweens.observability_tween_factory",
     )

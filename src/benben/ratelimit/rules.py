@@ -1,0 +1,85 @@
+"""Which limits apply: ``benben.ratelimit.default``, ``benben.ratelimit.groups``, and the
+``config.set_ratelimit_group(route_name, group)`` directive that puts a route in a group."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import limits
+from limits import RateLimitItem
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+
+__all__ = [
+    "GROUP_NAME",
+    "LIMITS_KEY",
+    "ROUTE_GROUPS_KEY",
+    "RateLimits",
+    "parse_limits",
+    "set_ratelimit_group",
+]
+
+LIMITS_KEY = "benben.ratelimit.limits"
+ROUTE_GROUPS_KEY = "benben.ratelimit.route_groups"
+GROUP_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+
+
+def parse_limits(value: str, setting: str) -> tuple[RateLimitItem, ...]:
+    """``"30/minute"`` or ``"30/minute;500/hour"`` -> limit items, or a ConfigurationError."""
+    try:
+        items = tuple(limits.parse_many(value))
+    except ValueError:
+        items = ()
+    if not items or any(item.amount < 1 for item in items):
+        raise ConfigurationError(
+            f"invalid value {value!r} for setting {setting}: expected a rate limit such as "
+            "'30/minute' or '10/second;500/hour' (count/second|minute|hour|day)"
+        )
+    return items
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    enabled: bool
+    default: tuple[RateLimitItem, ...]
+    groups: Mapping[str, tuple[RateLimitItem, ...]]
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> RateLimits:
+        default = parse_limits(
+            str(settings["benben.ratelimit.default"]), "benben.ratelimit.default"
+        )
+        groups: dict[str, tuple[RateLimitItem, ...]] = {}
+        for word in settings["benben.ratelimit.groups"]:
+            name, sep, notation = str(word).partition("=")
+            if not sep or not GROUP_NAME.fullmatch(name):
+                raise ConfigurationError(
+                    f"invalid entry {word!r} in setting benben.ratelimit.groups: expected "
+                    "group=limit words such as 'auth=30/minute write=300/minute'"
+                )
+            groups[name] = parse_limits(notation, f"benben.ratelimit.groups ({name})")
+        return cls(bool(settings["benben.ratelimit.enabled"]), default, groups)
+
+
+def set_ratelimit_group(config: Configurator, route_name: str, group: str) -> None:
+    """Directive: requests matching route ``route_name`` count against ``group``'s limit
+    (``benben.ratelimit.groups``) instead of the default.  A group the operator did not configure
+    falls back to the default limit.  Two different assignments of one route conflict."""
+    if not isinstance(group, str) or not GROUP_NAME.fullmatch(group):
+        raise ConfigurationError(
+            f"set_ratelimit_group({route_name!r}, {group!r}): a group name is lowercase letters, "
+            "digits, '_', '-' or '.', starting with a letter"
+        )
+    route_groups: dict[str, str] = config.registry[ROUTE_GROUPS_KEY]
+
+    def register() -> None:
+        route_groups[route_name] = group
+
+    intr = config.introspectable("ratelimit groups", route_name, f"{route_name} -> {group}",
+                                 "ratelimit group")  # fmt: skip
+    intr["route_name"] = route_name
+    intr["group"] = group
+    config.action(("benben.ratelimit.group", route_name), register, introspectables=(intr,))
