@@ -15,10 +15,11 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 
 from benben.cache.memory import BoundedDict
-from benben.cache.near import RedisVersionBoard, VersionBoard
 from benben.cache.redis_backend import BACKEND_NAME as REDIS_BACKEND
+from benben.cache.redis_versions import RedisVersionBoard
 from benben.cache.resilience import CacheStats, ResilientBackend
 from benben.cache.service import NO_VALUE, CacheService, ICacheService
+from benben.cache.versions import VersionBoard
 
 __all__ = [
     "NO_VALUE",

@@ -2,7 +2,7 @@
 
 Every change to a collection or its records bumps the collection's ``last_modified`` (see
 :mod:`.storage`), so that number is the version of everything in it.  After the transaction
-commits, the new version is announced on the :class:`~benben.cache.near.VersionBoard` (every
+commits, the new version is announced on the :class:`~benben.cache.versions.VersionBoard` (every
 instance sharing Redis hears of it); reads look up, without a round trip:
 
 - the collection (its ACL included) as a :class:`CollectionSnapshot`, valid while its
@@ -28,7 +28,8 @@ from pyramid.request import Request
 from sqlalchemy.orm import Session
 
 from benben.cache import VERSIONS_KEY
-from benben.cache.near import NearCache, VersionBoard
+from benben.cache.process_cache import ProcessCache
+from benben.cache.versions import VersionBoard
 from benben.data.models import Collection, Record
 from benben.data.records import load_record, record_json
 from benben.data.storage import load_collection
@@ -124,7 +125,7 @@ def render_json(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def _near(request: Request) -> NearCache | None:
+def _near(request: Request) -> ProcessCache | None:
     return request.registry.get(NEAR_CACHE_KEY)
 
 

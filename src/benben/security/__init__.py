@@ -76,11 +76,13 @@ def includeme(config: Configurator) -> None:
     get_password_hasher(registry)
     config.set_security_policy(SecurityPolicy())
     from benben.cache import VERSIONS_KEY
-    from benben.cache.near import NearCache
+    from benben.cache.process_cache import ProcessCache
     from benben.security.identity import FACTS_MAX_AGE, IDENTITY_CACHE_KEY
 
     # Verified access tokens, so that a hot request neither decodes nor looks anything up.
-    identities = NearCache(config.get_settings()["benben.cache.max_items"], max_age=FACTS_MAX_AGE)
+    identities = ProcessCache(
+        config.get_settings()["benben.cache.max_items"], max_age=FACTS_MAX_AGE
+    )
     registry[IDENTITY_CACHE_KEY] = identities
     registry[VERSIONS_KEY].on_forget(identities.clear)
     config.include("benben.security.epoch")

@@ -33,7 +33,7 @@ from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
 from benben.cache import VERSIONS_KEY
-from benben.cache.near import VersionBoard
+from benben.cache.versions import VersionBoard
 
 __all__ = [
     "AUTH_COUNTER",

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from benben.cache import NO_VALUE, VERSIONS_KEY
-from benben.cache.near import NearCache, VersionBoard
+from benben.cache.process_cache import ProcessCache
+from benben.cache.versions import VersionBoard
 from benben.errors import ProblemError
 from benben.observability.context import request_context
 from benben.security.epoch import (
@@ -120,7 +121,7 @@ def compute_identity(request: Request) -> Identity | None:
     if credential.startswith(API_TOKEN_PREFIX):
         with _lookup_session(request) as dbsession:
             return _api_token_identity(request, dbsession, credential)
-    near: NearCache | None = request.registry.get(IDENTITY_CACHE_KEY)
+    near: ProcessCache | None = request.registry.get(IDENTITY_CACHE_KEY)
     board: VersionBoard = request.registry[VERSIONS_KEY]
     epoch = near_epoch(request) if near is not None else None
     if epoch is not None:
