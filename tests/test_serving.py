@@ -7,14 +7,26 @@ import configparser
 from pathlib import Path
 
 import pytest
+from pyramid.exceptions import ConfigurationError
 
 from benben.core_settings import CORE_SETTINGS
 from benben.docs import render_configuration_reference
-from benben.serving import SERVER_PREFIX, SERVER_SETTINGS, resolve_server_settings
+from benben.serving import (
+    CONNECTION_SETTINGS,
+    PROCESS_SETTINGS,
+    SERVER_PREFIX,
+    SERVER_SETTINGS,
+    WORKERS_AUTO,
+    ProcessSettings,
+    available_cpus,
+    resolve_process_settings,
+    resolve_server_settings,
+    worker_count,
+)
 from benben.settings import Setting
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULTS = {s.name[len(SERVER_PREFIX) :]: s.default for s in SERVER_SETTINGS}
+DEFAULTS = {s.name[len(SERVER_PREFIX) :]: s.default for s in CONNECTION_SETTINGS}
 
 
 def server_section(name: str) -> dict[str, str]:
@@ -46,11 +58,67 @@ def test_every_server_setting_is_documented_and_bounded(setting: Setting) -> Non
     assert f"Environment variable: `{setting.env}`" in section
     assert f"`{setting.name[len(SERVER_PREFIX) :]}` in `[server:main]`" in setting.help
     assert setting.help.strip() in section
-    with pytest.raises(ValueError, match="must be >= 1"):
-        setting.parser("0")
+    with pytest.raises(ValueError, match="must be"):
+        setting.parser("-1")
+    with pytest.raises(ValueError, match="must be"):
+        setting.parser("100001")
     assert setting.parser(str(setting.default)) == setting.default
 
 
 def test_server_settings_are_not_application_settings() -> None:
     """They belong to [server:main]: in [app:main] they would be reported as unknown keys."""
     assert not any(s.name.startswith(SERVER_PREFIX) for s in CORE_SETTINGS)
+
+
+def test_the_process_settings_stay_out_of_waitress_options() -> None:
+    """pserve hands [server:main] to waitress, which refuses keys it does not know."""
+    options = resolve_server_settings({"workers": "2", "timeout": "5"}, {})
+    assert not {"workers", "timeout", "graceful_timeout"} & set(options)
+
+
+def test_process_settings_default_ini_environment_then_command_line() -> None:
+    assert resolve_process_settings({}, {}) == ProcessSettings(WORKERS_AUTO, 30, 30)
+    ini = {"workers": "3", "timeout": "0", "graceful_timeout": "5"}
+    assert resolve_process_settings(ini, {}) == ProcessSettings(3, 0, 5)
+    environ = {"BENBEN_SERVER_WORKERS": "auto", "BENBEN_SERVER_GRACEFUL_TIMEOUT": "9"}
+    assert resolve_process_settings(ini, environ) == ProcessSettings(WORKERS_AUTO, 0, 9)
+    assert resolve_process_settings(ini, environ, workers=1).workers == 1
+    with pytest.raises(ConfigurationError, match="BENBEN_SERVER_WORKERS"):
+        resolve_process_settings({}, {"BENBEN_SERVER_WORKERS": "many"})
+
+
+def app_values(database: str, cache: str) -> dict[str, str]:
+    return {"benben.database.url": database, "benben.cache.backend": cache}
+
+
+POSTGRESQL = "postgresql://db.example/benben"
+
+
+@pytest.mark.parametrize(
+    ("database", "cache", "expected"),
+    [
+        ("", "memory", 1),  # the embedded default: one process, its cache its own
+        ("", "redis", 1),  # SQLite: one writer at a time, more processes gain nothing
+        (POSTGRESQL, "memory", 1),
+        (POSTGRESQL, "null", 1),
+        (POSTGRESQL, "redis", available_cpus()),
+        ("postgresql+psycopg://db.example/benben", "redis", available_cpus()),
+    ],
+)
+def test_auto_is_one_per_cpu_only_where_every_process_shares_the_state(
+    database: str, cache: str, expected: int
+) -> None:
+    auto = ProcessSettings(WORKERS_AUTO, 30, 30)
+    assert worker_count(auto, app_values(database, cache)) == expected
+
+
+def test_an_explicit_count_is_kept_unless_the_cache_is_per_process() -> None:
+    assert worker_count(ProcessSettings(3, 30, 30), app_values(POSTGRESQL, "redis")) == 3
+    assert worker_count(ProcessSettings(2, 30, 30), app_values(POSTGRESQL, "null")) == 2
+    assert worker_count(ProcessSettings(1, 30, 30), app_values("", "memory")) == 1
+    with pytest.raises(ConfigurationError, match=r"workers = 2 needs a cache the processes share"):
+        worker_count(ProcessSettings(2, 30, 30), app_values(POSTGRESQL, "memory"))
+
+
+def test_every_process_setting_is_a_server_setting() -> None:
+    assert set(PROCESS_SETTINGS) <= set(SERVER_SETTINGS)

@@ -10,23 +10,39 @@ and an open-file limit that fits the connection limit. A buffering reverse proxy
 
 Where each value comes from: the default here < the ``[server:main]`` key of the same name
 (waitress's own, so ``pserve`` reads it too) < the ``BENBEN_SERVER_*`` environment variable.
+
+The process settings (``workers``, ``timeout``, ``graceful_timeout``) are ``benben serve``'s
+alone: with more than one worker it runs Gunicorn (:mod:`benben.serving_workers`), and maps the
+connection settings above onto Gunicorn's knobs. waitress does not know those three keys, so
+``pserve`` refuses a ``[server:main]`` that sets them: set them in the environment instead.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pyramid.exceptions import ConfigurationError
 
 from benben.settings import Setting, as_bool, as_int
 
 __all__ = [
+    "CONNECTION_SETTINGS",
+    "PROCESS_SETTINGS",
     "RESERVED_FILES",
     "SERVER_SETTINGS",
+    "WORKERS_AUTO",
     "FileLimitError",
+    "ProcessSettings",
+    "as_workers",
+    "available_cpus",
     "ensure_file_limit",
+    "resolve_process_settings",
     "resolve_server_settings",
+    "worker_count",
 ]
 
 SERVER_PREFIX = "benben.server."
@@ -35,7 +51,7 @@ SERVER_PREFIX = "benben.server."
 # wake-up pipe, log files, the SQLite file, the database pool (10 + 10 by default) and Redis.
 RESERVED_FILES = 128
 
-SERVER_SETTINGS: tuple[Setting, ...] = (
+CONNECTION_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "benben.server.connection_limit",
         as_int(10, 100_000),
@@ -72,6 +88,65 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+WORKERS_AUTO = "auto"
+MAX_WORKERS = 256
+
+
+def as_workers(value: Any) -> int | Literal["auto"]:
+    """``auto`` or a count of worker processes."""
+    text = str(value).strip().lower()
+    if text == WORKERS_AUTO:
+        return WORKERS_AUTO
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError(f"expected {WORKERS_AUTO} or an integer") from None
+    if not 1 <= number <= MAX_WORKERS:
+        raise ValueError(f"must be {WORKERS_AUTO} or from 1 to {MAX_WORKERS}")
+    return number
+
+
+as_workers.__name__ = f"{WORKERS_AUTO} or integer from 1 to {MAX_WORKERS}"
+
+PROCESS_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "benben.server.workers",
+        as_workers,
+        WORKERS_AUTO,
+        "Processes `benben serve` runs (`--workers`; `workers` in `[server:main]`, which "
+        "`pserve` refuses: prefer the environment variable). `auto`: one per CPU this process "
+        "may run on when the database is PostgreSQL and benben.cache.backend is `redis`, one "
+        "otherwise (an in-process cache is not shared between processes). `1`: waitress, one "
+        "process. More: Gunicorn (Unix only) starts them, replaces any that dies or hangs, "
+        "and reloads them on SIGHUP; each has `--threads` threads and its own database pool. "
+        "More than one with benben.cache.backend = `memory` is refused: cached reads would go "
+        "stale between processes.",
+    ),
+    Setting(
+        "benben.server.timeout",
+        as_int(0, 3600),
+        30,
+        "Seconds a worker process may stop answering its master before it is killed and "
+        "replaced (`timeout` in `[server:main]`; 0-3600, 0: never). A worker answers while its "
+        "threads serve requests, however long they take: this catches a hung process (a "
+        "deadlock, an extension holding the GIL), not a slow request. Only with more than one "
+        "worker (Gunicorn).",
+    ),
+    Setting(
+        "benben.server.graceful_timeout",
+        as_int(1, 3600),
+        30,
+        "Seconds the requests in flight get to finish after SIGTERM, SIGINT or SIGHUP before "
+        "their worker is killed (`graceful_timeout` in `[server:main]`; 1-3600). Keep it below "
+        "the stop grace period of whatever stops Benben (Kubernetes' "
+        "terminationGracePeriodSeconds, compose's stop_grace_period). Only with more than one "
+        "worker (Gunicorn).",
+    ),
+)
+
+# Every benben.server.* setting, as the configuration reference and `benben config` list them.
+SERVER_SETTINGS: tuple[Setting, ...] = (*CONNECTION_SETTINGS, *PROCESS_SETTINGS)
+
 # Not a setting: select() fails on descriptors above 1024, which a high connection limit reaches.
 # waitress falls back to select() where poll() does not exist (Windows).
 POLL = "asyncore_use_poll"
@@ -88,15 +163,7 @@ def resolve_server_settings(
 
     Raises :class:`ConfigurationError` naming the setting and where the bad value came from.
     """
-    options: dict[str, Any] = {}
-    for setting in SERVER_SETTINGS:
-        key = _ini_key(setting)
-        if setting.env in environ:
-            options[key] = setting.parse(environ[setting.env], "env")
-        elif key in ini_conf and str(ini_conf[key]).strip():
-            options[key] = setting.parse(ini_conf[key], f"[server:main] {key}")
-        else:
-            options[key] = setting.default
+    options = {_ini_key(s): _resolve(s, ini_conf, environ) for s in CONNECTION_SETTINGS}
     if POLL in ini_conf:
         try:
             use_poll = as_bool(ini_conf[POLL])
@@ -114,6 +181,66 @@ def resolve_server_settings(
 def server_setting_keys() -> frozenset[str]:
     """The ``[server:main]`` keys these settings own (plus ``asyncore_use_poll``)."""
     return frozenset({*(_ini_key(s) for s in SERVER_SETTINGS), POLL})
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """How many processes serve, and how long each may hang or take to stop."""
+
+    workers: int | Literal["auto"]
+    timeout: int
+    graceful_timeout: int
+
+
+def resolve_process_settings(
+    ini_conf: Mapping[str, Any], environ: Mapping[str, str], workers: int | None = None
+) -> ProcessSettings:
+    """The process settings: default < ``[server:main]`` key < environment < ``workers`` (the
+    command line's ``--workers``). Raises :class:`ConfigurationError` naming the setting."""
+    values = {_ini_key(s): _resolve(s, ini_conf, environ) for s in PROCESS_SETTINGS}
+    if workers is not None:
+        values["workers"] = workers
+    return ProcessSettings(**values)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
+
+
+def worker_count(process: ProcessSettings, app_settings: Mapping[str, Any]) -> int:
+    """The processes to run: ``auto`` is one per CPU where every process shares the same state
+    (PostgreSQL and a Redis cache), one otherwise. Raises :class:`ConfigurationError` for more
+    than one with the in-process cache, or where Gunicorn does not run (Windows)."""
+    backend = app_settings["benben.cache.backend"]
+    if process.workers == WORKERS_AUTO:
+        url = str(app_settings["benben.database.url"] or "")
+        shared = url.startswith("postgresql") and backend == "redis"
+        return available_cpus() if shared and sys.platform != "win32" else 1
+    if process.workers > 1 and backend == "memory":
+        raise ConfigurationError(
+            f"benben.server.workers = {process.workers} needs a cache the processes share, but "
+            "benben.cache.backend is memory: each process would keep serving cached reads that "
+            "another one's writes made stale. Set benben.cache.backend = redis, or "
+            "benben.server.workers = 1 (or auto)"
+        )
+    if process.workers > 1 and sys.platform == "win32":
+        raise ConfigurationError(
+            f"benben.server.workers = {process.workers}: several processes need Gunicorn, which "
+            "runs on Unix only; on Windows set benben.server.workers = 1 and run more instances"
+        )
+    return process.workers
+
+
+def _resolve(setting: Setting, ini_conf: Mapping[str, Any], environ: Mapping[str, str]) -> Any:
+    key = _ini_key(setting)
+    if setting.env in environ:
+        return setting.parse(environ[setting.env], "env")
+    if key in ini_conf and str(ini_conf[key]).strip():
+        return setting.parse(ini_conf[key], f"[server:main] {key}")
+    return setting.default
 
 
 class FileLimitError(Exception):

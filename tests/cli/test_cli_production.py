@@ -19,6 +19,7 @@ from cli_support import (
     run_benben,
 )
 
+from benben.serving import available_cpus
 from benben.testing import require_postgresql, require_redis
 
 pytestmark = pytest.mark.slow
@@ -95,7 +96,10 @@ def test_serves_with_environment_secrets_and_logs_json(tmp_path):
         server = Server(command, tmp_path, env)
         try:
             line = server.listen_line()
-            assert "(8 threads)" in line  # threads from production.ini's [server:main]
+            # One process per CPU (benben.server.workers auto on PostgreSQL + Redis), each with
+            # the threads of production.ini's [server:main].
+            workers = available_cpus()
+            assert (f"({workers} workers x 4 threads)" if workers > 1 else "(4 threads)") in line
             url = f"http://127.0.0.1:{port_of(line)}/health/ready"
             code, body = get(url, headers={"X-Request-ID": "prod-check-1"})
             assert code == 200, body

@@ -1,4 +1,5 @@
-"""``benben serve``: the app under waitress, from the embedded defaults or a PasteDeploy file."""
+"""``benben serve``: the app under waitress (one process), or under Gunicorn with more than one
+worker process (:mod:`benben.serving_workers`), from the embedded defaults or a PasteDeploy file."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from types import FrameType
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from pyramid.exceptions import ConfigurationError
 
@@ -24,13 +27,22 @@ from benben.cli.common import (
     read_section,
     split_ini,
 )
+from benben.cli.serve_banner import listen_url, reachable, start_banner
+from benben.core_settings import CORE_SETTINGS
 from benben.serving import (
     SERVER_SETTINGS,
     FileLimitError,
+    ProcessSettings,
+    as_workers,
     ensure_file_limit,
+    resolve_process_settings,
     resolve_server_settings,
     server_setting_keys,
+    worker_count,
 )
+from benben.settings import resolve_settings
+
+__all__ = ["exit_fast", "register", "run", "server_options", "start_banner"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +73,13 @@ def thread_count(text: str) -> int:
     return threads
 
 
+def workers_option(text: str) -> int | str:
+    try:
+        return as_workers(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}: {exc}") from None
+
+
 def _default(key: str) -> Any:
     (setting,) = [s for s in SERVER_SETTINGS if s.name == f"benben.server.{key}"]
     return setting.default
@@ -69,8 +88,10 @@ def _default(key: str) -> Any:
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         NAME,
-        help="serve Benben over HTTP with waitress",
-        description="Serve Benben over HTTP with waitress. Without --ini: the embedded defaults "
+        help="serve Benben over HTTP (waitress; Gunicorn for several processes)",
+        description="Serve Benben over HTTP: with waitress in one process, or with Gunicorn "
+        "in --workers processes (Unix; SIGHUP reloads them, SIGTERM or Ctrl-C lets requests "
+        "in flight finish). Without --ini: the embedded defaults "
         f"on {DEFAULT_HOST}:{DEFAULT_PORT} with {DEFAULT_THREADS} threads, SQLite in ./var "
         "(migrated on start) and an in-process cache. With --ini: the app of the file and the "
         "host, port and threads of its [server:main] section; options given here win. "
@@ -89,7 +110,15 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--threads",
         type=thread_count,
-        help=f"worker threads, at most the database pool can serve (default {DEFAULT_THREADS})",
+        help=f"threads per process, at most its database pool can serve (default "
+        f"{DEFAULT_THREADS})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=workers_option,
+        help="processes: auto (default: one per CPU on PostgreSQL with a Redis cache, else 1), "
+        "1 (waitress) or more (Gunicorn; refused with the in-process memory cache); "
+        "benben.server.workers",
     )
     parser.set_defaults(handler=run)
 
@@ -98,18 +127,38 @@ def run(args: argparse.Namespace) -> int:
     if args.ini:
         path, name = split_ini(args.ini)
         server_conf = read_section(path, "server:main", required=False)
-        options = server_options(server_conf, args.host, args.port, args.threads)
-        raised = _fit_file_limit(options)  # before loading the app: a refusal comes at once
-        app = _load_app(path, name)
+        app_conf = read_section(path, f"app:{name}", required=False)
+        load_app: Callable[[], Any] = partial(_load_app, path, name)
     else:
-        from benben.config import make_wsgi_app
+        server_conf, app_conf = {}, {}
+        load_app = _embedded_app
+    options = server_options(server_conf, args.host, args.port, args.threads)
+    process = _process_settings(server_conf, args.workers)
+    workers = worker_count(process, resolve_settings(app_conf, None, CORE_SETTINGS).values)
+    raised = _fit_file_limit(options)  # before loading the app: a refusal comes at once
+    if workers > 1:
+        return _serve_workers(load_app, app_conf, options, process, workers, raised)
+    app = load_app()
+    _log_raised(raised)
+    return _serve(app, options)
 
-        options = server_options({}, args.host, args.port, args.threads)
-        raised = _fit_file_limit(options)
-        app = make_wsgi_app({}, setup_logging=True)
+
+def _embedded_app() -> Any:
+    from benben.config import make_wsgi_app
+
+    return make_wsgi_app({}, setup_logging=True)
+
+
+def _process_settings(server_conf: Mapping[str, Any], workers: Any) -> ProcessSettings:
+    try:
+        return resolve_process_settings(server_conf, os.environ, workers)
+    except ConfigurationError as exc:
+        raise CommandError(f"invalid server option: {one_line(exc)}", EXIT_USAGE) from None
+
+
+def _log_raised(raised: tuple[int, int] | None) -> None:
     if raised:
         log.info("open-file limit raised from %s to %s for the connection limit", *raised)
-    return _serve(app, options)
 
 
 def server_options(
@@ -200,8 +249,8 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
     endpoints = getattr(server, "effective_listen", None) or [
         (server.effective_host, server.effective_port)
     ]
-    urls = ", ".join(_url(host, port) for host, port in endpoints)
-    banner = start_banner(getattr(app, "registry", None), _url(*_reachable(*endpoints[0])))
+    urls = ", ".join(listen_url(host, port) for host, port in endpoints)
+    banner = start_banner(getattr(app, "registry", None), listen_url(*reachable(*endpoints[0])))
     # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets. Set
     # before the line that says the server is up, which is when supervisors start stopping it.
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -226,66 +275,78 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
     return 0
 
 
-def start_banner(registry: Any, base_url: str) -> list[str]:
-    """The lines after "serving on": where to go (from ``benben.public_url`` when set), where the
-    data is, what database and cache are used (never with a password).  Records the embedded
-    database's directory for the other commands (:mod:`benben.cli.datadir`)."""
-    from benben.cli.datadir import (
-        describe_database,
-        embedded_database,
-        record_data_dir,
-        recorded_data_dir,
-    )
+def _serve_workers(
+    load_app: Callable[[], Any],
+    app_conf: Mapping[str, Any],
+    options: Mapping[str, Any],
+    process: ProcessSettings,
+    workers: int,
+    raised: tuple[int, int] | None,
+) -> int:
+    """Gunicorn's master: settings checked and the embedded database migrated here, once,
+    before any worker forks; each worker then builds the app (never shared across a fork)."""
+    from benben.config import configure, should_auto_migrate
+    from benben.db import get_engine, migration_sources
+    from benben.db.migrations import upgrade
+    from benben.observability.logs import setup_logging
+    from benben.serving_workers import Server, gunicorn_options, unmapped_options
 
-    settings = registry.settings if registry is not None else {}
-    base = (settings.get("benben.public_url") or base_url).rstrip("/")
-    rows = [
-        ("home", f"{base}/"),
-        ("API", f"{base}/api/v1/"),
-        ("API docs", f"{base}/api/v1/docs"),
-        ("OpenAPI", f"{base}/api/v1/openapi.json"),
-        ("health", f"{base}/health/ready"),
-    ]
-    notes = []
-    if "benben.data_dir" in settings:
-        rows.append(("data", settings["benben.data_dir"]))
-        rows.append(("database", describe_database(settings)))
-        rows.append(("cache", _describe_cache(settings)))
-        database = embedded_database(settings)
-        if database is not None:
-            earlier = recorded_data_dir()
-            if earlier and earlier != database.parent and (earlier / database.name).exists():
-                notes.append(
-                    f"  note: the last benben serve used the database in {earlier}; this one "
-                    f"is another ({database.parent})"
-                )
-            record_data_dir(database.parent)
-    width = max(len(name) for name, _ in rows)
-    return [f"  {name.ljust(width)}  {value}" for name, value in rows] + notes
+    unmapped = unmapped_options(options)
+    if unmapped:
+        raise CommandError(
+            f"[server:main] {', '.join(unmapped)}: waitress options that Gunicorn, which serves "
+            "more than one worker, cannot honour; remove them or use --workers 1 (proxies are "
+            "trusted with benben.security.trusted_proxies)",
+            EXIT_USAGE,
+        )
+    setup_logging(resolve_settings(app_conf, None, CORE_SETTINGS).values)
+    _log_raised(raised)
+    registry = configure(app_conf).registry  # every setting and plugin checked before forking
+    try:
+        if should_auto_migrate(registry.settings):
+            upgrade(get_engine(registry), migration_sources(registry))
+            # Inherited by the workers: migrated once here, never concurrently by each of them.
+            os.environ["BENBEN_DATABASE_AUTO_MIGRATE"] = "false"
+    finally:
+        _release(registry)
+
+    def ready(urls: list[str]) -> None:
+        where = urlsplit(urls[0])
+        base = listen_url(*reachable(where.hostname or DEFAULT_HOST, where.port or 0))
+        print(
+            f"benben: serving on {', '.join(urls)} ({workers} workers x {options['threads']} "
+            "threads); Ctrl-C to stop"
+        )
+        print("\n".join(start_banner(registry, base)), flush=True)
+
+    settings = gunicorn_options(_bind(options), workers, options["threads"], options, process)
+    server = Server(settings, load_app, ready, lambda app: _release(getattr(app, "registry", None)))
+    master = os.getpid()
+    try:
+        server.run()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        if os.getpid() != master:  # a worker leaving: its app is released, skip the teardown
+            exit_fast(code)
+    if code:
+        raise CommandError(f"Gunicorn stopped with status {code}: see the log above")
+    log.info("server stopped")
+    return 0
 
 
-def _describe_cache(settings: Any) -> str:
-    backend = settings.get("benben.cache.backend", "memory")
-    if backend == "redis":
-        return f"redis {_redact(str(settings.get('benben.cache.url', '')))}"
-    return {"memory": "memory (in this process)", "null": "none"}.get(backend, backend)
-
-
-def _redact(url: str) -> str:
-    """A URL with its password replaced, as ``benben config`` never shows one."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-def _reachable(host: str, port: int) -> tuple[str, int]:
-    """Where a browser on this machine reaches a wildcard address."""
-    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), port  # noqa: S104
+def _bind(options: Mapping[str, Any]) -> list[str]:
+    """Gunicorn's ``bind`` addresses for waitress's ``listen`` or ``host``/``port``."""
+    if "listen" in options:
+        endpoints = [_split_endpoint(e) for e in str(options["listen"]).split()]
+    else:
+        endpoints = [(options["host"], str(options["port"]))]
+    bound = []
+    for host, port in endpoints:
+        host = host or "0.0.0.0"  # noqa: S104 - waitress's default for a bare port
+        port = port or "8080"  # waitress's default port
+        bound.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+    return bound
 
 
 def _release(registry: Any) -> None:
@@ -317,7 +378,3 @@ def exit_fast(code: int) -> NoReturn:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
-
-
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
