@@ -14,14 +14,21 @@ hands the GIL to another of waitress's threads, which the caller then waits to g
 connections are made by the client's own pool (URL, credentials, TLS, database: the same
 handshake), kept by this object, and switched to blocking sockets whose timeouts the kernel
 enforces (``SO_RCVTIMEO``/``SO_SNDTIMEO``): a command is one ``send`` and one ``recv``.
+
+``pool.make_connection`` skips the pool's own check for a forked process, so this object keeps
+its own: a child never sends on a connection it inherited (the parent's replies would be read by
+either process), and it drops those without shutting them down (the parent still uses them).
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 import threading
 from typing import Any
+
+from benben.cache.after_fork import reset_in_child
 
 __all__ = ["DirectRedis"]
 
@@ -40,10 +47,20 @@ class DirectRedis:
         self._errors = redis.exceptions
         self._pool = pool
         self._timeout: float | None = pool.connection_kwargs.get("socket_timeout")
+        self._new_process_state()
+        reset_in_child(self, "_new_process_state")
+
+    def _new_process_state(self) -> None:
+        """No connection yet, in this process: in a forked child, the inherited ones are only
+        forgotten (the garbage collector closes the child's copies of their descriptors, which
+        leaves the parent's connections alone; ``disconnect`` would shut them down)."""
+        self._pid = os.getpid()
         self._idle: list[Any] = []
         self._lock = threading.Lock()
 
     def execute(self, *command: Any) -> Any:
+        if self._pid != os.getpid():  # forked without the hook (a fork that bypassed Python's)
+            self._new_process_state()
         with self._lock:
             connection = self._idle.pop() if self._idle else None
         if connection is None:
