@@ -1,0 +1,213 @@
+"""Each test's backend resources, and what the tests of one session share to make them cheap.
+
+Per test (:class:`Backends`): its data directory (SQLite), its own PostgreSQL database and its
+own Redis key prefix, all removed afterwards.  Per session, i.e. per xdist worker
+(:class:`SessionBackends`): migrated templates.  Running every migration cost more than most
+tests' bodies, so a test's database, when still empty, becomes a copy of one migrated once per
+session with the same migration sources (SQLite: the backup API; PostgreSQL: ``CREATE DATABASE
+... TEMPLATE``).  A database that is not empty, or not the test's own, is migrated as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from benben.testing_auth import FAST_PASSWORD_HASHING
+from benben.testing_services import postgresql_url, require_postgresql, require_redis
+
+__all__ = ["Backends", "SessionBackends", "sources_key"]
+
+# Registry keys (benben.db.ENGINE_KEY, REPLICA_ENGINE_KEY, benben.cache.VERSIONS_KEY), read
+# without importing those packages: what a test never built must not be imported for its cleanup.
+_ENGINE_KEYS = ("benben.db.engine", "benben.db.replica_engine")
+_VERSIONS_KEY = "benben.cache.versions"
+# How many tables a database holds: none means never migrated.
+_SQLITE_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+
+SourcesKey = tuple[tuple[str, str, str, tuple[str, ...]], ...]
+
+
+def sources_key(sources: Sequence[Any]) -> SourcesKey:
+    """What a migrated database is a copy of: each source, its version table and its heads."""
+    return tuple(
+        (source.name, source.location, source.version_table, tuple(sorted(source.heads())))
+        for source in sources
+    )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SessionBackends:
+    """What the tests of one session share: migrated templates, a connection to PostgreSQL's
+    own database for CREATE/DROP DATABASE, and version boards being closed in the background."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._admin: Engine | None = None
+        self._sqlite_templates: dict[SourcesKey, Path] = {}
+        self._closing: list[threading.Thread] = []
+
+    def admin(self) -> Engine:
+        """An AUTOCOMMIT engine on the server's database (CREATE DATABASE runs outside a
+        transaction)."""
+        if self._admin is None:
+            self._admin = create_engine(postgresql_url(), isolation_level="AUTOCOMMIT")
+        return self._admin
+
+    def close_later(self, closeable: Any) -> None:
+        """``closeable.close()`` in a thread, joined at session end: a Redis version board joins
+        its listener, which notices only every half second; no test needs to wait for that."""
+        self._closing = [thread for thread in self._closing if thread.is_alive()]
+        thread = threading.Thread(target=closeable.close, name="benben-test-close", daemon=True)
+        thread.start()
+        self._closing.append(thread)
+
+    def migrate_sqlite(self, engine: Engine, sources: Sequence[Any]) -> None:
+        """Bring ``engine``'s SQLite database to the sources' heads: when it is empty, as a copy
+        of the session's template (migrated and kept by the first such test)."""
+        from benben.db.migrations import upgrade
+
+        with engine.connect() as connection:
+            tables = connection.execute(text(_SQLITE_TABLES)).scalar_one()
+            connection.rollback()
+        if tables:
+            upgrade(engine, sources)
+            return
+        key = sources_key(sources)
+        template = self._sqlite_templates.get(key)
+        raw = engine.raw_connection()
+        try:
+            if template is not None:
+                # The backup API writes the pages through SQLite: the app's other connections
+                # see the copied database; no file is swapped under them.
+                with contextlib.closing(sqlite3.connect(template)) as source:
+                    source.backup(raw.driver_connection)
+                return
+            upgrade(engine, sources)
+            template = self.directory / f"template-{len(self._sqlite_templates)}.sqlite"
+            with contextlib.closing(sqlite3.connect(template)) as copy:
+                raw.driver_connection.backup(copy)
+            self._sqlite_templates[key] = template
+        finally:
+            raw.close()
+
+    def create_schema(self) -> str:
+        name = f"test_{uuid.uuid4().hex[:16]}"
+        with self.admin().connect() as connection:
+            connection.execute(text(f"CREATE SCHEMA {_quote(name)}"))
+        return name
+
+    def drop_schema(self, name: str) -> None:
+        with self.admin().connect() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {_quote(name)} CASCADE"))
+
+    def close(self) -> None:
+        for thread in self._closing:
+            thread.join()
+        self._closing.clear()
+        self._sqlite_templates.clear()
+        if self._admin is not None:
+            self._admin.dispose()
+            self._admin = None
+
+
+class Backends:
+    """Per-test resources on a backend pair, cleaned up by :meth:`close`.
+
+    ``shared``: the session's :class:`SessionBackends` (the ``backends`` fixture passes it);
+    without it, databases are created and migrated from scratch and boards closed at once.
+    """
+
+    def __init__(
+        self, database: str, cache: str, tmp_path: Any, shared: SessionBackends | None = None
+    ) -> None:
+        self.database = database
+        self.cache = cache
+        self.tmp_path = tmp_path
+        self.shared = shared or SessionBackends(Path(tmp_path))
+        self._owns_shared = shared is None
+        # PostgreSQL: this test's own schema (created on first use).
+        self.schema: str | None = None
+        self.cache_prefix = f"benben-test-{uuid.uuid4().hex[:12]}:"
+        self._apps: list[Any] = []
+
+    def settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            "benben.data_dir": str(self.tmp_path / "var"),
+            "benben.cache.backend": self.cache,
+            "benben.cache.prefix": self.cache_prefix,
+            "benben.database.auto_migrate": "true",
+            # argon2 at production cost takes 0.1 s per app (the dummy hash made at start-up)
+            # and per login; tests exercise hashing, not its cost.
+            **FAST_PASSWORD_HASHING,
+        }
+        if self.database == "postgresql":
+            settings["benben.database.url"] = self.database_url()
+        if self.cache == "redis":
+            settings["benben.cache.url"] = require_redis()
+        return settings
+
+    def sqlite_path(self) -> Path:
+        return Path(self.tmp_path) / "var" / "benben.sqlite"
+
+    def database_url(self) -> str:
+        if self.database != "postgresql":
+            return "sqlite:///" + str(self.sqlite_path())
+        base = require_postgresql()
+        if self.schema is None:
+            self.schema = self.shared.create_schema()
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={self.schema}"})
+        return url.render_as_string(hide_password=False)
+
+    def migrate(self, registry: Any) -> None:
+        """Migrate the database ``registry``'s app uses: this test's own, while still empty,
+        from the session's template."""
+        from benben.db import get_engine, migration_sources
+        from benben.db.migrations import upgrade
+
+        engine, sources = get_engine(registry), migration_sources(registry)
+        database = engine.url.database
+        if (
+            engine.url.get_backend_name() == "sqlite"
+            and database
+            and Path(database).resolve() == self.sqlite_path().resolve()
+        ):
+            self.shared.migrate_sqlite(engine, sources)
+        else:
+            upgrade(engine, sources)
+
+    def track(self, app: Any) -> None:
+        self._apps.append(app)
+
+    def close(self) -> None:
+        for registry in self._apps:
+            for key in _ENGINE_KEYS:
+                engine = registry.get(key)
+                if engine is not None:
+                    engine.dispose()
+            versions = registry.get(_VERSIONS_KEY)
+            if versions is not None:  # its Redis subscription thread, when one started
+                self.shared.close_later(versions)
+        if self.schema is not None:
+            self.shared.drop_schema(self.schema)
+        if self.cache == "redis":
+            import redis
+
+            client = redis.Redis.from_url(require_redis())
+            with contextlib.closing(client):
+                keys = list(client.scan_iter(match=self.cache_prefix + "*", count=1000))
+                if keys:
+                    client.delete(*keys)
+        if self._owns_shared:
+            self.shared.close()
