@@ -87,6 +87,21 @@ def test_service_outside_a_request(registry):
         CacheService(registry[REGION_KEY], registry[STATS_KEY]).invalidate_after_commit("c")
 
 
+def test_several_values_are_read_at_once_in_order(registry, monkeypatch):
+    import dogpile.cache.region
+
+    cache = CacheService(registry[REGION_KEY], registry[STATS_KEY])
+    cache.set("a", 1)
+    cache.set("c", {"n": 3})
+    assert cache.get_multi(["c", "b", "a"]) == [{"n": 3}, NO_VALUE, 1]
+    assert cache.get_multi([]) == []
+    # Older than a shorter lifetime than the cache's: missing, for this read only.
+    now = dogpile.cache.region.time.time()
+    monkeypatch.setattr(dogpile.cache.region.time, "time", lambda: now + 120)
+    assert cache.get_multi(["a", "c"], expiration_time=60) == [NO_VALUE, NO_VALUE]
+    assert cache.get_multi(["a", "c"]) == [1, {"n": 3}]
+
+
 def test_each_app_has_its_own_cache(make_app, backends):
     first, second = make_app(), make_app({"benben.cache.prefix": backends.cache_prefix + "2:"})
     first.app.registry[REGION_KEY].set("k", "first")

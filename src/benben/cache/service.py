@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import transaction
@@ -22,6 +22,10 @@ class ICacheService(Interface):
 
     def get(key):  # type: ignore[no-untyped-def]
         """The cached value, or ``NO_VALUE``."""
+
+    def get_multi(keys, expiration_time=None):  # type: ignore[no-untyped-def]
+        """The cached values of ``keys``, in order, ``NO_VALUE`` for each one missing or older
+        than ``expiration_time`` seconds (default: the cache's): one round trip to Redis."""
 
     def set(key, value):  # type: ignore[no-untyped-def]
         """Store a value (best effort: an unavailable cache drops it)."""
@@ -50,6 +54,11 @@ class CacheService:
 
     def get(self, key: str) -> Any:
         return self.region.get(key, ignore_expiration=False)
+
+    def get_multi(self, keys: Sequence[str], expiration_time: int | None = None) -> list[Any]:
+        if not keys:
+            return []
+        return list(self.region.get_multi(list(keys), expiration_time=expiration_time))
 
     def set(self, key: str, value: Any) -> None:
         self.region.set(key, value)

@@ -176,7 +176,7 @@ def _jwt_identity(request: Request, dbsession: Session, token: str, stamp: int |
     token_keys = (revoked_cache_key(jti), not_revoked_cache_key(jti))
     session_keys = (session_revoked_cache_key(sid), session_live_cache_key(sid))
     # One round trip (Redis MGET) for the user's facts and the token's and session's status.
-    facts, *statuses = request.cache.region.get_multi(
+    facts, *statuses = request.cache.get_multi(
         [principals_cache_key(user_id), *token_keys, *session_keys],
         expiration_time=FACTS_MAX_AGE,
     )
@@ -271,7 +271,7 @@ def _api_token_identity(request: Request, dbsession: Session, secret: str) -> Id
     if expires_at is not None and expires_at <= now:
         raise credential_refused("the API token has expired")
     stamp = _stamp(request, dbsession)
-    cached = request.cache.region.get_multi(
+    cached = request.cache.get_multi(
         [principals_cache_key(token.user_id)], expiration_time=FACTS_MAX_AGE
     )[0]
     facts = _facts(request, dbsession, token.user_id, cached, stamp)
