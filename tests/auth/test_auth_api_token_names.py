@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime
 
-from benben.accounts.models import ApiToken
 from benben.auth import api_tokens
+from benben.security.models import ApiToken
 from benben.testing_auth import bearer
 
 TOKENS = "/api/v1/tokens"

@@ -21,7 +21,7 @@ def create_token(app, headers, **fields):
 
 
 def test_create_shows_the_secret_once_and_stores_only_its_digest(app, alice, dbsession):
-    from benben.accounts.models import ApiToken
+    from benben.security.models import ApiToken
 
     response = create_token(app, alice["headers"], scopes=["write", "read", "write"],
                             expires_in=3600)  # fmt: skip
@@ -52,7 +52,7 @@ def test_an_api_token_authenticates_and_records_its_last_use(app, alice):
 
 
 def test_revoked_expired_and_unknown_api_tokens_are_refused(app, alice, registry):
-    from benben.accounts.models import ApiToken
+    from benben.security.models import ApiToken
 
     revoked = create_token(app, alice["headers"], name="revoked").json
     app.delete(f"/api/v1/tokens/{revoked['id']}", headers=alice["headers"], status=204)

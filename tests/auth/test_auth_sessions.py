@@ -28,7 +28,7 @@ def test_refresh_rotates_the_refresh_token_and_issues_a_working_access_token(app
 
 
 def test_refresh_tokens_are_stored_hashed(app, alice, dbsession):
-    from benben.accounts.models import RefreshToken
+    from benben.security.models import RefreshToken
 
     hashes = dbsession.scalars(select(RefreshToken.token_hash)).all()
     assert hashes
@@ -58,7 +58,7 @@ def test_unknown_malformed_and_missing_refresh_tokens(app, alice):
 
 
 def test_an_expired_refresh_token_is_refused(app, alice, registry):
-    from benben.accounts.models import RefreshToken
+    from benben.security.models import RefreshToken
 
     with registry["benben.db.engine"].begin() as connection:
         connection.execute(
@@ -109,7 +109,7 @@ def test_refresh_reuse_also_ends_the_sessions_access_tokens(app, alice):
 def test_logout_is_recorded_in_the_database_until_the_token_expires(app, alice, dbsession):
     import jwt
 
-    from benben.accounts.models import RevokedAccessToken
+    from benben.security.models import RevokedAccessToken
 
     claims = jwt.decode(alice["tokens"]["access_token"], options={"verify_signature": False})
     app.post("/api/v1/auth/logout", headers=alice["headers"], status=204)
@@ -140,9 +140,10 @@ def test_logout_across_two_instances_sharing_the_database_and_cache(make_app, cr
 
 
 def test_end_other_sessions_keeps_only_the_named_family(app, registry, alice):
-    from benben.accounts.models import RefreshToken, User
+    from benben.accounts.models import User
     from benben.auth import end_other_sessions, issue_token_pair
     from benben.db import SESSION_FACTORY_KEY, get_tm_session
+    from benben.security.models import RefreshToken
     from benben.security.tokens import digest
 
     other = login(app, "alice")  # a second session, e.g. a stolen one

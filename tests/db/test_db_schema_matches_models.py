@@ -8,7 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import benben.accounts.models
-import benben.data.models  # noqa: F401 - the models under comparison
+import benben.data.models
+import benben.security.models  # noqa: F401 - the models under comparison
 from benben.db.engine import create_engine_from_settings
 from benben.db.meta import Base
 from benben.db.migrations import MigrationSource, resolve_location, upgrade

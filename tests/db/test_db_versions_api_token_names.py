@@ -12,9 +12,10 @@ from alembic.runtime.environment import EnvironmentContext
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from benben.accounts.models import ApiToken, User
+from benben.accounts.models import User
 from benben.db.engine import create_engine_from_settings
 from benben.db.migrations import MigrationSource, resolve_location, upgrade
+from benben.security.models import ApiToken
 
 CORE = MigrationSource("core", resolve_location("benben.db:versions"), "benben_version_core")
 NOW = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)

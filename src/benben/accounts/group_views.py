@@ -28,8 +28,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 from sqlalchemy import select
 
-from benben.accounts import groups as groups_service
-from benben.accounts import services
+import benben.accounts.groups as groups_service
+import benben.accounts.services as services
 from benben.accounts.lists import GROUPS, MEMBERS, groups_page, member_json, members_page
 from benben.accounts.models import User
 from benben.accounts.resources import (

@@ -14,8 +14,8 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import select
 
-from benben.accounts import groups as groups_service
-from benben.accounts import services
+import benben.accounts.groups as groups_service
+import benben.accounts.services as services
 from benben.accounts.models import Group, GroupMember, User
 from benben.listing import Listing, fetch_page, invalid_parameter, list_response
 from benben.rest import Parameter

@@ -35,7 +35,7 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.response import Response
 
-from benben.accounts import services
+import benben.accounts.services as services
 from benben.accounts.lists import USERS, users_page
 from benben.accounts.resources import USER_IN_PATH, UserResource, UsersRoot
 from benben.accounts.schemas import (

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from benben.accounts.models import ApiToken
 from benben.errors import ProblemError
 from benben.listing import Listing, fetch_page, list_response
 from benben.rest import Response as Documented
 from benben.rest import Service
 from benben.schema_messages import json_text
+from benben.security.models import ApiToken
 from benben.security.permissions import ADMIN, READ, SCOPES
 from benben.security.resources import OwnTokens
 from benben.security.tokens import new_api_token

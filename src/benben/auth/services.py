@@ -10,10 +10,11 @@ from typing import Any
 from pyramid.request import Request
 from sqlalchemy import delete, func, or_, select, update
 
-from benben.accounts.models import RefreshToken, RevokedAccessToken, User
+from benben.accounts.models import User
 from benben.accounts.services import user_json as account_json
 from benben.security.identity import Identity, mark_session_revoked, mark_token_revoked
 from benben.security.jwt import get_token_codec
+from benben.security.models import RefreshToken, RevokedAccessToken
 from benben.security.principals import invalidate_principals
 from benben.security.tokens import MAX_SECRET_LENGTH, digest, new_refresh_token
 

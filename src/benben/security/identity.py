@@ -180,7 +180,7 @@ def _jwt_identity(request: Request, dbsession: Session, token: str, stamp: int |
         [principals_cache_key(user_id), *token_keys, *session_keys],
         expiration_time=FACTS_MAX_AGE,
     )
-    from benben.accounts.models import RefreshToken, RevokedAccessToken
+    from benben.security.models import RefreshToken, RevokedAccessToken
 
     if _revoked(request, token_keys, statuses[0:2],
                 lambda: dbsession.get(RevokedAccessToken, jti) is not None):  # fmt: skip
@@ -255,7 +255,7 @@ def _facts(
 
 
 def _api_token_identity(request: Request, dbsession: Session, secret: str) -> Identity:
-    from benben.accounts.models import ApiToken
+    from benben.security.models import ApiToken
 
     if len(secret) > MAX_SECRET_LENGTH:
         raise credential_refused("the API token is not valid")
