@@ -42,7 +42,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from benben.data import cursor as cursors
+from benben.data.cursor import decode as decode_cursor
+from benben.data.cursor import encode as encode_cursor
+from benben.data.cursor import fingerprint as query_fingerprint
 from benben.data.declared import undeclared
 from benben.data.query_params import (
     MAX_CURSOR_LENGTH,
@@ -139,7 +141,7 @@ class ListQuery:
         return fixed
 
     def cursor_for(self, keys: Iterable[Any]) -> str:
-        return cursors.encode(self.secret, self.fingerprint, keys)
+        return encode_cursor(self.secret, self.fingerprint, keys)
 
 
 _PARTS = ("rank", "num", "text")
@@ -274,7 +276,7 @@ def parse_list_query(
         before=values.get("_before"),
         secret=secret,
     )
-    fingerprint = cursors.fingerprint(
+    fingerprint = query_fingerprint(
         collection_id,
         [(str(f.field), bool(f.field.meta), f.op, f.value) for f in query.filters],
         [(str(k.field), bool(k.field.meta), k.descending) for k in query.sort],
@@ -287,7 +289,7 @@ def parse_list_query(
         try:
             if len(raw) > MAX_CURSOR_LENGTH:
                 raise ValueError("too long")
-            after = cursors.decode(secret, fingerprint, raw, [k[1] for k in query.sort_keys()])
+            after = decode_cursor(secret, fingerprint, raw, [k[1] for k in query.sort_keys()])
         except ValueError:
             errors.add("_cursor", "is not a cursor this API returned for this query")
             errors.raise_if_any()
