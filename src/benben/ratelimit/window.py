@@ -7,11 +7,17 @@ Lua script does both for every limit of the request, on the library's own keys a
 list of timestamps per key, newest first), so ``limits``' other calls (``test``, ``clear``) and
 instances running either code agree.  Other storages (memory) are called as before: they cost no
 round trip.
+
+Counted at most once: a connection that fails is sent the script again (a Redis restart drops
+idle connections), but the first send may have reached Redis and run before its reply was lost
+(a timeout).  Each call therefore carries a key of its own; the script records in it what it
+counted, and a second run of the same call only reads the windows back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,18 +30,27 @@ from benben.cache.redis_direct import DirectRedis
 
 __all__ = ["WindowCounter"]
 
-# KEYS: one list per limit.  ARGV: timestamp, cost, then (limit, expiry) per key.
-# Per key, as the library's acquire_moving_window.lua then moving_window.lua would do:
-# {acquired (0|1), oldest timestamp in the window (or the current one), entries in the window}.
+# A call's own key outlives its retry, which follows the failed send at once (within one
+# connect timeout), and is gone soon after: one short string per request, for a few seconds.
+ONCE_TTL = 5
+# KEYS: the call's own key, then one list per limit.  ARGV: timestamp, cost, the call's key's
+# lifetime, then (limit, expiry) per list.  Per list, as the library's acquire_moving_window.lua
+# then moving_window.lua would do: {acquired (0|1), oldest timestamp in the window (or the
+# current one), entries in the window}.  The call's key holds what was acquired ("1" or "0" per
+# list): a call run again (its reply lost) counts nothing and answers the same.
 _HIT_AND_READ = """
 local timestamp = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
-local results = {}
-for i, key in ipairs(KEYS) do
-    local limit = tonumber(ARGV[1 + 2 * i])
-    local expiry = tonumber(ARGV[2 + 2 * i])
+local counted = redis.call('get', KEYS[1])
+local results, acquired_flags = {}, {}
+for i = 2, #KEYS do
+    local key = KEYS[i]
+    local limit = tonumber(ARGV[2 * i])
+    local expiry = tonumber(ARGV[2 * i + 1])
     local acquired = 0
-    if amount <= limit then
+    if counted then
+        acquired = tonumber(string.sub(counted, i - 1, i - 1))
+    elseif amount <= limit then
         local entry = redis.call('lindex', key, limit - amount)
         if not (entry and tonumber(entry) >= timestamp - expiry) then
             local entries = {}
@@ -62,11 +77,15 @@ for i, key in ipairs(KEYS) do
             high = mid - 1
         end
     end
+    acquired_flags[i - 1] = tostring(acquired)
     if found then
-        results[i] = {acquired, tostring(redis.call('lindex', key, found)), found + 1}
+        results[i - 1] = {acquired, tostring(redis.call('lindex', key, found)), found + 1}
     else
-        results[i] = {acquired, tostring(timestamp), 0}
+        results[i - 1] = {acquired, tostring(timestamp), 0}
     end
+end
+if not counted then
+    redis.call('set', KEYS[1], table.concat(acquired_flags), 'EX', tonumber(ARGV[3]))
 end
 return results
 """
@@ -94,8 +113,9 @@ class WindowCounter:
                 )
                 for item, identifiers in entries
             ]
-        keys = [self.storage.prefixed_key(item.key_for(*ids)) for item, ids in entries]
-        arguments: list[Any] = [time.time(), cost]
+        once = self.storage.prefixed_key(f"once/{secrets.token_hex(12)}")
+        keys = [once] + [self.storage.prefixed_key(item.key_for(*ids)) for item, ids in entries]
+        arguments: list[Any] = [time.time(), cost, ONCE_TTL]
         for item, _ in entries:
             arguments += [item.amount, item.get_expiry()]
         answers = self._redis.run(keys, arguments)
@@ -117,10 +137,15 @@ class _ScriptRunner:
         self._sha = hashlib.sha1(_HIT_AND_READ.encode()).hexdigest()  # noqa: S324 - Redis's name
 
     def run(self, keys: list[str], arguments: list[Any]) -> Any:
-        command = ("EVALSHA", self._sha, len(keys), *keys, *arguments)
+        """Run the script; once more on a failed connection (one dropped while idle, or a reply
+        lost: the call's own key, ``keys[0]``, makes the second run count nothing more)."""
         try:
-            return self._redis.execute(*command)
+            return self._send(keys, arguments)
+        except self._errors.ConnectionError:
+            return self._send(keys, arguments)
+
+    def _send(self, keys: list[str], arguments: list[Any]) -> Any:
+        try:
+            return self._redis.execute("EVALSHA", self._sha, len(keys), *keys, *arguments)
         except self._errors.NoScriptError:  # a restarted Redis forgot it: send it whole
             return self._redis.execute("EVAL", _HIT_AND_READ, len(keys), *keys, *arguments)
-        except self._errors.ConnectionError:  # a connection dropped while idle: once more
-            return self._redis.execute(*command)
