@@ -9,8 +9,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from benben.openapi.generator import openapi_path
 from benben.openapi.schemas import SchemaComponents, component_name, relocate_refs
+from benben.openapi.served import openapi_path
 
 URI = "urn:test:document"
 
