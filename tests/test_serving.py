@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import configparser
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from benben.serving import (
     WORKERS_AUTO,
     ProcessSettings,
     available_cpus,
+    cgroup_cpu_limit,
     resolve_process_settings,
     resolve_server_settings,
     worker_count,
@@ -122,3 +124,30 @@ def test_an_explicit_count_is_kept_unless_the_cache_is_per_process() -> None:
 
 def test_every_process_setting_is_a_server_setting() -> None:
     assert set(PROCESS_SETTINGS) <= set(SERVER_SETTINGS)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.max": "150000 100000\n"}, 1.5),
+        ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.0),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({}, None),
+    ],
+    ids=["v2-unlimited", "v2-limited", "v1-limited", "v1-unlimited", "none"],
+)
+def test_a_containers_cpu_limit_is_read_from_its_control_group(
+    tmp_path: Path, files: dict[str, str], expected: float | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpu_limit(tmp_path) == expected
+
+
+def test_auto_counts_no_more_cpus_than_the_limit_allows(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("50000 100000\n")  # half a CPU: one process, not none
+    assert available_cpus(tmp_path) == 1
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert available_cpus(tmp_path) == len(os.sched_getaffinity(0))

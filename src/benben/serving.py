@@ -19,10 +19,12 @@ connection settings above onto Gunicorn's knobs. waitress does not know those th
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pyramid.exceptions import ConfigurationError
@@ -90,6 +92,7 @@ CONNECTION_SETTINGS: tuple[Setting, ...] = (
 
 WORKERS_AUTO = "auto"
 MAX_WORKERS = 256
+CGROUP = Path("/sys/fs/cgroup")
 
 
 def as_workers(value: Any) -> int | Literal["auto"]:
@@ -115,7 +118,8 @@ PROCESS_SETTINGS: tuple[Setting, ...] = (
         WORKERS_AUTO,
         "Processes `benben serve` runs (`--workers`; `workers` in `[server:main]`, which "
         "`pserve` refuses: prefer the environment variable). `auto`: one per CPU this process "
-        "may run on when the database is PostgreSQL and benben.cache.backend is `redis`, one "
+        "may use (a container's CPU limit counts, rounded up) when the database is PostgreSQL "
+        "and benben.cache.backend is `redis`, one "
         "otherwise (an in-process cache is not shared between processes). `1`: waitress, one "
         "process. More: Gunicorn (Unix only) starts them, replaces any that dies or hangs, "
         "and reloads them on SIGHUP; each has `--threads` threads and its own database pool. "
@@ -203,11 +207,29 @@ def resolve_process_settings(
     return ProcessSettings(**values)
 
 
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity, where the system tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
+def available_cpus(cgroup: Path = CGROUP) -> int:
+    """CPUs this process may use: those it may run on (its affinity), fewer when its control
+    group (a container's CPU limit: docker --cpus, Kubernetes limits.cpu) allows less time."""
+    affinity = getattr(os, "sched_getaffinity", None)  # not on macOS and Windows
+    cpus = len(affinity(0)) if affinity else os.cpu_count() or 1
+    limit = cgroup_cpu_limit(cgroup)
+    return max(1, min(cpus, math.ceil(limit))) if limit else cpus
+
+
+def cgroup_cpu_limit(cgroup: Path = CGROUP) -> float | None:
+    """CPUs' worth of time the control group allows (cgroup v2 ``cpu.max``, else v1's CFS quota);
+    None without a limit. Inside a container its own group is the root of the mount."""
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
 
 
 def worker_count(process: ProcessSettings, app_settings: Mapping[str, Any]) -> int:
