@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, text
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, DropIndex
@@ -31,7 +31,7 @@ from benben.data.jsonkeys import collection_is, field_keys, id_key
 from benben.data.models import JSONDocument
 from benben.data.query import parse_field_path
 
-__all__ = ["drop_indexes", "ensure_indexes", "index_name"]
+__all__ = ["analyze_records", "drop_indexes", "ensure_indexes", "index_name"]
 
 _PREFIX = "ix_benben_rq_"
 
@@ -115,12 +115,37 @@ def ensure_indexes(
     dialect = _dialect(bind)
     new = list(dict.fromkeys(new_fields))
     indexes = [_index(collection_id, field, dialect) for field in new]  # validates first
-    drop_indexes(bind, collection_id, [f for f in dict.fromkeys(old_fields) if f not in new])
+    old = list(dict.fromkeys(old_fields))
+    drop_indexes(bind, collection_id, [f for f in old if f not in new])
     for field, index in zip(new, indexes, strict=True):
         _execute(bind, CreateIndex(index, if_not_exists=True))
         statistics = _statistics(bind, collection_id, field)
         if statistics is not None:
             _execute(bind, text(statistics))
+    if dialect == "postgresql" and set(new) - set(old) and _has_records(bind, collection_id):
+        analyze_records(bind)
+
+
+def analyze_records(bind: Connection | Session) -> None:
+    """PostgreSQL: gather the records table's statistics now, those of the declared fields'
+    index expressions and extended statistics included.
+
+    A new expression index has no statistics until the table is analyzed; until then the planner
+    guesses a collection's size and a filter's selectivity from defaults, and on a populated
+    collection takes a sort of every match for cheaper than walking the index (250 ms against
+    0.2 ms for ``_sort=-price`` at 100,000 records).  Autovacuum would analyze the table, but
+    only once a tenth of it has changed since the last time: on a large table, never because
+    of a new index.  ANALYZE reads a sample (30,000 rows by default), not the table, and blocks
+    no reads or writes.
+    """
+    _execute(bind, text("ANALYZE benben_records"))
+
+
+def _has_records(bind: Connection | Session, collection_id: str) -> bool:
+    """Whether the collection holds a record: an empty one teaches ANALYZE nothing about it."""
+    table = _records_table()
+    found = select(table.c.id).where(collection_is(table, collection_id)).limit(1)
+    return bind.execute(found).first() is not None
 
 
 def drop_indexes(bind: Connection | Session, collection_id: str, fields: Iterable[str]) -> None:
