@@ -117,17 +117,3 @@ def test_a_forked_child_gets_its_own_board_and_connections(redis_url):
         client.close()
         for board in boards:
             board.close()
-
-
-def test_a_fork_that_bypassed_the_hooks_is_caught_by_the_pid(redis_url, monkeypatch):
-    import redis
-
-    client = redis.Redis.from_url(redis_url, socket_timeout=2)
-    direct = DirectRedis(client.connection_pool)
-    try:
-        first = direct.execute("CLIENT", "ID")
-        monkeypatch.setattr(direct, "_pid", -1)  # as if this process were a forked child
-        assert direct.execute("CLIENT", "ID") != first
-    finally:
-        direct.close()
-        client.close()

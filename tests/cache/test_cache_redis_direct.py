@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import struct
 import time
 import uuid
 
@@ -71,45 +69,3 @@ def test_connections_dropped_while_idle_are_replaced(direct, client):
         answer = direct.execute("PING")
     assert answer in (b"PONG", True)
     assert direct.execute("CLIENT", "ID") != dropped
-
-
-def test_sockets_block_with_kernel_timeouts(direct):
-    """A read is one system call; the kernel still bounds it by the socket timeout."""
-    direct.execute("PING")
-    [connection] = direct._idle
-    sock = connection._sock
-    assert sock.gettimeout() is None
-    timeout = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.calcsize("@ll"))
-    assert struct.unpack("@ll", timeout) == (0, 500000)
-
-
-class _TLSLike(socket.socket):
-    """Stands for ssl.SSLSocket, a socket.socket subclass."""
-
-
-class _Connection:
-    def __init__(self) -> None:
-        self._sock = _TLSLike()
-        self._sock.settimeout(0.5)
-
-    def connect(self) -> None:
-        pass
-
-    def disconnect(self) -> None:
-        self._sock.close()
-
-
-class _Pool:
-    connection_kwargs = {"socket_timeout": 0.5}
-
-    def make_connection(self) -> _Connection:
-        return _Connection()
-
-
-def test_tls_sockets_keep_pythons_timeouts():
-    # A blocking TLS socket retries a read the kernel timed out: it must keep its own timeout.
-    connection = DirectRedis(_Pool())._connect()
-    try:
-        assert connection._sock.gettimeout() == 0.5
-    finally:
-        connection.disconnect()
