@@ -1,5 +1,5 @@
-"""Installed by default: Benben's wheel carries the plugin and its entry points; the plugin's own
-distribution builds on its own; with both installed (as the container image does), one plugin."""
+"""Installed by default, and shipped once: Benben's wheel carries the plugin and its entry points,
+and no other distribution does (plugins/README.md says why)."""
 
 from __future__ import annotations
 
@@ -24,19 +24,18 @@ JUNK = shutil.ignore_patterns(
 
 
 @pytest.fixture(scope="module")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheels")
     # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
     source = tmp_path_factory.mktemp("source") / "benben"
     shutil.copytree(ROOT, source, ignore=JUNK)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "-q", "-w", str(out), str(source), str(source / "plugins" / "benben-backstage")],
+         "-q", "-w", str(out), str(source)],
         check=True, timeout=300,
     )  # fmt: skip
-    (core,) = out.glob("benben-*.whl")
-    (plugin,) = out.glob("benben_backstage-*.whl")
-    return {"core": core, "plugin": plugin}
+    (core,) = out.glob("*.whl")
+    return core
 
 
 def _entry_points(wheel: Path) -> str:
@@ -45,37 +44,30 @@ def _entry_points(wheel: Path) -> str:
         return archive.read(name).decode()
 
 
-def test_benbens_wheel_bundles_the_plugin(wheels: dict[str, Path]) -> None:
-    with zipfile.ZipFile(wheels["core"]) as archive:
+def test_benbens_wheel_carries_the_plugin_and_its_entry_points(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {"benben_backstage/__init__.py", "benben_backstage/cli.py"} <= names
     assert "benben_backstage/py.typed" in names
-    entries = _entry_points(wheels["core"])
+    entries = _entry_points(wheel)
     assert "[benben.plugins]\nbackstage = benben_backstage\n" in entries
     assert "[benben.commands]\nbackstage = benben_backstage.cli:register\n" in entries
 
 
-def test_the_plugin_is_its_own_distribution_in_step_with_core(wheels: dict[str, Path]) -> None:
-    with zipfile.ZipFile(wheels["plugin"]) as archive:
-        names = set(archive.namelist())
-        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
-        text = archive.read(metadata).decode()
-    assert "benben_backstage/entities.py" in names
-    assert not any(name.startswith("benben/") for name in names)
-    assert "Requires-Dist: benben<1,>=0.1" in text
-    assert "[benben.plugins]\nbackstage = benben_backstage\n" in _entry_points(wheels["plugin"])
-    own = tomllib.loads((PLUGIN / "pyproject.toml").read_text())["project"]
-    core = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert own["version"] == core["version"]  # bundled with core: released with it
-    assert set(own["dependencies"]) - {"benben>=0.1,<1"} <= set(core["dependencies"])
+def test_the_plugin_is_no_distribution_of_its_own() -> None:
+    """A second distribution of the same package would install it twice (two entry points, one
+    name: neither could run)."""
+    assert not (PLUGIN / "pyproject.toml").exists()
+    assert not (PLUGIN / "setup.py").exists()
+    core = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "plugins/benben-backstage/src" in core["tool"]["setuptools"]["packages"]["find"]["where"]
 
 
-def test_both_installed_make_one_plugin(wheels: dict[str, Path], tmp_path: Path) -> None:
+def test_installed_from_benbens_wheel_alone_one_plugin_runs(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-         "--disable-pip-version-check", "--target", str(target), str(wheels["core"]),
-         str(wheels["plugin"])],
+         "--disable-pip-version-check", "--target", str(target), str(wheel)],
         check=True, timeout=300,
     )  # fmt: skip
     script = (
@@ -91,5 +83,5 @@ def test_both_installed_make_one_plugin(wheels: dict[str, Path], tmp_path: Path)
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     listed, location = result.stdout.splitlines()
-    assert json.loads(listed) == [["benben-backstage", "discovered", ""]]
+    assert json.loads(listed) == [["benben", "discovered", ""]]
     assert location.startswith(str(target))

@@ -29,7 +29,6 @@ from benben.plugins.registrations import (
 from benben.settings import Setting
 
 ENTRY_POINT_GROUP = "benben.plugins"
-CORE_DISTRIBUTION = "benben"
 
 
 def discover_plugins(
@@ -68,7 +67,6 @@ def discover_plugins(
             info.status, info.reason = "error", problem
         plugins.append(info)
     plugins.sort(key=lambda p: (p.name, p.entry_point))
-    plugins = _without_bundled_copies(plugins)
     _mark_namesakes(plugins)
     return plugins
 
@@ -241,19 +239,6 @@ def _check_declaration(info: PluginInfo) -> str:
         if not setting.name.startswith(info.namespace):
             return f"setting {setting.name} is outside the plugin's namespace {info.namespace}*"
     return ""
-
-
-def _without_bundled_copies(plugins: list[PluginInfo]) -> list[PluginInfo]:
-    """Core's distribution bundles first-party plugins (``benben-backstage``) so that installing
-    Benben installs them.  Their own distribution may be installed as well (the container image
-    installs every ``plugins/*/``): the same entry point then appears twice, and the plugin's own
-    distribution is the one that counts."""
-    own = {(p.name, p.entry_point) for p in plugins if p.distribution != CORE_DISTRIBUTION}
-    return [
-        p
-        for p in plugins
-        if p.distribution != CORE_DISTRIBUTION or (p.name, p.entry_point) not in own
-    ]
 
 
 def _mark_namesakes(plugins: Sequence[PluginInfo]) -> None:
