@@ -4,7 +4,8 @@ concurrency control (ETags, preconditions) and history.
 REST (Cornice, under ACLs, see :mod:`.resources`): ``/api/v1/collections``,
 ``/api/v1/collections/{cid}``, ``/api/v1/collections/{cid}/records``,
 ``/api/v1/collections/{cid}/records/{rid}`` and ``/api/v1/collections/{cid}/history``.
-Writes go through :mod:`.storage` and :mod:`.records` (shared with the batch endpoint); list
+Writes go through :mod:`.storage` and :mod:`.records` (shared with the batch endpoint) and
+announce what they committed through :mod:`.announce` to the read cache (:mod:`.readcache`); list
 queries through :mod:`.query` and :mod:`.sql`.  Retention: ``benben data purge``
 (:mod:`.retention`).  The guide: docs/data-api.md.
 """
@@ -19,6 +20,8 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 from pyramid.response import Response
 
+from benben.data.announce import set_announcer
+from benben.data.readcache import ReadCacheAnnouncer
 from benben.data.storage import CollectionChangedError
 from benben.errors import problem_response
 
@@ -70,6 +73,8 @@ def includeme(config: Configurator) -> None:
     config.include("benben.data.batch")
     config.include("benben.data.openapi")  # collections' schemas in the OpenAPI document
     config.add_exception_view(_collection_changed_view, context=CollectionChangedError)
+    # Writes announce committed versions through this (see .announce): the read cache hears.
+    set_announcer(config.registry, ReadCacheAnnouncer())
     if settings["benben.data.cache.enabled"]:
         from benben.cache import VERSIONS_KEY
         from benben.cache.process_cache import ProcessCache

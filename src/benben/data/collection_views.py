@@ -22,7 +22,14 @@ from pyramid.response import Response as PyramidResponse
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import exists, select
 
-from benben.data import bodies
+import benben.data.bodies as bodies
+from benben.data.acl import (
+    acl_permits,
+    caller_principals,
+    check_permissions_change,
+    collection_acl,
+    reads_every_record,
+)
 from benben.data.bodies import COLLECTION_CREATE, COLLECTION_PATCHES, COLLECTION_PUT
 from benben.data.dry_run import dry_run_report
 from benben.data.http import (
@@ -37,15 +44,7 @@ from benben.data.http import (
 from benben.data.inputs import check_body, check_collection_id, clean_collection_fields
 from benben.data.models import Collection, CollectionGrant
 from benben.data.patching import apply_patch, patch_content_type
-from benben.data.resources import (
-    CollectionResource,
-    CollectionsRoot,
-    acl_permits,
-    caller_principals,
-    check_permissions_change,
-    collection_acl,
-    reads_every_record,
-)
+from benben.data.resources import CollectionResource, CollectionsRoot
 from benben.data.storage import (
     COLLECTION_FIELDS,
     CollectionExistsError,

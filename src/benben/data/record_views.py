@@ -22,8 +22,9 @@ from typing import Any
 
 from pyramid.request import Request
 
+import benben.data.bodies as bodies
 from benben.cache import VERSIONS_KEY
-from benben.data import bodies
+from benben.data.acl import check_permissions_change
 from benben.data.bodies import RECORD, RECORD_BODY, RECORD_LIST, RECORD_PATCHES, TOMBSTONE
 from benben.data.http import (
     JSON,
@@ -36,16 +37,16 @@ from benben.data.http import (
 from benben.data.inputs import check_body, clean_record_body
 from benben.data.patching import apply_patch, patch_content_type
 from benben.data.query import parse_list_query, project
-from benben.data.readcache import RecordSnapshot, cached_page, render_json, store_page, usable
-from benben.data.records import (
-    delete_record,
-    new_record_id,
+from benben.data.readcache import cached_page, store_page, usable
+from benben.data.records import delete_record, new_record_id, save_record
+from benben.data.resources import RecordResource, RecordsResource
+from benben.data.snapshots import (
+    RecordSnapshot,
     record_body,
     record_json,
-    save_record,
+    render_json,
     tombstone_json,
 )
-from benben.data.resources import RecordResource, RecordsResource, check_permissions_change
 from benben.data.sql import fetch_page
 from benben.data.storage import now_ms
 from benben.data.validation import param_error

@@ -1,14 +1,16 @@
-"""Record writes: create, replace, delete (a tombstone), and the records' JSON.
+"""Record writes: create, replace, delete (a tombstone).
 
-Callers hold the collection's lock (see :mod:`.storage`): the record they pass is the current
-one, authorized and checked against the request's preconditions.
+Callers pass what they read without a lock (see :mod:`.storage`), authorized and checked
+against the request's preconditions: each write bumps the collection (which checks its
+snapshot), then changes the record only if its ``last_modified`` is still the one read, or
+replays the request.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyramid.request import Request
 from sqlalchemy import (
@@ -18,17 +20,21 @@ from sqlalchemy import (
     Integer,
     String,
     TextClause,
+    Update,
     bindparam,
     column,
     delete,
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from benben.data.models import Collection, HistoryEntry, Record, RecordGrant
+from benben.data.snapshots import CollectionSnapshot, RecordSnapshot, record_body
 from benben.data.storage import (
     bump,
     bumped,
@@ -36,25 +42,20 @@ from benben.data.storage import (
     grant_rows,
     now_ms,
     record_history,
-    successor,
     user_id_of,
 )
-from benben.db import get_engine
 from benben.uuids import random_uuid
-
-if TYPE_CHECKING:
-    from benben.data.readcache import CollectionSnapshot
 
 __all__ = [
     "delete_record",
     "iter_live_records",
     "load_record",
     "new_record_id",
-    "record_body",
-    "record_json",
     "save_record",
-    "tombstone_json",
 ]
+
+AnyCollection = Collection | CollectionSnapshot
+AnyRecord = Record | RecordSnapshot
 
 
 def new_record_id() -> str:
@@ -62,46 +63,24 @@ def new_record_id() -> str:
 
 
 def load_record(session: Session, collection_id: str, record_id: str) -> Record | None:
-    """The record or its tombstone; None when there is neither."""
-    return session.get(Record, (collection_id, record_id))
-
-
-def record_body(record: Record | None) -> dict[str, Any] | None:
-    """What a client sets (``{"data", "permissions"}``): the body a PATCH applies to."""
-    if record is None or record.deleted:
-        return None
-    return {"data": record.data, "permissions": dict(record.permissions or {})}
-
-
-def record_json(record: Record, *, show_permissions: bool, data: Any = None) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "id": record.id,
-        "data": record.data if data is None else data,
-        "last_modified": record.last_modified,
-        "created_by": record.created_by,
-    }
-    if show_permissions:
-        result["permissions"] = dict(record.permissions or {})
-    return result
-
-
-def tombstone_json(record: Record) -> dict[str, Any]:
-    return {"id": record.id, "last_modified": record.last_modified, "deleted": True}
+    """The record or its tombstone; None when there is neither.  Always read from the database:
+    an earlier write of this transaction (a batch) changed the row, not the loaded object."""
+    return session.get(Record, (collection_id, record_id), populate_existing=True)
 
 
 def save_record(
     request: Request,
-    collection: Collection | CollectionSnapshot,
-    current: Record | None,
+    collection: AnyCollection,
+    current: AnyRecord | None,
     record_id: str,
     *,
     data: dict[str, Any],
     permissions: Mapping[str, list[str]] | None,
 ) -> tuple[Record, bool]:
-    """Create or replace a record (``current``: the row, live or tombstone, or None).
+    """Create or replace a record (``current``: the row as read, live or tombstone, or None).
 
     ``permissions`` None keeps those of a live record (a new one gets none).  Returns the record
-    and whether it was created.
+    as written (not attached to the session) and whether it was created.
     """
     if current is None:
         return _insert_record(request, collection, record_id, data, permissions), True
@@ -110,17 +89,25 @@ def save_record(
     previous = record_body(current)
     timestamp = bump(request, collection, 0 if live else 1)
     user_id = user_id_of(request)
-    record = current
-    old_permissions = dict(record.permissions or {}) if live else None
+    old_permissions = dict(current.permissions or {}) if live else None
     if not live:  # a tombstone comes back to life as a new record
-        record.created_by = user_id
-        record.permissions = dict(permissions or {})
-    elif permissions is not None:
-        record.permissions = dict(permissions)
-    record.data = data
-    record.deleted = False
-    record.last_modified = timestamp
-    if not live or old_permissions != record.permissions:
+        new_permissions, created_by = dict(permissions or {}), user_id
+    else:
+        new_permissions = (
+            dict(current.permissions or {}) if permissions is None else dict(permissions)
+        )
+        created_by = current.created_by
+    record = Record(
+        collection_id=collection.id,
+        id=record_id,
+        data=data,
+        permissions=new_permissions,
+        created_by=created_by,
+        last_modified=timestamp,
+        deleted=False,
+    )
+    _update_read_row(request, collection, current, record)
+    if not live or old_permissions != new_permissions:
         _regrant(session, record)
     record_history(
         session,
@@ -136,67 +123,85 @@ def save_record(
     return record, not live
 
 
+@functools.cache
+def _record_update() -> Update:
+    """Built once.  Matches only the row as it was read (its ``last_modified``)."""
+    table = Record.__table__
+    return (
+        update(table)
+        .where(
+            table.c.collection_id == bindparam("cid"),
+            table.c.id == bindparam("rid"),
+            table.c.last_modified == bindparam("read"),
+        )
+        .values(
+            data=bindparam("data"),
+            permissions=bindparam("permissions"),
+            created_by=bindparam("created_by"),
+            last_modified=bindparam("last_modified"),
+            deleted=bindparam("deleted"),
+        )
+    )
+
+
+def _update_read_row(
+    request: Request, collection: AnyCollection, read: AnyRecord, record: Record
+) -> None:
+    """Write ``record`` over the row ``read``; replay the request when the row changed since
+    (its ``last_modified`` is not the one read).  After the bump: the collection's lock is held,
+    so no other writer can change the row until this transaction ends."""
+    result = request.dbsession.connection().execute(
+        _record_update(),
+        {
+            "cid": collection.id,
+            "rid": record.id,
+            "read": read.last_modified,
+            "data": record.data,
+            "permissions": record.permissions,
+            "created_by": record.created_by,
+            "last_modified": record.last_modified,
+            "deleted": record.deleted,
+        },
+    )
+    if result.rowcount != 1:
+        collection_changed(request, collection.id)
+
+
 def _insert_record(
     request: Request,
-    collection: Collection | CollectionSnapshot,
+    collection: AnyCollection,
     record_id: str,
     data: dict[str, Any],
     permissions: Mapping[str, list[str]] | None,
 ) -> Record:
     """A new record: the hottest write.  Its grants and history entry are written with it; on
-    PostgreSQL the bump and the three INSERTs are one statement (one round trip, and the
-    collection's lock is held for one statement and the COMMIT)."""
+    PostgreSQL the bump and the three INSERTs are one statement (one round trip).  An id taken
+    meanwhile (a concurrent PUT of the same new id) replays the request, which then finds it."""
     session = request.dbsession
     user_id = user_id_of(request)
     permissions = dict(permissions or {})
     grants = grant_rows(permissions, user_id, "write")
     body = {"data": data, "permissions": permissions}
-    if session.get_bind().dialect.name == "postgresql":
-        parameters = {
-            "cid": collection.id,
-            "now": now_ms(),
-            "rid": record_id,
-            "data": data,
-            "permissions": permissions,
-            "user_id": user_id,
-            "grants": grants,
-            "history": body,
-        }
-        if _may_write_alone(request, collection):
-            timestamp = _create_alone(request, collection, parameters)  # type: ignore[arg-type]
-        else:
-            row = session.execute(_create_statement(guarded=False), parameters).one_or_none()
-            timestamp = bumped(request, collection, row)
-    else:
-        timestamp = bump(request, collection, 1)
-        connection = session.connection()
-        connection.execute(
-            RECORD_INSERT,
-            {
-                "collection_id": collection.id,
-                "id": record_id,
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            parameters = {
+                "cid": collection.id,
+                "now": now_ms(),
+                "rid": record_id,
                 "data": data,
                 "permissions": permissions,
-                "created_by": user_id,
-                "last_modified": timestamp,
-                "deleted": False,
-            },
-        )
-        if grants:
-            connection.execute(
-                GRANTS_INSERT,
-                [{"collection_id": collection.id, "record_id": record_id, **g} for g in grants],
+                "user_id": user_id,
+                "grants": grants,
+                "history": body,
+            }
+            row = session.connection().execute(_create_statement(), parameters).one_or_none()
+            timestamp = bumped(request, collection, row)
+        else:
+            timestamp = _insert_record_statements(
+                request, collection, record_id, data, permissions, grants
             )
-        record_history(
-            session,
-            collection_id=collection.id,
-            resource="record",
-            record_id=record_id,
-            action="create",
-            timestamp=timestamp,
-            user_id=user_id,
-            data=body,
-        )
+    except IntegrityError:
+        collection_changed(request, collection.id)
     # The object answered is transient (the row was written by Core, not the unit of work):
     # later reads in this transaction load the row itself.
     return Record(
@@ -210,59 +215,61 @@ def _insert_record(
     )
 
 
+def _insert_record_statements(
+    request: Request,
+    collection: AnyCollection,
+    record_id: str,
+    data: dict[str, Any],
+    permissions: dict[str, list[str]],
+    grants: list[dict[str, str]],
+) -> int:
+    """SQLite: the bump and the three INSERTs one by one (no round trip to save)."""
+    session = request.dbsession
+    user_id = user_id_of(request)
+    timestamp = bump(request, collection, 1)
+    connection = session.connection()
+    connection.execute(
+        RECORD_INSERT,
+        {
+            "collection_id": collection.id,
+            "id": record_id,
+            "data": data,
+            "permissions": permissions,
+            "created_by": user_id,
+            "last_modified": timestamp,
+            "deleted": False,
+        },
+    )
+    if grants:
+        connection.execute(
+            GRANTS_INSERT,
+            [{"collection_id": collection.id, "record_id": record_id, **g} for g in grants],
+        )
+    record_history(
+        session,
+        collection_id=collection.id,
+        resource="record",
+        record_id=record_id,
+        action="create",
+        timestamp=timestamp,
+        user_id=user_id,
+        data={"data": data, "permissions": permissions},
+    )
+    return timestamp
+
+
 # Built once: constructing an INSERT per write cost more CPU than executing it.
 RECORD_INSERT = insert(Record.__table__)
 GRANTS_INSERT = insert(RecordGrant.__table__)
 
 
-def _may_write_alone(request: Request, collection: Collection | CollectionSnapshot) -> bool:
-    """Whether a creation may be its own transaction (see :func:`_create_alone`): the
-    collection was not read locked, and the request's session holds no transaction (nothing
-    else to commit with it, no lock of its own to wait for)."""
-    if isinstance(collection, Collection):
-        return False
-    session = request.__dict__.get("dbsession")  # reified: absent until first used
-    return session is None or not session.in_transaction()
-
-
-def _create_alone(
-    request: Request, collection: CollectionSnapshot, parameters: dict[str, Any]
-) -> int:
-    """Create the record with one statement in a transaction of its own.
-
-    One statement is atomic: the bump, the record, its grants and its history entry are
-    committed together or not at all.  Alone, the collection's lock is held only while the
-    server runs that statement, not across round trips to this process and its waits for the
-    GIL, so concurrent creators of one collection no longer queue behind each other's Python.
-    The statement writes only if the collection's settings are still those of the snapshot the
-    request validated and authorized against (``updated_at``); otherwise it writes nothing and
-    the request is replayed, reading the collection anew (404 if it was deleted).
-    """
-    from benben.data.readcache import announce_committed
-
-    engine = get_engine(request.registry)
-    with engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        statement = _create_statement(guarded=True)
-        row = connection.execute(
-            statement, {**parameters, "expected": collection.updated_at}
-        ).one_or_none()
-    if row is None:  # changed or deleted: nothing was written
-        collection_changed(request, collection.id)
-    after = successor(collection, row)
-    announce_committed(request, {collection.id: after.last_modified}, [after])
-    return after.last_modified
-
-
 @functools.cache
-def _create_statement(*, guarded: bool) -> TextClause:
+def _create_statement() -> TextClause:
     """PostgreSQL: bump the collection (see :mod:`.storage`), insert the record, its grants and
     its history entry, in one statement.  The bump's row is returned, so the caller handles it
-    as any bump's; when the collection is gone, nothing is inserted (no row in ``bump``).
-    ``guarded``: only if the collection's ``updated_at`` is still ``:expected``."""
+    as any bump's; when the collection is gone, nothing is inserted (no row in ``bump``)."""
     collections, records = Collection.__table__.name, Record.__table__.name
     grants, history = RecordGrant.__table__.name, HistoryEntry.__table__.name
-    guard = " AND updated_at = :expected" if guarded else ""
     parameters = [
         bindparam("now", type_=BigInteger()),
         bindparam("cid", type_=String()),
@@ -273,9 +280,7 @@ def _create_statement(*, guarded: bool) -> TextClause:
         bindparam("grants", type_=JSONB()),
         bindparam("history", type_=JSON()),
     ]
-    if guarded:
-        parameters.append(bindparam("expected", type_=DateTime(timezone=True)))
-    # Table names and the guard are this module's constants; every value is a bound parameter.
+    # Table names are this module's constants; every value is a bound parameter.
     return (
         text(
             f"""
@@ -283,7 +288,7 @@ def _create_statement(*, guarded: bool) -> TextClause:
                 UPDATE {collections}
                    SET last_modified = greatest(last_modified + 1, :now),
                        record_count = record_count + 1
-                 WHERE id = :cid{guard}
+                 WHERE id = :cid
              RETURNING last_modified, record_count, updated_at
             ), new_record AS (
                 INSERT INTO {records}
@@ -315,19 +320,23 @@ def _create_statement(*, guarded: bool) -> TextClause:
     )
 
 
-def delete_record(
-    request: Request, collection: Collection | CollectionSnapshot, record: Record
-) -> Record:
-    """Turn a live record into its tombstone (kept for ``_since`` syncs until retention drops
-    it).  Its grants stay, so that those who could read it learn of the deletion."""
-    session = request.dbsession
+def delete_record(request: Request, collection: AnyCollection, record: AnyRecord) -> Record:
+    """Turn a live record (as read) into its tombstone (kept for ``_since`` syncs until retention
+    drops it).  Its grants stay, so that those who could read it learn of the deletion."""
     previous = record_body(record)
     timestamp = bump(request, collection, -1)
-    record.data = None
-    record.deleted = True
-    record.last_modified = timestamp
+    tombstone = Record(
+        collection_id=collection.id,
+        id=record.id,
+        data=None,
+        permissions=dict(record.permissions or {}),
+        created_by=record.created_by,
+        last_modified=timestamp,
+        deleted=True,
+    )
+    _update_read_row(request, collection, record, tombstone)
     record_history(
-        session,
+        request.dbsession,
         collection_id=collection.id,
         resource="record",
         record_id=record.id,
@@ -336,7 +345,7 @@ def delete_record(
         user_id=user_id_of(request),
         previous=previous,
     )
-    return record
+    return tombstone
 
 
 def _regrant(session: Session, record: Record) -> None:

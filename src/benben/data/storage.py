@@ -10,8 +10,17 @@ collection row::
 The new value is the change's ``last_modified``.  The UPDATE takes the row's lock until commit,
 so writers to one collection commit one after the other, in the order of their timestamps: a
 client syncing with ``_since`` never misses a change, and timestamps never collide (no 409).
-Context factories of write requests lock the row even earlier (``SELECT ... FOR UPDATE``) so
-that what they authorize and what preconditions test is what the write replaces.
+
+Record writes read without a lock (a snapshot, often from memory, as reads do), validate,
+authorize and test preconditions against what they read, then write conditionally: the bump
+checks that the collection's settings (schema, permissions: ``updated_at``) are still those of
+the snapshot, and the record's UPDATE matches only the ``last_modified`` that was read.  When
+either changed meanwhile, the transaction is aborted and the request replayed (pyramid_retry),
+reading anew, so preconditions are judged against what is current.  That replay locks the
+collection's row before reading (as collection writes do), so it cannot lose again: a hot
+record costs its writers one replay at most, never a 409.  Writes to a collection
+itself (rare) lock its row first (``SELECT ... FOR UPDATE``); a batch locks the collections it
+writes in id order (see :mod:`.batch`).
 
 History: each change inserts one :class:`HistoryEntry` (who, when, what, the new and previous
 values) in the same transaction.  Grants: ``permissions`` are mirrored into
@@ -23,8 +32,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from pyramid.request import Request
 from pyramid_retry import mark_error_retryable
@@ -33,13 +41,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from benben.data.announce import announce_after_commit, announce_outdated
+from benben.data.indexes import drop_indexes, ensure_indexes
 from benben.data.models import Collection, CollectionGrant, HistoryEntry
+from benben.data.snapshots import CollectionSnapshot, successor
 from benben.errors import ProblemError
 from benben.security.principals import user_principal
 from benben.timestamps import iso, utcnow
-
-if TYPE_CHECKING:
-    from benben.data.readcache import CollectionSnapshot
 
 __all__ = [
     "CollectionChangedError",
@@ -56,7 +64,7 @@ __all__ = [
     "now_ms",
     "record_history",
     "replace_collection",
-    "successor",
+    "replaying_after_conflict",
     "user_id_of",
 ]
 
@@ -111,8 +119,8 @@ def _bump_statement(dialect: str) -> Update:
 
 
 class CollectionChangedError(Exception):
-    """The collection's settings changed between reading them unlocked and writing to it:
-    the request is replayed (pyramid_retry), reading them anew."""
+    """What a write read without a lock (the collection's settings, or the record it replaces)
+    changed before it wrote: the request is replayed (pyramid_retry), reading them anew."""
 
 
 def bump(
@@ -121,9 +129,10 @@ def bump(
     """The next ``last_modified`` of ``collection`` (see the module's docstring); 404 when the
     collection was deleted meanwhile.  Announced to every instance after commit.
 
-    ``collection`` may be a snapshot read without the lock (record creation): taking the lock
+    ``collection`` may be a snapshot read without the lock (record writes): taking the lock
     here, the write then checks that the settings it validated and authorized against (schema,
     permissions: ``updated_at``) are still those of the collection, or replays the request.
+    The locked row of a collection write is updated in place.
     """
     session = request.dbsession
     statement = _bump_statement(session.get_bind().dialect.name)
@@ -137,8 +146,6 @@ def bumped(request: Request, collection: Collection | CollectionSnapshot, row: A
     """What :func:`bump` does with the bumped row (``last_modified``, ``record_count``,
     ``updated_at``; None when the collection is gone), for statements that bump as part of a
     larger one."""
-    from benben.data.readcache import announce_after_commit
-
     if row is None:
         raise ProblemError(404, detail=f"No collection {collection.id}: it was just deleted.")
     session = request.dbsession
@@ -155,19 +162,21 @@ def bumped(request: Request, collection: Collection | CollectionSnapshot, row: A
     return int(row.last_modified)
 
 
-def successor(collection: CollectionSnapshot, row: Any) -> CollectionSnapshot:
-    """The snapshot plus a record change: the collection row as its bump left it."""
-    return replace(
-        collection, last_modified=int(row.last_modified), record_count=int(row.record_count)
-    )
+# In the environ, which pyramid_retry keeps across attempts: the write lost a race once.
+_CONFLICT_ENVIRON_KEY = "benben.data.write_conflict"
+
+
+def replaying_after_conflict(request: Request) -> bool:
+    """Whether this attempt replays a write that found what it read changed: it locks first."""
+    return _CONFLICT_ENVIRON_KEY in request.environ
 
 
 def collection_changed(request: Request, collection_id: str) -> NoReturn:
-    """Replay the request: the collection's settings changed (or it was deleted) since the
-    snapshot it was validated and authorized against was read."""
-    from benben.data.readcache import forget_collection
-
-    forget_collection(request, collection_id)  # the replay reads it from the database
+    """Replay the request: what it was validated and authorized against (the collection's
+    settings, or the record it replaces) changed, or the collection was deleted, since it was
+    read."""
+    announce_outdated(request, collection_id)  # the replay reads it from the database
+    request.environ[_CONFLICT_ENVIRON_KEY] = True
     mark_error_retryable(error := CollectionChangedError(collection_id))
     raise error
 
@@ -269,8 +278,6 @@ def create_collection(
         user_id=user_id,
         data=collection_fields(collection),
     )
-    from benben.data.readcache import announce_after_commit
-
     announce_after_commit(request, session, collection_id, collection.last_modified)
     return collection
 
@@ -356,8 +363,6 @@ def _sync_indexes(
     request: Request, collection: Collection, *, old: Iterable[str], dropping: bool = False
 ) -> None:
     """The expression indexes of the declared fields, in this transaction (all or nothing)."""
-    from benben.data.indexes import drop_indexes, ensure_indexes
-
     if dropping:
         drop_indexes(request.dbsession, collection.id, old)
     else:
