@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from benben.cache import peek
 
 
-@pytest.fixture(params=["libc", "select"])
+@pytest.fixture(params=["recv", "selector"])
 def readable_now(request, monkeypatch):
-    if request.param == "select":
-        monkeypatch.setattr(peek, "_peek", None)
-    elif not peek.holds_gil():  # pragma: no cover - Linux, where Benben runs, always has it
-        assert not sys.platform.startswith("linux"), "the C library's recv must be used here"
-        pytest.skip("no C library recv here: select is the only way")
+    if request.param == "selector":  # as where there is no MSG_DONTWAIT
+        monkeypatch.setattr(peek, "_DONT_WAIT", 0)
     return peek.readable_now
 
 
@@ -49,3 +44,11 @@ def test_a_blocking_socket_is_peeked_without_blocking(pair, readable_now):
     left, _ = pair
     left.setblocking(True)
     assert readable_now(left) is False  # returned at once: MSG_DONTWAIT or a zero timeout
+
+
+def test_a_socket_with_a_timeout_is_peeked_without_waiting_for_it(pair, readable_now):
+    left, right = pair
+    left.settimeout(30)
+    assert readable_now(left) is False  # at once, not after 30 s
+    right.sendall(b"x")
+    assert readable_now(left) is True
