@@ -122,6 +122,38 @@ def test_a_read_waits_for_what_redis_delivered(monkeypatch):
         writer.close()
 
 
+class StalledListener(RedisVersionBoard):
+    """A board whose listener, once stalled, never gets to read (as on a starved CPU)."""
+
+    def _drain(self, pubsub):
+        if self.stalled.is_set():
+            return 0
+        return super()._drain(pubsub)
+
+
+def test_a_stalled_listener_delays_a_read_by_the_settle_limit_at_most():
+    url = require_redis()
+    channel = new_channel()
+    writer = subscribed_board(url, channel)
+    reader = StalledListener(url, channel, socket_timeout=2, retry_interval=0.2)
+    reader.stalled = threading.Event()
+    try:
+        reader.current("any")
+        wait_for(lambda: reader.trusted, "subscribed")
+        reader.stalled.set()
+        writer.announce({"books": 1})
+        wait_for(lambda: reader._socket is not None and redis_versions.readable_now(
+            reader._socket), "the announcement is waiting on the socket")  # fmt: skip
+        started = time.monotonic()
+        assert reader.current("books") is None  # not taken in: the database answers
+        assert time.monotonic() - started < 10 * redis_versions._SETTLE_LIMIT
+        reader.stalled.clear()
+        wait_for(lambda: reader.current("books") == 1, "taken in once the listener runs")
+    finally:
+        reader.close()
+        writer.close()
+
+
 def test_nothing_waiting_costs_no_wait(redis_boards):
     _, reader = redis_boards
     started = time.monotonic()

@@ -148,11 +148,16 @@ class RedisVersionBoard(VersionBoard):
         them in (see the module's docstring)."""
         if threading.current_thread() is self._thread:
             return  # the listener itself (a forget hook reading the board): it drains anyway
-        with self._socket_lock:
+        # Held by the listener only while it drains (never while it waits): bounded all the same.
+        if not self._socket_lock.acquire(timeout=_SETTLE_LIMIT):
+            return
+        try:
             sock = self._socket
             if sock is None or not readable_now(sock):
                 return
             seen = self._drains_started
+        finally:
+            self._socket_lock.release()
         self._wanted.set()
         with self._drains:
             self._drains.wait_for(lambda: self._drains_finished > seen, _SETTLE_LIMIT)
