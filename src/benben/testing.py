@@ -146,6 +146,7 @@ def make_app(backends: Backends, app_settings: dict[str, Any]) -> Callable[..., 
         **kwargs: Any,
     ) -> webtest.TestApp:
         kwargs.setdefault("environ", {})
+        kwargs.setdefault("entry_points", backends.shared.plugin_entry_points())
         config = configure({**app_settings, **(overrides or {})}, **kwargs)
         backends.track(config.registry)
         if include is not None:

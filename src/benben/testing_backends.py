@@ -11,7 +11,9 @@ session with the same migration sources (SQLite: the backup API; PostgreSQL: ``C
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import sqlite3
+import sys
 import threading
 import uuid
 from collections.abc import Sequence
@@ -57,6 +59,18 @@ class SessionBackends:
         self._admin: Engine | None = None
         self._sqlite_templates: dict[SourcesKey, Path] = {}
         self._closing: list[threading.Thread] = []
+        self._entry_points: dict[tuple[str, ...], tuple[importlib.metadata.EntryPoint, ...]] = {}
+
+    def plugin_entry_points(self) -> tuple[importlib.metadata.EntryPoint, ...]:
+        """The installed plugins' entry points, found once for each ``sys.path``: looking
+        through every installed distribution took longer than the rest of start-up."""
+        from benben.plugins.loader import ENTRY_POINT_GROUP
+
+        path = tuple(sys.path)
+        if path not in self._entry_points:
+            found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+            self._entry_points[path] = tuple(found)
+        return self._entry_points[path]
 
     def admin(self) -> Engine:
         """An AUTOCOMMIT engine on the server's database (CREATE DATABASE runs outside a
