@@ -2,6 +2,7 @@
 ``gthread`` for more, with the connection settings ``benben serve`` gives them.
 
     python benchmarks/serve_app.py bare|benben PORT [--workers N] [--threads T]
+                                   [--worker-class gthread|waitress]
     python benchmarks/serve_app.py benben --prepare      (migrate, create the admin, exit)
 
 Self-contained on purpose: it imports nothing of Benben but the PasteDeploy factory
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from typing import Any
 
 # benben.serving's defaults, and what benben.serving_workers.gunicorn_options maps them to.
@@ -56,14 +58,45 @@ def serve_waitress(load: Any, port: int, threads: int) -> None:
     )  # fmt: skip
 
 
-def serve_gunicorn(load: Any, port: int, workers: int, threads: int) -> None:
+def waitress_worker() -> type:
+    """Issue #15's alternative (a), for measuring only: waitress inside a Gunicorn worker, on the
+    sockets the worker inherited, with a heartbeat thread for the master's timeout."""
+    import threading
+
+    import waitress.server
+    from gunicorn.workers.base import Worker
+
+    class WaitressWorker(Worker):
+        def run(self) -> None:
+            logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+            server = waitress.server.create_server(
+                self.wsgi, sockets=[listener.sock for listener in self.sockets],
+                threads=self.cfg.threads, connection_limit=CONNECTION_LIMIT,
+                channel_timeout=CHANNEL_TIMEOUT, asyncore_use_poll=True,
+            )  # fmt: skip
+            threading.Thread(target=self._heartbeat, daemon=True).start()
+            server.run()  # until SIGTERM's SystemExit: waitress closes and drains its threads
+
+        def _heartbeat(self) -> None:
+            while self.alive and os.getppid() == self.ppid:
+                self.notify()
+                time.sleep(1)
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.alive = False
+            raise SystemExit(0)
+
+    return WaitressWorker
+
+
+def serve_gunicorn(load: Any, port: int, workers: int, threads: int, worker_class: str) -> None:
     from gunicorn.app.base import BaseApplication
 
     options = {
         "bind": [f"127.0.0.1:{port}"],
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": waitress_worker() if worker_class == "waitress" else "gthread",
         "worker_connections": CONNECTION_LIMIT,
         "keepalive": CHANNEL_TIMEOUT,
         "backlog": BACKLOG,
@@ -91,6 +124,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prepare", action="store_true")
+    parser.add_argument(
+        "--worker-class",
+        choices=("gthread", "waitress"),
+        default="gthread",
+        help="with --workers > 1: Gunicorn's gthread (what benben serve runs) or waitress in a "
+        "Gunicorn worker (issue #15's alternative, to measure against it)",
+    )
     options = parser.parse_args()
     if options.prepare:
         os.environ["BENBEN_DATABASE_AUTO_MIGRATE"] = "true"
@@ -101,7 +141,7 @@ def main() -> None:
     if options.workers == 1:
         serve_waitress(load, options.port, options.threads)
     else:
-        serve_gunicorn(load, options.port, options.workers, options.threads)
+        serve_gunicorn(load, options.port, options.workers, options.threads, options.worker_class)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ page >= 0.40, POST >= 0.25) and the median two-workers / one-worker ratio (targe
 wrk shares the cores).
 
     python benchmarks/serving.py [--duration 5] [--rounds 3] [--paths get,page,post]
-                                 [--threads 2]
+                                 [--threads 2] [--worker-class gthread|waitress]
+
+``--worker-class waitress`` serves the two-worker servers with waitress inside Gunicorn workers
+instead of ``gthread`` (issue #15's alternative): compare the two runs' ratios to decide.
 
 Needs ``wrk`` on PATH, PostgreSQL and Redis (``BENBEN_TEST_POSTGRESQL_URL``,
 ``BENBEN_TEST_REDIS_URL``). Not part of the test run.
@@ -53,12 +56,15 @@ WORKER_COUNTS = (1, 2)
 class Served:
     """One server process of ``serve_app.py``."""
 
-    def __init__(self, app: str, workers: int, threads: int, env: dict[str, str]) -> None:
+    def __init__(
+        self, app: str, workers: int, options: argparse.Namespace, env: dict[str, str]
+    ) -> None:
         self.name = f"{app} x{workers}"
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         command = [sys.executable, LAUNCHER, app, str(port), f"--workers={workers}",
-                   f"--threads={threads}"]  # fmt: skip
+                   f"--threads={options.threads}",
+                   f"--worker-class={options.worker_class}"]  # fmt: skip
         self.process = subprocess.Popen(command, env={**os.environ, **env})
         wait_until_up(self.base + ("/bare" if app == "bare" else "/health/ready"), self.process)
 
@@ -137,6 +143,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each path and server")
     parser.add_argument("--paths", default="get,page,post", help=f"of {','.join(PATHS)}")
     parser.add_argument("--threads", type=int, default=2, help="threads per worker")
+    parser.add_argument("--worker-class", choices=("gthread", "waitress"), default="gthread")
     options = parser.parse_args()
     keys = [key for key in options.paths.split(",") if key]
     unknown = sorted(set(keys) - set(PATHS))
@@ -151,8 +158,8 @@ def main() -> None:
         try:
             prepare = [sys.executable, LAUNCHER, "benben", "--prepare"]
             subprocess.run(prepare, env={**os.environ, **env}, check=True)
-            bare = {w: Served("bare", w, options.threads, {}) for w in WORKER_COUNTS}
-            benben = {w: Served("benben", w, options.threads, env) for w in WORKER_COUNTS}
+            bare = {w: Served("bare", w, options, {}) for w in WORKER_COUNTS}
+            benben = {w: Served("benben", w, options, env) for w in WORKER_COUNTS}
             servers += [*bare.values(), *benben.values()]
             token = login_and_seed(benben[1].base)
             results = [run_path(key, bare, benben, token, env, options) for key in keys]
