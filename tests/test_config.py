@@ -10,7 +10,7 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 from sqlalchemy import inspect
 
-from benben.config import SETTINGS_KEY, configure, make_wsgi_app, should_auto_migrate
+from benben.config import configure, make_wsgi_app, resolved_settings, should_auto_migrate
 from benben.core_settings import CORE_SETTINGS
 from benben.db import get_engine
 from benben.settings import resolve_settings
@@ -27,7 +27,7 @@ def test_configure_exposes_resolved_settings(tmp_path):
         settings_for(tmp_path, **{"benben.cache.expiration": "60"}),
         environ={"BENBEN_CACHE_PREFIX": "from-env:"},
     )
-    resolved = config.registry[SETTINGS_KEY]
+    resolved = resolved_settings(config.registry)
     assert resolved.values["benben.cache.expiration"] == 60
     assert resolved.sources["benben.cache.prefix"] == "env"
     assert config.registry.settings["benben.cache.prefix"] == "from-env:"
@@ -37,7 +37,7 @@ def test_configure_exposes_resolved_settings(tmp_path):
 def test_unknown_setting_is_reported_and_logged(tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="benben.config")
     config = configure(settings_for(tmp_path, **{"benben.databse.url": "x"}), environ={})
-    assert config.registry[SETTINGS_KEY].unknown == ["benben.databse.url"]
+    assert resolved_settings(config.registry).unknown == ["benben.databse.url"]
     warnings = [r.getMessage() for r in caplog.records if r.name == "benben.config"]
     assert warnings == ["unknown setting benben.databse.url is ignored (see `benben config`)"]
     get_engine(config.registry).dispose()
@@ -70,7 +70,7 @@ def test_production_starts_with_secret_and_database(tmp_path):
     )
     config = configure(settings, environ={"BENBEN_SECRET": PRODUCTION_SECRET})
     assert config.registry.settings["benben.secret"] == PRODUCTION_SECRET
-    assert config.registry[SETTINGS_KEY].sources["benben.secret"] == "env"
+    assert resolved_settings(config.registry).sources["benben.secret"] == "env"
     get_engine(config.registry).dispose()
 
 

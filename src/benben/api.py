@@ -9,6 +9,7 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 
+from benben.plugins.installed import enabled_plugins, including_plugin
 from benben.security.permissions import ADMIN
 from benben.security.resources import Root
 from benben.version import __version__
@@ -23,8 +24,8 @@ def add_api_capability(
     """Directive: announce a capability in the API root (``GET /api/v1/``)."""
     if not name or not description:
         raise ConfigurationError("add_api_capability needs a name and a description")
-    stack = config.registry.get("benben.plugin_stack") or []
-    owner = stack[-1].name if stack else "core"
+    plugin = including_plugin(config.registry)
+    owner = plugin.name if plugin is not None else "core"
     entry = {"description": description, "provided_by": owner}
     if url:
         entry["url"] = url
@@ -37,7 +38,7 @@ def add_api_capability(
 
 def api_root_view(request: Request) -> dict[str, Any]:
     registry = request.registry
-    plugins = [p.as_json() for p in registry["benben.plugins"] if p.status == "enabled"]
+    plugins = [p.as_json() for p in enabled_plugins(registry)]
     return {
         "benben": {"version": __version__},
         "url": request.route_url("api.root"),
@@ -50,9 +51,7 @@ def version_view(request: Request) -> dict[str, Any]:
     body: dict[str, Any] = {
         "version": __version__,
         "api": API_VERSION,
-        "plugins": {
-            p.name: p.version for p in request.registry["benben.plugins"] if p.status == "enabled"
-        },
+        "plugins": {p.name: p.version for p in enabled_plugins(request.registry)},
     }
     # The platform tells an attacker which published vulnerabilities to try: administrators only
     # (an admin's session, or an API token with the admin scope).  Anonymous callers, the

@@ -17,6 +17,7 @@ from benben.plugins import (
     include_plugins,
     order_plugins,
     record_core_discriminators,
+    record_installed,
     select_plugins,
 )
 from benben.plugins.metadata import PluginInfo
@@ -27,8 +28,12 @@ from benben.version import __version__
 
 log = logging.getLogger(__name__)
 
-SETTINGS_KEY = "benben.settings"
-PLUGINS_KEY = "benben.plugins"
+_SETTINGS_KEY = "benben.settings"
+
+
+def resolved_settings(registry: Any) -> ResolvedSettings:
+    """The app's settings as resolved at start-up: values, where each came from, unknown keys."""
+    return registry[_SETTINGS_KEY]
 
 
 def core(config: Configurator) -> None:
@@ -65,8 +70,8 @@ def configure(
     resolved, enabled = load_settings(settings or {}, environ, plugins)
 
     config = Configurator(settings=resolved.as_pyramid_settings())
-    config.registry[SETTINGS_KEY] = resolved
-    config.registry[PLUGINS_KEY] = plugins
+    config.registry[_SETTINGS_KEY] = resolved
+    record_installed(config.registry, plugins)
     config.include(core)
     record_core_discriminators(config)
     config.commit()

@@ -84,11 +84,14 @@ from benben.listing import (
     list_response,
     list_schema,
 )
+from benben.plugins.installed import enabled_plugins, including_plugin
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
 from benben.settings import Setting, as_bool, as_choice, as_float, as_int, as_list, as_str
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from benben.db.meta import Base
 
 __all__ = [
@@ -127,6 +130,7 @@ __all__ = [
     "list_envelope",
     "list_response",
     "list_schema",
+    "metrics_registry",
     "openapi_document",
     "plugin_settings",
     "problem_response",
@@ -149,10 +153,10 @@ def __getattr__(name: str) -> Any:
 
 def current_plugin(config: Configurator) -> PluginInfo:
     """The plugin whose ``includeme`` is running; ConfigurationError outside of one."""
-    stack = config.registry.get("benben.plugin_stack") or []
-    if not stack:
+    plugin = including_plugin(config.registry)
+    if plugin is None:
         raise ConfigurationError("current_plugin() called outside of a Benben plugin's includeme")
-    return stack[-1]
+    return plugin
 
 
 def plugin_settings(config: Configurator) -> Mapping[str, Any]:
@@ -173,9 +177,14 @@ def openapi_document(request: Request) -> dict[str, Any]:
     return document(request)
 
 
-def enabled_plugins(registry: Registry) -> list[PluginInfo]:
-    """The plugins this app runs (name, version, distribution, metadata), by name."""
-    return [p for p in registry.get("benben.plugins") or [] if p.status == "enabled"]
+def metrics_registry(registry: Registry) -> CollectorRegistry | None:
+    """The app's Prometheus registry, which ``GET /metrics`` serves: a plugin registers its own
+    metrics there (``Counter(..., registry=metrics_registry(config.registry))``).  None when
+    ``benben.metrics.enabled = off``; prometheus_client then leaves such a metric unregistered,
+    which is the no-op wanted."""
+    from benben.observability.metrics import get_metrics
+
+    return get_metrics(registry).registry
 
 
 def core_version() -> str:

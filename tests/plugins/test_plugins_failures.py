@@ -8,6 +8,8 @@ import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
+from benben.plugins import installed_plugins
+
 HELLO = "benben-test-hello"
 
 Configure = Callable[..., Configurator]
@@ -63,7 +65,7 @@ def test_broken_plugin_can_be_switched_off(configure_with: Configure) -> None:
         "benben-test-broken-import",
         "benben-test-raising",
     )
-    statuses = {p.name: p.status for p in config.registry["benben.plugins"]}
+    statuses = {p.name: p.status for p in installed_plugins(config.registry)}
     assert statuses == {"broken_import": "disabled", "hello": "enabled", "raising": "disabled"}
 
 
@@ -207,7 +209,7 @@ def test_namesakes_can_both_be_switched_off(configure_with: Configure) -> None:
     config = configure_with(
         {"benben.plugins": "hello"}, HELLO, "benben-test-bare", "benben-test-misdeclared"
     )
-    statuses = [(p.name, p.distribution, p.status) for p in config.registry["benben.plugins"]]
+    statuses = [(p.name, p.distribution, p.status) for p in installed_plugins(config.registry)]
     assert ("bare", "benben-test-bare", "disabled") in statuses
     assert ("bare", "benben-test-misdeclared", "disabled") in statuses
     assert ("hello", HELLO, "enabled") in statuses

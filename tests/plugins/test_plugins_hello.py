@@ -10,6 +10,7 @@ import pytest
 import webtest
 from sqlalchemy import inspect, text
 
+from benben.config import resolved_settings
 from benben.db import get_engine, migration_sources
 
 HELLO = "benben-test-hello"
@@ -129,7 +130,7 @@ def test_settings_from_ini_and_environment_reach_the_plugin(
     assert from_env.get("/hello/greet", {"name": "Alan"}, status=400).json["errors"][0][
         "message"
     ] == ("must be at most 3 characters")
-    resolved = from_env.app.registry["benben.settings"]
+    resolved = resolved_settings(from_env.app.registry)
     assert resolved.sources["benben.hello.greeting"] == "env"
     assert resolved.sources["benben.hello.max_name_length"] == "ini"
 

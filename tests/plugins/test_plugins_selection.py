@@ -11,7 +11,8 @@ import webtest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from benben.plugins import discover_plugins
+from benben.config import resolved_settings
+from benben.plugins import discover_plugins, installed_plugins
 
 HELLO = "benben-test-hello"
 EXTRA = "benben-test-greeter-extra"
@@ -21,7 +22,7 @@ Configure = Callable[..., Configurator]
 
 
 def statuses(config: Configurator) -> dict[str, tuple[str, str]]:
-    return {p.name: (p.status, p.reason) for p in config.registry["benben.plugins"]}
+    return {p.name: (p.status, p.reason) for p in installed_plugins(config.registry)}
 
 
 def test_discovery_reads_the_entry_points_of_installed_distributions(installed: Any) -> None:
@@ -116,7 +117,7 @@ def test_plugin_without_metadata_takes_name_and_version_from_its_distribution(
             "description": "",
         }
     ]
-    assert config.registry["benben.settings"].unknown == ["benben.hello.greeting"]
+    assert resolved_settings(config.registry).unknown == ["benben.hello.greeting"]
 
 
 def test_unknown_keys_in_a_declared_namespace_are_reported(configure_with: Configure) -> None:
@@ -124,7 +125,7 @@ def test_unknown_keys_in_a_declared_namespace_are_reported(configure_with: Confi
         {"benben.hello.greting": "Hi", "benben.hello.greeting": "Hey", "benben.nobody.x": "1"},
         HELLO,
     )
-    resolved = config.registry["benben.settings"]
+    resolved = resolved_settings(config.registry)
     assert resolved.unknown == ["benben.hello.greting", "benben.nobody.x"]
     assert resolved.values["benben.hello.greeting"] == "Hey"
     assert "benben.hello.greting" not in config.registry.settings
@@ -132,7 +133,7 @@ def test_unknown_keys_in_a_declared_namespace_are_reported(configure_with: Confi
 
 def test_settings_of_a_disabled_plugin_are_not_unknown(configure_with: Configure) -> None:
     config = configure_with({"benben.plugins": "bare", "benben.hello.typo": "x"}, HELLO, BARE)
-    assert config.registry["benben.settings"].unknown == []
+    assert resolved_settings(config.registry).unknown == []
 
 
 @pytest.mark.parametrize(
@@ -158,7 +159,7 @@ def test_bad_value_of_a_declared_setting_names_the_key(
 
 def test_declared_default_applies(configure_with: Configure) -> None:
     config = configure_with({}, HELLO)
-    resolved = config.registry["benben.settings"]
+    resolved = resolved_settings(config.registry)
     assert resolved.values["benben.hello.greeting"] == "Hello"
     assert resolved.sources["benben.hello.greeting"] == "default"
     assert resolved.values["benben.hello.max_name_length"] == 40

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 
 from benben.errors import problem_response
 from benben.observability.metrics_view import ACCESS_KEY, MetricsAccess
+from benben.plugins.installed import including_plugin
 from benben.security.permissions import ADMIN
 from benben.security.resources import Root
 
@@ -79,8 +80,8 @@ def add_health_check(
         check = None
     if not name or not callable(check):
         raise ConfigurationError("add_health_check needs a name and a callable")
-    stack = config.registry.get("benben.plugin_stack") or []
-    owner = stack[-1].name if stack else "core"
+    plugin = including_plugin(config.registry)
+    owner = plugin.name if plugin is not None else "core"
 
     def register() -> None:
         checks = config.registry.setdefault(CHECKS_KEY, {})

@@ -9,8 +9,7 @@ Where each metric comes from:
   would take five locks per request and add a ``*_created`` series to every counter.)
 - ``benben_db_pool_connections``, ``benben_cache_operations_total``, ``benben_build_info`` and
   ``benben_plugin_info``: read at scrape time from the engine's pool, the cache's
-  :class:`~benben.cache.CacheStats`, the version and ``registry["benben.plugins"]``: free per
-  request.
+  :class:`~benben.cache.CacheStats`, the version and the enabled plugins: free per request.
 - ``benben_ratelimit_rejections_total`` and ``benben_login_failures_total``: counted where they
   happen, through the small interface other packages use without importing prometheus_client::
 
@@ -42,6 +41,7 @@ from prometheus_client.utils import floatToGoString
 from pyramid.registry import Registry
 from pyramid.request import Request
 
+from benben.plugins.installed import enabled_plugins
 from benben.version import __version__
 
 __all__ = [
@@ -281,9 +281,8 @@ class Metrics(NullMetrics):
             "The enabled plugins and their versions (the value is always 1).",
             labels=("name", "version"),
         )
-        for plugin in self.app_registry.get("benben.plugins") or ():
-            if plugin.status == "enabled":
-                plugins.add_metric((plugin.name, plugin.version), 1)
+        for plugin in enabled_plugins(self.app_registry):
+            plugins.add_metric((plugin.name, plugin.version), 1)
         yield plugins
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from pyramid.registry import Registry
 
 from benben.deprecation import Deprecation
+from benben.plugins.installed import enabled_plugins
 from benben.rest import Operation, Parameter, Response
 
 from .components import TAGS, base_components, problem_content
@@ -29,7 +30,7 @@ class OperationBuilder:
         self.schemas = SchemaComponents(self.components["schemas"])
         self.operation_ids: set[str] = set()
         self.tags: dict[str, str] = {}
-        self.plugins = [p for p in registry.get("benben.plugins", []) if p.status == "enabled"]
+        self.plugins = enabled_plugins(registry)
 
     def tag_description(self, tag: str) -> str:
         if tag in TAGS:

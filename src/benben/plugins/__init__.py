@@ -1,5 +1,11 @@
 """The plugin loader: discovery, selection, ordering and inclusion of ``benben.plugins``."""
 
+from benben.plugins.installed import (
+    enabled_plugins,
+    including_plugin,
+    installed_plugins,
+    record_installed,
+)
 from benben.plugins.loader import (
     ENTRY_POINT_GROUP,
     discover_plugins,
@@ -21,8 +27,12 @@ __all__ = [
     "PluginMetadata",
     "describe_discriminator",
     "discover_plugins",
+    "enabled_plugins",
     "include_plugins",
+    "including_plugin",
+    "installed_plugins",
     "order_plugins",
     "record_core_discriminators",
+    "record_installed",
     "select_plugins",
 ]

@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
+from benben.plugins.installed import being_included
 from benben.plugins.metadata import PLUGIN_NAME, RESERVED_NAMES, PluginInfo, PluginMetadata
 from benben.plugins.registrations import (
     PluginConflictError,
@@ -154,20 +155,17 @@ def include_plugins(config: Configurator, plugins: Sequence[PluginInfo]) -> None
     registration; once every discriminator resolves (after the commit) they are compared with
     core's, and start-up stops if one matches.
     """
-    stack: list[PluginInfo] = config.registry.setdefault("benben.plugin_stack", [])
     for plugin in plugins:
-        stack.append(plugin)
         pending = config.action_state
         try:
-            config.include(plugin.target, route_prefix=plugin.route_prefix or None)
+            with being_included(config.registry, plugin):
+                config.include(plugin.target, route_prefix=plugin.route_prefix or None)
         except ConfigurationError as exc:
             raise ConfigurationError(f"plugin {plugin.name!r}: {exc}") from exc
         except Exception as exc:
             raise ConfigurationError(
                 f"plugin {plugin.name!r} failed while being included: {_describe(exc)}"
             ) from exc
-        finally:
-            stack.pop()
         if config.action_state is not pending:
             # Pyramid replaces the action state on commit: what the plugin registered so far
             # took effect unchecked, possibly over core's or another plugin's registrations.
