@@ -11,6 +11,7 @@ import pytest
 
 from benben.cache import redis_versions
 from benben.cache.redis_versions import RedisVersionBoard
+from benben.cache.versions import VersionBoard
 from benben.testing import require_redis
 
 
@@ -240,5 +241,44 @@ def test_a_socket_closed_while_a_request_peeks_is_never_read_reused(monkeypatch,
                 board.current("books")
             assert board._socket is not bystander
             assert bystander.recv(100, socket.MSG_DONTWAIT) == b"not for the board"
+    finally:
+        board.close()
+
+
+class ScriptedPubSub:
+    """What redis-py's PubSub answers, scripted: None for a PING's answer or a partial message."""
+
+    health_check_response_counter = 0
+
+    def __init__(self, replies, *, endless_partial=False) -> None:
+        self.replies = list(replies)
+        self.endless_partial = endless_partial
+        self.connection = self
+        self.reads = 0
+
+    def get_message(self, timeout):
+        self.reads += 1
+        return self.replies.pop(0) if self.replies else None
+
+    def can_read(self, timeout):
+        return bool(self.replies) or self.endless_partial
+
+
+def unstarted_board() -> RedisVersionBoard:
+    return RedisVersionBoard(f"redis://127.0.0.1:{closed_port()}/0", "x:versions",
+                             socket_timeout=0.2, retry_interval=0.2)  # fmt: skip
+
+
+def test_a_drain_reads_past_ping_answers_to_the_messages_behind_them():
+    board = unstarted_board()
+    try:
+        board.forget(trusted=True)
+        announcement = {"type": "message", "channel": b"x", "data": b'{"books": 3}'}
+        assert board._drain(ScriptedPubSub([None, None, announcement])) == 1
+        assert VersionBoard.current(board, "books") == 3  # (no listener started)
+        # A message still arriving (bytes, never a whole message) ends the drain all the same.
+        partial = ScriptedPubSub([], endless_partial=True)
+        assert board._drain(partial) == 0
+        assert partial.reads == redis_versions._IDLE_READS_PER_DRAIN
     finally:
         board.close()

@@ -43,6 +43,9 @@ _SETTLE_LIMIT = 0.05
 _LISTEN_BATCH_PAUSE = 0.02
 # The listener wakes at least this often, which also runs redis-py's health check.
 _WAKE_INTERVAL = 0.5
+# Reads that gave no message while bytes remained, in a row, before a drain stops (a message
+# still arriving must not keep the listener busy).
+_IDLE_READS_PER_DRAIN = 3
 # Seconds of silence on the subscription before redis-py's health check sends a PING; a PING
 # unanswered for as long means the connection dropped silently.
 _HEALTH_CHECK_INTERVAL = 15.0
@@ -262,17 +265,17 @@ class RedisVersionBoard(VersionBoard):
             self._drains_started += 1
             number = self._drains_started
             self._wanted.clear()
-            received = 0
-            while True:
+            received = idle_reads = 0
+            # None is nothing waiting, a PING's answer (more may follow: read on while bytes
+            # remain), or part of a message (the selector wakes the listener for the rest).
+            while idle_reads < _IDLE_READS_PER_DRAIN:
                 message = pubsub.get_message(timeout=0)
-                # None: nothing complete waiting, or no message (a PING's answer): look again
-                # once if bytes remain, so a drain never stops short of what was delivered.
                 if message is None:
                     if not pubsub.connection.can_read(timeout=0):
                         break
-                    message = pubsub.get_message(timeout=0)
-                    if message is None:
-                        break  # part of a message: the selector wakes us for the rest
+                    idle_reads += 1
+                    continue
+                idle_reads = 0
                 self._receive(message)
                 received += 1
             self._check_pings_answered(pubsub)
