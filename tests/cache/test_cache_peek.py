@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import resource
+import socket
+
 import pytest
 
 from benben.cache import peek
@@ -52,3 +56,16 @@ def test_a_socket_with_a_timeout_is_peeked_without_waiting_for_it(pair, readable
     assert readable_now(left) is False  # at once, not after 30 s
     right.sendall(b"x")
     assert readable_now(left) is True
+
+
+def test_a_descriptor_above_1024_is_peeked(pair, readable_now):
+    """select() cannot watch a descriptor above FD_SETSIZE (1024); a busy server has them."""
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] <= 1200:
+        pytest.skip("the open-file limit is too low for a descriptor above 1024")
+    left, right = pair
+    high = socket.socket(fileno=fcntl.fcntl(left.fileno(), fcntl.F_DUPFD, 1100))
+    with high:
+        assert high.fileno() >= 1100
+        assert readable_now(high) is False
+        right.sendall(b"x")
+        assert readable_now(high) is True

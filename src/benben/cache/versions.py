@@ -1,10 +1,9 @@
 """The version board: the current version of named things, as far as this process knows.
 
-A hot read cannot afford a Redis round trip (it costs about a fifth of a cached read: see
-``docs/architecture.md``), so the values of hot reads live in each process (see
-:mod:`.process_cache`), keyed by the *version* of what they were read from (for the data API: a
-collection's ``last_modified``).  What must be shared is only which version is current, and that
-is pushed, not polled:
+A hot read cannot afford a Redis round trip, so the values of hot reads live in each process
+(see :mod:`.process_cache`), keyed by the *version* of what they were read from (for the data
+API: a collection's ``last_modified``).  What must be shared is only which version is current,
+and that is pushed, not polled:
 
 - a committed write *announces* ``{name: version}``: this process learns it at once and, with the
   Redis backend, every instance hears of it (see :mod:`.redis_versions`);
