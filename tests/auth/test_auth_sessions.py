@@ -141,9 +141,10 @@ def test_logout_across_two_instances_sharing_the_database_and_cache(make_app, cr
 
 def test_end_other_sessions_keeps_only_the_named_family(app, registry, alice):
     from benben.accounts.models import User
-    from benben.auth import end_other_sessions, issue_token_pair
+    from benben.auth import issue_token_pair
     from benben.db import SESSION_FACTORY_KEY, get_tm_session
     from benben.security.models import RefreshToken
+    from benben.security.sessions import end_other_sessions
     from benben.security.tokens import digest
 
     other = login(app, "alice")  # a second session, e.g. a stolen one

@@ -54,13 +54,13 @@ from benben.accounts.validation import (
     password_problems,
     reject_unknown_fields,
 )
-from benben.auth import end_other_sessions
 from benben.ratelimit.throttle import account_key, get_login_throttle
 from benben.rest import Response as Documented
 from benben.rest import Service
 from benben.security import get_password_hasher
 from benben.security.jwt import get_token_codec
 from benben.security.permissions import ADMIN, READ, WRITE
+from benben.security.sessions import end_other_sessions
 
 __all__ = ["user_item", "users"]
 

@@ -1,8 +1,10 @@
 """Authentication endpoints: login, refresh, logout, me, personal API tokens, JWKS.
 
-Public helpers for other packages::
+Public helper for other packages::
 
-    from benben.auth import end_other_sessions, issue_token_pair
+    from benben.auth import issue_token_pair
+
+Ending sessions is :mod:`benben.security.sessions`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from pyramid.config import Configurator
 
 from benben.security.jwt import get_token_codec
 
-from .services import end_other_sessions, issue_token_pair
+from .services import issue_token_pair
 
-__all__ = ["end_other_sessions", "issue_token_pair"]
+__all__ = ["issue_token_pair"]
 
 # Rate-limit group of every authentication route (benben.ratelimit.groups: auth=...).
 RATELIMIT_GROUP = "auth"

@@ -1,4 +1,5 @@
-"""Sessions: token pairs, refresh rotation with re-use detection, logout, ending sessions."""
+"""Sessions: token pairs, refresh rotation with re-use detection.  Ending sessions (logout, a
+re-used refresh token, a password change) is :mod:`benben.security.sessions`."""
 
 from __future__ import annotations
 
@@ -8,23 +9,19 @@ import uuid
 from typing import Any
 
 from pyramid.request import Request
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from benben.accounts.models import User
 from benben.accounts.services import user_json as account_json
-from benben.security.identity import Identity, mark_session_revoked, mark_token_revoked
 from benben.security.jwt import get_token_codec
-from benben.security.models import RefreshToken, RevokedAccessToken
-from benben.security.principals import invalidate_principals
+from benben.security.models import RefreshToken
+from benben.security.sessions import revoke_family
 from benben.security.tokens import MAX_SECRET_LENGTH, digest, new_refresh_token
 
 __all__ = [
     "RefreshRefused",
-    "end_other_sessions",
     "find_login_user",
     "issue_token_pair",
-    "revoke_family",
-    "revoke_session",
     "rotate_refresh_token",
     "user_json",
 ]
@@ -120,45 +117,6 @@ def _reuse_detected(request: Request, token: RefreshToken) -> None:
         "the refresh token was already used; the session has been revoked for safety",
         commit=True,
     )
-
-
-def revoke_family(request: Request, family_id: str) -> None:
-    """Revoke a session: its refresh tokens, and (once committed) its access tokens."""
-    request.dbsession.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    mark_session_revoked(request, family_id)
-
-
-def revoke_session(request: Request, identity: Identity) -> None:
-    """Logout: the access token's jti until it expires, and its refresh family."""
-    dbsession = request.dbsession
-    now = utcnow()
-    # Housekeeping while here: entries whose token has expired anyway are useless.
-    dbsession.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < now))
-    expires_at = identity.expires_at or now + datetime.timedelta(days=1)
-    if dbsession.get(RevokedAccessToken, identity.token_id) is None:
-        dbsession.add(RevokedAccessToken(jti=identity.token_id, expires_at=expires_at))
-    if identity.session_id:
-        revoke_family(request, identity.session_id)
-    mark_token_revoked(request, identity.token_id)
-
-
-def end_other_sessions(request: Request, user: User, keep_family_id: str | None = None) -> None:
-    """Revoke every refresh family of ``user`` but ``keep_family_id``, and refuse every access
-    token issued before now (the caller's own included: it can refresh in the kept family, or
-    use a pair from :func:`issue_token_pair`).  Used after a password change."""
-    condition = [RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None)]
-    if keep_family_id:
-        condition.append(RefreshToken.family_id != keep_family_id)
-    families = request.dbsession.scalars(select(RefreshToken.family_id).where(*condition)).all()
-    for family_id in set(families):
-        revoke_family(request, family_id)
-    user.sessions_valid_after = utcnow()
-    invalidate_principals(request, user.id)
 
 
 def find_login_user(request: Request, field: str, value: str) -> User | None:

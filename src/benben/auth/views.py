@@ -21,13 +21,13 @@ from benben.security.jwt import get_token_codec
 from benben.security.passwords import MAX_PASSWORD_LENGTH, get_password_hasher
 from benben.security.permissions import READ
 from benben.security.resources import Self
+from benben.security.sessions import revoke_session
 
 from .schemas import JWKS, LOGIN, ME, NO_STORE_DOC, REFRESH, TOKEN_PAIR
 from .services import (
     RefreshRefused,
     find_login_user,
     issue_token_pair,
-    revoke_session,
     rotate_refresh_token,
     user_json,
     utcnow,

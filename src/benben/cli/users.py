@@ -163,7 +163,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_set_password(args: argparse.Namespace) -> int:
     from benben.accounts.services import set_password
-    from benben.auth import end_other_sessions
+    from benben.security.sessions import end_other_sessions
 
     settings = checked_settings(args.ini, create=args.create)
     password = read_password(args, settings)
@@ -178,7 +178,7 @@ def run_set_password(args: argparse.Namespace) -> int:
 
 def run_set_active(args: argparse.Namespace) -> int:
     from benben.accounts.services import update_user
-    from benben.auth import end_other_sessions
+    from benben.security.sessions import end_other_sessions
 
     with account_request(args.ini, create=args.create) as request:
         user = _find(request, args.username)
