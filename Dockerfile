@@ -75,4 +75,6 @@ EXPOSE 6543
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6543/health/live', timeout=4)"]
 
+# One process per CPU the container may use (its CPU limit counts), under Gunicorn: SIGTERM lets
+# requests in flight finish, a dead or hung process is replaced (docs/deployment.md, "Processes").
 CMD ["benben", "serve", "--ini", "production.ini"]

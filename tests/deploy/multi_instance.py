@@ -160,12 +160,15 @@ class Cluster:
         environ.update({env_name(name): value for name, value in settings.items()})
         return environ
 
-    def start(self, count: int, settings: Mapping[str, str], threads: int = 4) -> None:
-        """Launch ``count`` instances at once (see :meth:`wait_listening`)."""
+    def start(
+        self, count: int, settings: Mapping[str, str], threads: int = 4, workers: int = 2
+    ) -> None:
+        """Launch ``count`` instances of ``workers`` processes each at once (see
+        :meth:`wait_listening`): what is shared must hold across processes and instances."""
         script = Path(sys.executable).parent / "benben"
         command = [str(script)] if script.exists() else [sys.executable, "-m", "benben.cli"]
         command += ["serve", "--ini", str(PRODUCTION_INI), "--host", "127.0.0.1", "--port", "0",
-                    "--threads", str(threads)]  # fmt: skip
+                    "--threads", str(threads), "--workers", str(workers)]  # fmt: skip
         for number in range(1, count + 1):
             name = f"benben-{number}"
             log_path = self.work / f"{name}.log"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import math
 import os
 import re
 import secrets
@@ -366,3 +367,21 @@ def test_nginx_upstream_script_refuses_a_configuration_it_cannot_rewrite(tmp_pat
     result = subprocess.run(["/bin/sh", str(NGINX_SCRIPT)], env=env, capture_output=True)
     assert result.returncode == 1
     assert b"no upstream server" in result.stderr
+
+
+def test_instances_run_a_process_per_cpu_and_stop_within_their_grace(
+    model: dict[str, Any], tmp_path: Path
+) -> None:
+    """benben.server.workers auto counts the container's CPU limit (the cgroup quota Docker sets
+    from limits.cpus); the requests in flight finish before Docker's SIGKILL."""
+    from benben.serving import available_cpus, resolve_process_settings
+
+    app = model["services"]["app"]
+    cpus = float(app["deploy"]["resources"]["limits"]["cpus"])
+    process = resolve_process_settings({}, app["environment"])
+    assert process.workers == "auto"
+    (tmp_path / "cpu.max").write_text(f"{int(cpus * 100_000)} 100000\n")
+    assert available_cpus(tmp_path) == min(math.ceil(cpus), len(os.sched_getaffinity(0)))
+    assert cpus == 2  # what the comment and docs/deployment.md say
+    grace = int(str(app["stop_grace_period"]).rstrip("s"))
+    assert process.graceful_timeout < grace

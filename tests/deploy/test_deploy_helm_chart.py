@@ -120,7 +120,7 @@ def test_deployment_serves_production_ini_with_probes_drain_and_resources(render
     benben = container(deployment)
     assert benben["image"] == f"ghcr.io/benben/benben:{__version__}"
     assert benben["command"][:4] == ["benben", "serve", "--ini", "production.ini"]
-    assert benben["command"][4:] == ["--threads", "8"]
+    assert benben["command"][4:] == ["--threads", "4"]
     assert benben["ports"] == [{"name": "http", "containerPort": 6543, "protocol": "TCP"}]
     for probe, path in [
         ("startupProbe", "/health/live"),
@@ -197,11 +197,15 @@ def test_settings_become_environment_variables_in_the_configmap(render) -> None:
         "BENBEN_SECURITY_HSTS_MAX_AGE": "31536000",
         "BENBEN_SECURITY_TRUSTED_PROXIES": "10.0.0.0/8 192.168.0.0/16",
         "BENBEN_RATELIMIT_ENABLED": "true",
-        # benben serve's connections, from the server block of the values
+        # benben serve's processes and connections, from workers and the server block
+        "BENBEN_SERVER_WORKERS": "1",
         "BENBEN_SERVER_CONNECTION_LIMIT": "1000",
         "BENBEN_SERVER_CHANNEL_TIMEOUT": "75",
         "BENBEN_SERVER_CLEANUP_INTERVAL": "10",
         "BENBEN_SERVER_BACKLOG": "1024",
+        "BENBEN_SERVER_TIMEOUT": "30",
+        # the pod's grace (30 s) less the preStop sleep (10 s) less 5 s
+        "BENBEN_SERVER_GRACEFUL_TIMEOUT": "15",
     }
     benben = container(server(objects))
     assert benben["envFrom"] == [

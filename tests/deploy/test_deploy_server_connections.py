@@ -1,6 +1,6 @@
-"""The connection settings of `benben serve` (benben.server.*) agree across the three routes to a
-server: the command's defaults, production.ini's [server:main] (also read by pserve and the
-image), and the chart's `server` values (rendered into the ConfigMap, where they win); the
+"""The settings of `benben serve` (benben.server.*) agree across the three routes to a server:
+the command's defaults, production.ini's [server:main] (also read by pserve and the image), and
+the chart's `server` values and `workers` (rendered into the ConfigMap, where they win); the
 chart's schema has the settings' bounds. nginx in front buffers what slow clients send."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import yaml
 from chart_support import CHART, RELEASE, one
 from deploy_tools import NGINX_CONF, ROOT
 
-from benben.serving import SERVER_PREFIX, SERVER_SETTINGS
+from benben.serving import CONNECTION_SETTINGS, SERVER_PREFIX, SERVER_SETTINGS
 
 FULLNAME = f"{RELEASE}-benben"
 
@@ -25,12 +25,17 @@ CHART_KEYS = {
     "channel_timeout": "channelTimeout",
     "cleanup_interval": "cleanupInterval",
     "backlog": "backlog",
+    "timeout": "timeout",
 }
-DEFAULTS = {s.name[len(SERVER_PREFIX) :]: s.default for s in SERVER_SETTINGS}
+# What production.ini states: the connections (pserve's waitress refuses the process settings).
+DEFAULTS = {s.name[len(SERVER_PREFIX) :]: s.default for s in CONNECTION_SETTINGS}
+# Set by the chart from other values: workers (its own key), graceful_timeout (the pod's grace).
+DERIVED = {"workers", "graceful_timeout"}
 
 
 def test_chart_covers_every_server_setting() -> None:
-    assert set(CHART_KEYS) == set(DEFAULTS)
+    every = {s.name[len(SERVER_PREFIX) :] for s in SERVER_SETTINGS}
+    assert set(CHART_KEYS) | DERIVED == every
     assert set(SCHEMA["properties"]["server"]["properties"]) == set(CHART_KEYS.values())
 
 
@@ -45,6 +50,35 @@ def test_cli_defaults_production_ini_and_the_chart_agree(render) -> None:
         assert values[CHART_KEYS[key]] == default, key
         assert config[setting.env] == str(default), key
     assert ini["server:main"]["asyncore_use_poll"] == "true"
+    assert values["timeout"] == 30
+    assert config["BENBEN_SERVER_TIMEOUT"] == "30"
+    # pserve hands [server:main] to waitress, which refuses keys it does not know.
+    assert not {"workers", "timeout", "graceful_timeout"} & set(ini["server:main"])
+
+
+def test_one_process_per_pod_by_default_and_the_cpu_request_that_goes_with_it(render) -> None:
+    """docs/deployment.md: one process per pod, about 500m of CPU request per process."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    assert values["workers"] == 1
+    assert values["resources"]["requests"]["cpu"] == "500m"
+    assert "cpu" not in values["resources"]["limits"]  # throttling answers late
+    config = one(render("default-values.yaml"), "ConfigMap", FULLNAME)["data"]
+    # Explicit: `auto` would count every CPU of the node (no limit on the container).
+    assert config["BENBEN_SERVER_WORKERS"] == "1"
+    deployment = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    assert "`workers: 1`" in deployment
+    assert "500m" in deployment
+
+
+def test_several_processes_per_pod_stop_within_the_pods_grace(render) -> None:
+    objects = render(
+        "default-values.yaml",
+        set=("workers=3", "terminationGracePeriodSeconds=60", "preStopSleepSeconds=10"),
+    )
+    config = one(objects, "ConfigMap", FULLNAME)["data"]
+    assert config["BENBEN_SERVER_WORKERS"] == "3"
+    # SIGTERM comes after the preStop sleep; Gunicorn then waits for requests in flight.
+    assert config["BENBEN_SERVER_GRACEFUL_TIMEOUT"] == "45"
 
 
 def test_chart_values_reach_the_configmap(render) -> None:
@@ -74,8 +108,13 @@ def test_schema_bounds_are_the_settings_bounds(key: str) -> None:
         ("server.maxClients=10", "server: Additional property maxClients is not allowed"),
         (
             "settings.benben\\.server\\.backlog=10",
-            "settings.benben.server.backlog: set it in the server block of the values",
+            "settings.benben.server.backlog: set it in the values' workers, or their server block",
         ),
+        (
+            "settings.benben\\.server\\.workers=4",
+            "settings.benben.server.workers: set it in the values' workers",
+        ),
+        ("workers=0", "workers: Must be greater than or equal to 1"),
     ],
 )
 def test_chart_refuses_bad_or_duplicated_server_values(helm, assignment: str, message: str) -> None:

@@ -76,7 +76,7 @@ BENBEN_DATA_DIR: /var/lib/benben
 {{- fail (printf "settings.%s: the backstage block sets it while backstage.enabled is on; set it there (see docs/backstage.md)" $key) }}
 {{- end }}
 {{- if hasKey $server $env }}
-{{- fail (printf "settings.%s: set it in the server block of the values (server.connectionLimit, channelTimeout, cleanupInterval, backlog)" $key) }}
+{{- fail (printf "settings.%s: set it in the values' workers, or their server block (server.connectionLimit, channelTimeout, cleanupInterval, backlog, timeout)" $key) }}
 {{- end }}
 {{- $words := list }}
 {{- range (kindIs "slice" $value | ternary $value (list $value)) }}
@@ -93,15 +93,19 @@ BENBEN_DATA_DIR: /var/lib/benben
 {{- end }}
 
 {{/*
-benben serve's connection settings (benben.server.*), from the server block of the values: they
-win over production.ini's [server:main].
+benben serve's settings (benben.server.*), from the values' workers and server block: they win
+over production.ini's [server:main]. The graceful stop fits in what the pod's grace period leaves
+after the preStop sleep, with 5 s to spare for the exit.
 */}}
 {{- define "benben.serverConfig" -}}
 {{- $s := .Values.server }}
+BENBEN_SERVER_WORKERS: {{ .Values.workers | int | quote }}
 BENBEN_SERVER_CONNECTION_LIMIT: {{ $s.connectionLimit | int | quote }}
 BENBEN_SERVER_CHANNEL_TIMEOUT: {{ $s.channelTimeout | int | quote }}
 BENBEN_SERVER_CLEANUP_INTERVAL: {{ $s.cleanupInterval | int | quote }}
 BENBEN_SERVER_BACKLOG: {{ $s.backlog | int | quote }}
+BENBEN_SERVER_TIMEOUT: {{ $s.timeout | int | quote }}
+BENBEN_SERVER_GRACEFUL_TIMEOUT: {{ max 1 (sub (sub (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) 5) | quote }}
 {{- end }}
 
 {{/*
