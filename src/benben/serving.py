@@ -133,8 +133,9 @@ PROCESS_SETTINGS: tuple[Setting, ...] = (
         "Seconds a worker process may stop answering its master before it is killed and "
         "replaced (`timeout` in `[server:main]`; 0-3600, 0: never). A worker answers while its "
         "threads serve requests, however long they take: this catches a hung process (a "
-        "deadlock, an extension holding the GIL), not a slow request. Only with more than one "
-        "worker (Gunicorn).",
+        "deadlock, an extension holding the GIL), not a slow request. A starting worker counts as "
+        "silent while it builds the app: keep it well above the start time. Only with more "
+        "than one worker (Gunicorn).",
     ),
     Setting(
         "benben.server.graceful_timeout",
