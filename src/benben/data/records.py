@@ -14,26 +14,18 @@ from typing import Any
 
 from pyramid.request import Request
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    DateTime,
-    Integer,
-    String,
-    TextClause,
     Update,
     bindparam,
-    column,
     delete,
     insert,
     select,
-    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from benben.data.models import Collection, HistoryEntry, Record, RecordGrant
+from benben.data.models import Collection, Record, RecordGrant
+from benben.data.record_statements import change_statement, create_statement
 from benben.data.snapshots import CollectionSnapshot, RecordSnapshot, record_body
 from benben.data.storage import (
     bump,
@@ -84,43 +76,96 @@ def save_record(
     """
     if current is None:
         return _insert_record(request, collection, record_id, data, permissions), True
-    session = request.dbsession
     live = not current.deleted
-    previous = record_body(current)
-    timestamp = bump(request, collection, 0 if live else 1)
-    user_id = user_id_of(request)
-    old_permissions = dict(current.permissions or {}) if live else None
     if not live:  # a tombstone comes back to life as a new record
-        new_permissions, created_by = dict(permissions or {}), user_id
+        new_permissions, created_by = dict(permissions or {}), user_id_of(request)
+    elif permissions is None:
+        new_permissions, created_by = dict(current.permissions or {}), current.created_by
     else:
-        new_permissions = (
-            dict(current.permissions or {}) if permissions is None else dict(permissions)
-        )
-        created_by = current.created_by
+        new_permissions, created_by = dict(permissions), current.created_by
     record = Record(
         collection_id=collection.id,
         id=record_id,
         data=data,
         permissions=new_permissions,
         created_by=created_by,
-        last_modified=timestamp,
         deleted=False,
     )
-    _update_read_row(request, collection, current, record)
-    if not live or old_permissions != new_permissions:
-        _regrant(session, record)
+    _change_record(request, collection, current, record, "update" if live else "create")
+    if not live or dict(current.permissions or {}) != new_permissions:
+        _regrant(request.dbsession, record)
+    return record, not live
+
+
+def delete_record(request: Request, collection: AnyCollection, record: AnyRecord) -> Record:
+    """Turn a live record (as read) into its tombstone (kept for ``_since`` syncs until retention
+    drops it).  Its grants stay, so that those who could read it learn of the deletion."""
+    tombstone = Record(
+        collection_id=collection.id,
+        id=record.id,
+        data=None,
+        permissions=dict(record.permissions or {}),
+        created_by=record.created_by,
+        deleted=True,
+    )
+    _change_record(request, collection, record, tombstone, "delete")
+    return tombstone
+
+
+_RECORD_DELTAS = {"update": 0, "create": 1, "delete": -1}  # a re-creation revives a tombstone
+
+
+def _change_record(
+    request: Request, collection: AnyCollection, read: AnyRecord, record: Record, action: str
+) -> None:
+    """Write ``record`` over the row ``read``, with the bump and the history entry, and set its
+    ``last_modified``.  The request is replayed when the row changed since it was read (its
+    ``last_modified`` is no longer the one read): after the bump, the collection's lock is held,
+    so no other writer can change the row until this transaction ends."""
+    session = request.dbsession
+    user_id = user_id_of(request)
+    values = {
+        "cid": collection.id,
+        "rid": record.id,
+        "read": read.last_modified,
+        "data": record.data,
+        "permissions": record.permissions,
+        "created_by": record.created_by,
+        "deleted": record.deleted,
+    }
+    previous = record_body(read)
+    if session.get_bind().dialect.name == "postgresql":
+        parameters = {
+            **values,
+            "now": now_ms(),
+            "delta": _RECORD_DELTAS[action],
+            "action": action,
+            "user_id": user_id,
+            "history": record_body(record),
+            "previous": previous,
+        }
+        row = session.connection().execute(change_statement(), parameters).one_or_none()
+        record.last_modified = bumped(request, collection, row)
+        if not row.changed:
+            collection_changed(request, collection.id)
+        return
+    record.last_modified = bump(request, collection, _RECORD_DELTAS[action])
+    result = session.connection().execute(
+        _record_update(), {**values, "last_modified": record.last_modified}
+    )
+    if result.rowcount != 1:
+        collection_changed(request, collection.id)
     record_history(
         session,
         collection_id=collection.id,
         resource="record",
-        record_id=record_id,
-        action="update" if live else "create",
-        timestamp=timestamp,
+        record_id=record.id,
+        action=action,
+        timestamp=record.last_modified,
         user_id=user_id,
         data=record_body(record),
         previous=previous,
     )
-    return record, not live
 
 
 @functools.cache
@@ -142,29 +187,6 @@ def _record_update() -> Update:
             deleted=bindparam("deleted"),
         )
     )
-
-
-def _update_read_row(
-    request: Request, collection: AnyCollection, read: AnyRecord, record: Record
-) -> None:
-    """Write ``record`` over the row ``read``; replay the request when the row changed since
-    (its ``last_modified`` is not the one read).  After the bump: the collection's lock is held,
-    so no other writer can change the row until this transaction ends."""
-    result = request.dbsession.connection().execute(
-        _record_update(),
-        {
-            "cid": collection.id,
-            "rid": record.id,
-            "read": read.last_modified,
-            "data": record.data,
-            "permissions": record.permissions,
-            "created_by": record.created_by,
-            "last_modified": record.last_modified,
-            "deleted": record.deleted,
-        },
-    )
-    if result.rowcount != 1:
-        collection_changed(request, collection.id)
 
 
 def _insert_record(
@@ -194,7 +216,7 @@ def _insert_record(
                 "grants": grants,
                 "history": body,
             }
-            row = session.connection().execute(_create_statement(), parameters).one_or_none()
+            row = session.connection().execute(create_statement(), parameters).one_or_none()
             timestamp = bumped(request, collection, row)
         else:
             timestamp = _insert_record_statements(
@@ -261,91 +283,6 @@ def _insert_record_statements(
 # Built once: constructing an INSERT per write cost more CPU than executing it.
 RECORD_INSERT = insert(Record.__table__)
 GRANTS_INSERT = insert(RecordGrant.__table__)
-
-
-@functools.cache
-def _create_statement() -> TextClause:
-    """PostgreSQL: bump the collection (see :mod:`.storage`), insert the record, its grants and
-    its history entry, in one statement.  The bump's row is returned, so the caller handles it
-    as any bump's; when the collection is gone, nothing is inserted (no row in ``bump``)."""
-    collections, records = Collection.__table__.name, Record.__table__.name
-    grants, history = RecordGrant.__table__.name, HistoryEntry.__table__.name
-    parameters = [
-        bindparam("now", type_=BigInteger()),
-        bindparam("cid", type_=String()),
-        bindparam("rid", type_=String()),
-        bindparam("data", type_=JSONB()),
-        bindparam("permissions", type_=JSON()),
-        bindparam("user_id", type_=String()),
-        bindparam("grants", type_=JSONB()),
-        bindparam("history", type_=JSON()),
-    ]
-    # Table names are this module's constants; every value is a bound parameter.
-    return (
-        text(
-            f"""
-            WITH bump AS (
-                UPDATE {collections}
-                   SET last_modified = greatest(last_modified + 1, :now),
-                       record_count = record_count + 1
-                 WHERE id = :cid
-             RETURNING last_modified, record_count, updated_at
-            ), new_record AS (
-                INSERT INTO {records}
-                       (collection_id, id, data, permissions, created_by, last_modified, deleted)
-                SELECT :cid, :rid, :data, :permissions, :user_id, bump.last_modified, false
-                  FROM bump
-             RETURNING collection_id, id, last_modified
-            ), new_grants AS (
-                INSERT INTO {grants} (collection_id, record_id, permission, principal)
-                SELECT new_record.collection_id, new_record.id, g.permission, g.principal
-                  FROM new_record,
-                       jsonb_to_recordset(:grants) AS g(permission text, principal text)
-            ), new_history AS (
-                INSERT INTO {history}
-                       (collection_id, resource, record_id, action, user_id, timestamp, data)
-                SELECT new_record.collection_id, 'record', new_record.id, 'create', :user_id,
-                       new_record.last_modified, :history
-                  FROM new_record
-            )
-            SELECT last_modified, record_count, updated_at FROM bump
-            """  # noqa: S608
-        )
-        .bindparams(*parameters)
-        .columns(
-            column("last_modified", BigInteger()),
-            column("record_count", Integer()),
-            column("updated_at", DateTime(timezone=True)),
-        )
-    )
-
-
-def delete_record(request: Request, collection: AnyCollection, record: AnyRecord) -> Record:
-    """Turn a live record (as read) into its tombstone (kept for ``_since`` syncs until retention
-    drops it).  Its grants stay, so that those who could read it learn of the deletion."""
-    previous = record_body(record)
-    timestamp = bump(request, collection, -1)
-    tombstone = Record(
-        collection_id=collection.id,
-        id=record.id,
-        data=None,
-        permissions=dict(record.permissions or {}),
-        created_by=record.created_by,
-        last_modified=timestamp,
-        deleted=True,
-    )
-    _update_read_row(request, collection, record, tombstone)
-    record_history(
-        request.dbsession,
-        collection_id=collection.id,
-        resource="record",
-        record_id=record.id,
-        action="delete",
-        timestamp=timestamp,
-        user_id=user_id_of(request),
-        previous=previous,
-    )
-    return tombstone
 
 
 def _regrant(session: Session, record: Record) -> None:
