@@ -3,18 +3,20 @@
 Starts Benben under waitress (one process, ``threads=4``) on PostgreSQL + Redis and on SQLite +
 the in-process cache, logs in, seeds a collection with a JSON Schema, and drives it with ``wrk``
 (16 connections, 16 threads) over loopback: authenticated GET of one record, GET of a 100-record
-page, POST of a schema-validated record, PATCH with ``If-Match`` (each connection patching its own
-record with the ETag of its previous answer).  A bare Pyramid view served the same way is the
-baseline: each path runs ``--rounds`` times, each run right after one of the baseline, and is
-printed with the median of those ratios (and their range; 5 rounds by default, as single runs
-on a busy machine vary by a third).  Then the query scale check: the first
-page of a filtered, sorted list on a declared indexed field, at 100,000 and (PostgreSQL)
-1,000,000 records, p50 and p99 over sequential requests.  The hot paths run twice per backend:
+page, POST of a schema-validated record, and the writes other than creation, each connection
+writing its own records: PATCH and PUT with ``If-Match`` (the ETag of its previous answer), and
+DELETE (a fresh record each request, seeded in a collection of their own).  A bare Pyramid view
+served the same way is the baseline: each path runs ``--rounds`` times, each run right after one
+of the baseline, and is printed with the median of those ratios (and their range; 5 rounds by
+default, as single runs on a busy machine vary by a third).  The hot paths run twice per backend:
 with the rate limiter off (the data API alone), then on as configured by default but with limits
 no run reaches ("+limiter": its cost per request).
 
-    python benchmarks/data_api.py [--duration 10] [--backends postgresql,sqlite]
-                                  [--scale 100000,1000000] [--ratelimit off|on|both]
+The filtered, sorted first page of a large collection is measured by
+``benchmarks/query_scale.py``, not here.
+
+    python benchmarks/data_api.py [--duration 10] [--rounds 5] [--backends postgresql,sqlite]
+                                  [--ratelimit off|on|both] [--paths get,page,post,patch,...]
 
 Needs ``wrk`` on PATH, and PostgreSQL and Redis as the test suite expects them
 (``BENBEN_TEST_POSTGRESQL_URL``, ``BENBEN_TEST_REDIS_URL`` override).  Not part of the test run.
@@ -23,7 +25,6 @@ Needs ``wrk`` on PATH, and PostgreSQL and Redis as the test suite expects them
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -189,7 +190,12 @@ def seed(instance: Instance) -> dict[str, str]:
     }
 
 
-def lua_script(instance: Instance, kind: str) -> str:
+WRK_THREADS = 16  # and connections: one each
+
+
+def lua_script(instance: Instance, kind: str, run: int) -> str:
+    """The wrk script of a path; ``run`` numbers the runs of a path (warm-up 0), so that the
+    DELETE run finds records of its own that no earlier run deleted."""
     auth = f'wrk.headers["Authorization"] = "Bearer {instance.token}"\n'
     if kind == "post":
         body = json.dumps({"data": RECORD})
@@ -200,30 +206,100 @@ def lua_script(instance: Instance, kind: str) -> str:
             wrk.body = {json.dumps(body)}
             """
         )
-    if kind == "patch":
-        # One record per wrk thread (one connection each), patched with the ETag it last saw.
+    if kind in ("patch", "put"):
+        # One record per wrk thread (one connection each), written with the ETag it last saw.
+        method, prefix, content_type, body = {
+            "patch": ("PATCH", "p", "application/merge-patch+json", '{"data": {"price": 3}}'),
+            "put": ("PUT", "u", "application/json", json.dumps({"data": RECORD})),
+        }[kind]
         return auth + textwrap.dedent(
-            """
-            local counter, threads = 0, {}
+            f"""
+            local counter = 0
             function setup(thread)
               counter = counter + 1
-              thread:set("rid", "p" .. counter)
-              table.insert(threads, thread)
+              thread:set("rid", "{prefix}" .. counter)
             end
             local etag = nil
             function request()
-              local headers = {["Content-Type"] = "application/merge-patch+json",
-                               ["Authorization"] = wrk.headers["Authorization"]}
+              local headers = {{["Content-Type"] = "{content_type}",
+                               ["Authorization"] = wrk.headers["Authorization"]}}
               if etag then headers["If-Match"] = etag end
-              return wrk.format("PATCH", "/api/v1/collections/bench/records/" .. rid, headers,
-                                '{"data": {"price": 3}}')
+              return wrk.format("{method}", "/api/v1/collections/bench/records/" .. rid, headers,
+                                {json.dumps(body)})
             end
             function response(status, headers, body)
               etag = headers["ETag"]
             end
             """
         )
+    if kind == "delete":
+        # Each wrk thread deletes its own seeded records, d<run>_<thread>_<n>, one per request.
+        return auth + textwrap.dedent(
+            f"""
+            local counter = 0
+            function setup(thread)
+              counter = counter + 1
+              local records = "/api/v1/collections/deletable/records/"
+              thread:set("prefix", records .. "d{run}_" .. counter .. "_")
+            end
+            local n = 0
+            function request()
+              n = n + 1
+              return wrk.format("DELETE", prefix .. n,
+                                {{["Authorization"] = wrk.headers["Authorization"]}})
+            end
+            """
+        )
     return auth
+
+
+def seed_deletable(instance: Instance, runs: int, per_thread: int) -> None:
+    """Collection "deletable" with ``per_thread`` records for each wrk thread of each run,
+    written straight into the database (the API would take minutes); its version moves past
+    them, so the app reads it anew."""
+    instance.api("POST", "/api/v1/collections", {"id": "deletable"})
+    now = int(time.time() * 1000)
+    total = runs * WRK_THREADS * per_thread
+    data = json.dumps(RECORD)
+    if instance.backend == "postgresql":
+        # Only integers this script computed and its own JSON are interpolated.
+        sql = f"""
+            SET search_path = "{instance.schema}";
+            INSERT INTO benben_records
+                (collection_id, id, data, permissions, last_modified, created_by, deleted)
+            SELECT 'deletable', 'd' || r || '_' || t || '_' || n, '{data}'::jsonb, '{{}}',
+                   {now} + row_number() OVER (), NULL, false
+              FROM generate_series(0, {runs - 1}) AS r,
+                   generate_series(1, {WRK_THREADS}) AS t,
+                   generate_series(1, {per_thread}) AS n;
+            UPDATE benben_collections SET record_count = {total},
+                   last_modified = {now + total + 1} WHERE id = 'deletable';
+            ANALYZE benben_records;
+        """  # noqa: S608
+        instance._psql(sql)
+        return
+    rows = (
+        (f"d{run}_{thread}_{n}", now + index)
+        for index, (run, thread, n) in enumerate(
+            (run, thread, n)
+            for run in range(runs)
+            for thread in range(1, WRK_THREADS + 1)
+            for n in range(1, per_thread + 1)
+        )
+    )
+    import sqlite3
+
+    with sqlite3.connect(Path(instance.data_dir) / "benben.sqlite") as db:
+        db.executemany(
+            "INSERT INTO benben_records (collection_id, id, data, permissions, last_modified,"
+            " created_by, deleted) VALUES ('deletable', ?, ?, '{}', ?, NULL, 0)",
+            ((rid, data, stamp) for rid, stamp in rows),
+        )
+        db.execute(
+            "UPDATE benben_collections SET record_count = ?, last_modified = ?"
+            " WHERE id = 'deletable'",
+            (total, now + total + 1),
+        )
 
 
 class Baseline:
@@ -235,11 +311,11 @@ class Baseline:
         self.process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)])
         self.url = f"http://127.0.0.1:{port}/bare"
         wait_until_up(self.url)
-        run_wrk(self.url, 2, threads=16)
+        run_wrk(self.url, 2, threads=WRK_THREADS)
         self.runs: list[dict[str, Any]] = []
 
     def measure(self, duration: int) -> dict[str, Any]:
-        result = run_wrk(self.url, duration, threads=16)
+        result = run_wrk(self.url, duration, threads=WRK_THREADS)
         self.runs.append(result)
         return result
 
@@ -257,6 +333,15 @@ class Baseline:
         self.process.wait(timeout=10)
 
 
+def wrk(instance: Instance, url: str, kind: str, run: int, duration: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua_script(instance, kind, run))
+    try:
+        return run_wrk(url, duration, script.name, threads=WRK_THREADS)
+    finally:
+        os.unlink(script.name)
+
+
 def measure(
     instance: Instance,
     baseline: Baseline,
@@ -268,19 +353,14 @@ def measure(
 ) -> dict[str, Any]:
     """``rounds`` runs of the path, each right after a run of the baseline: the median of the
     paths' figures, and the median (and range) of the per-round ratios."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua_script(instance, kind))
-    try:
-        url = instance.base + path
-        run_wrk(url, 2, script.name, threads=16)  # warm-up: caches, connection pools
-        runs, ratios = [], []
-        for _ in range(rounds):
-            bare = baseline.measure(duration)
-            runs.append(run_wrk(url, duration, script.name, threads=16))
-            ratios.append(runs[-1]["rps"] / bare["rps"])
-            instance.maintain()
-    finally:
-        os.unlink(script.name)
+    url = instance.base + path
+    wrk(instance, url, kind, 0, 2)  # warm-up: caches, connection pools
+    runs, ratios = [], []
+    for run in range(1, rounds + 1):
+        bare = baseline.measure(duration)
+        runs.append(wrk(instance, url, kind, run, duration))
+        ratios.append(runs[-1]["rps"] / bare["rps"])
+        instance.maintain()
     return {
         "name": f"{instance.backend:<10} {name}",
         **{k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")},
@@ -290,127 +370,42 @@ def measure(
     }
 
 
+PATHS = {
+    "get": "GET one record",
+    "page": "GET 100-record page",
+    "post": "POST validated record",
+    "patch": "PATCH with If-Match",
+    "put": "PUT with If-Match",
+    "delete": "DELETE",
+}
+
+
 def hot_paths(
-    instance: Instance, baseline: Baseline, duration: int, rounds: int
+    instance: Instance, baseline: Baseline, options: argparse.Namespace
 ) -> list[dict[str, Any]]:
     paths = seed(instance)
-    for i in range(1, 17):  # the PATCH run's records, one per wrk thread
-        instance.api("PUT", f"/api/v1/collections/bench/records/p{i}", {"data": RECORD})
-    runs = [
-        ("GET one record", paths["record"], "get"),
-        ("GET 100-record page", paths["page"], "get"),
-        ("POST validated record", "/api/v1/collections/bench/records", "post"),
-        ("PATCH with If-Match", "/api/v1/collections/bench/records/p1", "patch"),
-    ]
+    for i in range(1, WRK_THREADS + 1):  # the PATCH and PUT runs' records, one per wrk thread
+        for prefix in ("p", "u"):
+            instance.api("PUT", f"/api/v1/collections/bench/records/{prefix}{i}", {"data": RECORD})
+    kinds = options.paths.split(",")
+    if "delete" in kinds:
+        # Enough for 300 requests/s per connection; more would show as non-2xx (404).
+        seed_deletable(instance, options.rounds + 1, 300 * max(options.duration, 2))
+    urls = {
+        "get": paths["record"],
+        "page": paths["page"],
+        "post": "/api/v1/collections/bench/records",
+        "patch": "/api/v1/collections/bench/records/p1",  # the scripts build their own paths
+        "put": "/api/v1/collections/bench/records/u1",
+        "delete": "/api/v1/collections/deletable/records/d0_1_1",
+    }
     return [
-        measure(instance, baseline, name, path, kind, duration, rounds) for name, path, kind in runs
+        measure(instance, baseline, PATHS[kind], urls[kind], kind, options.duration, options.rounds)
+        for kind in kinds
     ]
 
 
-def bulk_insert(instance: Instance, count: int) -> None:
-    """``count`` records straight into the database (the API would take minutes to seed them)."""
-    count_sql = f'SELECT count(*) FROM "{instance.schema}".benben_records'  # noqa: S608
-    have = int(instance._psql(count_sql + " WHERE collection_id = 'scale'"))
-    if have >= count:
-        return
-    # Only integers this script computed are interpolated.
-    sql = f"""
-        INSERT INTO benben_records
-            (collection_id, id, data, permissions, last_modified, created_by, deleted)
-        SELECT 'scale', 'b' || n,
-               jsonb_build_object('title', 'item ' || n, 'price', (n::bigint * 7919) % 100000,
-                                  'category', chr(97 + n % 4), 'stock', n % 50),
-               '{{}}', {int(time.time() * 1000)} + n, NULL, false
-        FROM generate_series({have}, {count - 1}) AS n;
-        UPDATE benben_collections SET record_count = {count},
-            last_modified = (SELECT max(last_modified) FROM benben_records
-                             WHERE collection_id = 'scale')
-        WHERE id = 'scale'
-    """  # noqa: S608
-    instance._psql(f'SET search_path = "{instance.schema}"; {sql}; ANALYZE benben_records;')
-
-
-def scale_check(instance: Instance, counts: list[int]) -> list[dict[str, Any]]:
-    instance.api(
-        "POST",
-        "/api/v1/collections",
-        {"id": "scale", "schema": SCHEMA, "indexed_fields": ["price", "category"]},
-    )
-    results = []
-    for count in counts:
-        if instance.backend == "postgresql":
-            bulk_insert(instance, count)
-        else:
-            insert_sqlite(instance, count)
-        path = (
-            "/api/v1/collections/scale/records?category=c&price__ge=50000&_sort=-price&_limit=100"
-        )
-        timings = []
-        # One kept-alive connection, as a client's: the time measured is the server's answer.
-        # The rows were written behind the API's back, and the query is the point: no-cache.
-        connection = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=120)
-        headers = {"Authorization": f"Bearer {instance.token}", "Cache-Control": "no-cache"}
-        for i in range(120):  # distinct bounds, so no answer comes from a cache
-            bounded = path.replace("50000", str(50000 + i))
-            started = time.perf_counter()
-            connection.request("GET", bounded, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-            timings.append((time.perf_counter() - started) * 1000)
-            if response.status != 200 or not body:
-                raise SystemExit(f"GET {bounded}: {response.status} {body[:300]!r}")
-        connection.close()
-        timings = sorted(timings[20:])
-        results.append(
-            {
-                "name": f"{instance.backend:<10} filter+sort page at {count:,}",
-                "p50": statistics.median(timings),
-                "p99": timings[int(len(timings) * 0.99) - 1],
-            }
-        )
-    return results
-
-
-def insert_sqlite(instance: Instance, count: int) -> None:
-    import sqlite3
-
-    path = Path(instance.data_dir) / "benben.sqlite"
-    with sqlite3.connect(path) as db:
-        (have,) = db.execute(
-            "SELECT count(*) FROM benben_records WHERE collection_id='scale'"
-        ).fetchone()
-        now = int(time.time() * 1000)
-        db.executemany(
-            "INSERT INTO benben_records (collection_id, id, data, permissions, last_modified,"
-            " created_by, deleted) VALUES ('scale', ?, ?, '{}', ?, NULL, 0)",
-            (
-                (
-                    f"b{n}",
-                    json.dumps(
-                        {
-                            "title": f"item {n}",
-                            "price": (n * 7919) % 100000,
-                            "category": chr(97 + n % 4),
-                            "stock": n % 50,
-                        }
-                    ),
-                    now + n,
-                )
-                for n in range(have, count)
-            ),
-        )
-        db.execute(
-            "UPDATE benben_collections SET record_count = ?, last_modified = (SELECT"
-            " max(last_modified) FROM benben_records WHERE collection_id = 'scale')"
-            " WHERE id = 'scale'",
-            (count,),
-        )
-        db.execute("ANALYZE")
-
-
-def report(
-    baseline: dict[str, Any], results: list[dict[str, Any]], scale: list[dict[str, Any]]
-) -> None:
+def report(baseline: dict[str, Any], results: list[dict[str, Any]]) -> None:
     print(
         f"\n{'what':<51} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
         f"{'(range)':>10} {'non-2xx':>8}"
@@ -420,36 +415,20 @@ def report(
             f"{r['name']:<51} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
             f"{r['ratio']:>6.2f} {r['spread']:>10} {r['errors']:>8.0f}"
         )
-    if scale:
-        print(f"\n{'query scale (sequential requests)':<42} {'p50 ms':>8} {'p99 ms':>8}")
-        for r in scale:
-            print(f"{r['name']:<42} {r['p50']:>8.2f} {r['p99']:>8.2f}")
 
 
 def run_backend(
-    backend: str,
-    limited: bool,
-    baseline: Baseline,
-    options: argparse.Namespace,
-    counts: list[int],
-    scale: list[dict[str, Any]],
+    backend: str, limited: bool, baseline: Baseline, options: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """The hot paths on one backend with the limiter on or off; the query check (appended to
-    ``scale``) on the first configuration of each backend."""
+    """The hot paths on one backend with the limiter on or off."""
     with tempfile.TemporaryDirectory() as data_dir:
         instance = Instance(backend, data_dir, limited)
         instance.data_dir = data_dir
         try:
-            results = hot_paths(instance, baseline, options.duration, options.rounds)
+            results = hot_paths(instance, baseline, options)
             for result in results:
                 if limited:
                     result["name"] += " +limiter"
-            first = limited == {"off": False, "on": True, "both": False}[options.ratelimit]
-            if first:
-                backend_counts = (
-                    counts if backend == "postgresql" else [c for c in counts if c <= 100_000]
-                )
-                scale += scale_check(instance, backend_counts)
         finally:
             instance.close()
     return results
@@ -468,9 +447,9 @@ def main() -> None:
     )
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
-        "--scale",
-        default="100000,1000000",
-        help="record counts of the query check ('' skips; SQLite stops at 100,000)",
+        "--paths",
+        default=",".join(PATHS),
+        help=f"the paths to run, of {','.join(PATHS)} (default: all)",
     )
     parser.add_argument(
         "--ratelimit",
@@ -480,20 +459,21 @@ def main() -> None:
         "limits never reached: its cost shows in the figures), or both (default)",
     )
     options = parser.parse_args()
+    unknown = set(options.paths.split(",")) - set(PATHS)
+    if unknown:
+        parser.error(f"unknown paths: {', '.join(sorted(unknown))}")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
-    counts = [int(c) for c in options.scale.split(",") if c]
     baseline = Baseline()
     results: list[dict[str, Any]] = []
-    scale: list[dict[str, Any]] = []
     modes = {"off": [False], "on": [True], "both": [False, True]}[options.ratelimit]
     try:
         for backend in options.backends.split(","):
             for limited in modes:
-                results += run_backend(backend, limited, baseline, options, counts, scale)
+                results += run_backend(backend, limited, baseline, options)
     finally:
         baseline.close()
-    report(baseline.summary(), results, scale)
+    report(baseline.summary(), results)
 
 
 if __name__ == "__main__":
