@@ -173,11 +173,11 @@ def registry(app: webtest.TestApp) -> Any:
 @pytest.fixture
 def dbsession(registry: Any) -> Iterator[Session]:
     """A session like a request's: joined to a transaction that is aborted after the test."""
-    from benben.db import SESSION_FACTORY_KEY, get_tm_session
+    from benben.db import get_tm_session, session_factory
 
     manager = transaction.TransactionManager(explicit=True)
     manager.begin()
-    session = get_tm_session(registry[SESSION_FACTORY_KEY], manager)
+    session = get_tm_session(session_factory(registry), manager)
     try:
         yield session
     finally:

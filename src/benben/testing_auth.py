@@ -40,13 +40,13 @@ FAST_PASSWORD_HASHING = {
 def add_user(registry: Any, username: str, password: str = DEFAULT_PASSWORD, **fields: Any) -> str:
     """Create a user (``groups=[names]`` creates missing groups); returns the new id."""
     from benben.accounts.models import Group, User
-    from benben.db import SESSION_FACTORY_KEY, get_tm_session
+    from benben.db import get_tm_session, session_factory
     from benben.security import get_password_hasher
 
     groups = fields.pop("groups", [])
     manager = transaction.TransactionManager(explicit=True)
     with manager:
-        session = get_tm_session(registry[SESSION_FACTORY_KEY], manager)
+        session = get_tm_session(session_factory(registry), manager)
         user = User(
             username=username.lower(),
             email=fields.pop("email", f"{username.lower()}@example.org"),

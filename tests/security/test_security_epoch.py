@@ -11,6 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from benben.db import get_engine
+from benben.security.epoch import epoch_watcher
+from benben.security.identity import IDENTITY_CACHE_KEY
 from benben.testing import eventually
 from benben.testing_auth import FAST_PASSWORD_HASHING, add_user, bearer, login
 
@@ -133,13 +136,13 @@ def test_on_sqlite_other_writes_cost_one_epoch_read_and_keep_identities(pair):
     connection committed, and unrelated writes leave the verified identities cached."""
     server, _other, who = pair
     registry = server.app.registry
-    watcher = registry["benben.security.epoch_watcher"]
-    identities = registry["benben.security.identity_cache"]
+    watcher = epoch_watcher(registry)
+    identities = registry[IDENTITY_CACHE_KEY]
     reads, hits = watcher.reads, identities.hits
     for _ in range(5):
         server.get("/api/v1/auth/me", headers=who["alice"], status=200)
     assert (watcher.reads, identities.hits) == (reads, hits + 5)
-    with registry["benben.db.engine"].begin() as connection:  # an unrelated foreign write
+    with get_engine(registry).begin() as connection:  # an unrelated foreign write
         connection.execute(text("UPDATE benben_users SET display_name = 'A' WHERE id = :id"),
                            {"id": who["alice_id"]})  # fmt: skip
     server.get("/api/v1/auth/me", headers=who["alice"], status=200)
@@ -150,8 +153,8 @@ def test_on_sqlite_other_writes_cost_one_epoch_read_and_keep_identities(pair):
 def test_the_watcher_closes_with_the_engine_and_reopens_on_use(pair):
     server, _other, who = pair
     registry = server.app.registry
-    watcher = registry["benben.security.epoch_watcher"]
-    registry["benben.db.engine"].dispose()
+    watcher = epoch_watcher(registry)
+    get_engine(registry).dispose()
     assert watcher._connection is None
     server.get("/api/v1/auth/me", headers=who["alice"], status=200)
     assert watcher._connection is not None
@@ -161,7 +164,7 @@ def test_the_watcher_closes_with_the_engine_and_reopens_on_use(pair):
     "backends", [("postgresql", "memory"), ("postgresql", "redis")], indirect=True
 )
 def test_only_the_embedded_default_watches_the_file(app):
-    assert "benben.security.epoch_watcher" not in app.app.registry
+    assert epoch_watcher(app.app.registry) is None
 
 
 def test_a_rolled_back_change_does_not_advance_the_epoch(app, backends):

@@ -29,6 +29,9 @@ __all__ = [
     "ICacheService",
     "build_region",
     "build_version_board",
+    "cache_region",
+    "cache_stats",
+    "version_board",
 ]
 
 REGION_KEY = "benben.cache.region"
@@ -36,6 +39,21 @@ VERSIONS_KEY = "benben.cache.versions"
 STATS_KEY = "benben.cache.stats"
 _PROBE_KEY = "health-probe"
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def version_board(registry: Any) -> VersionBoard:
+    """The app's version board: versions and counters announced after commits."""
+    return registry[VERSIONS_KEY]
+
+
+def cache_region(registry: Any) -> CacheRegion:
+    """The app's dogpile.cache region (``request.cache`` is the service around it)."""
+    return registry[REGION_KEY]
+
+
+def cache_stats(registry: Any) -> CacheStats:
+    """Hits, misses and failures of the app's cache region."""
+    return registry[STATS_KEY]
 
 
 def build_region(settings: Mapping[str, Any], stats: CacheStats) -> CacheRegion:
@@ -117,7 +135,8 @@ def build_version_board(settings: Mapping[str, Any]) -> VersionBoard:
 
 
 def _cache_service_factory(_context: Any, request: Request) -> CacheService:
-    return CacheService(request.registry[REGION_KEY], request.registry[STATS_KEY], request.tm)
+    registry = request.registry
+    return CacheService(cache_region(registry), cache_stats(registry), request.tm)
 
 
 def _request_cache(request: Request) -> CacheService:
@@ -126,7 +145,7 @@ def _request_cache(request: Request) -> CacheService:
 
 def check_cache(request: Request) -> str | None:
     """Talk to the backend itself, bypassing the resilience wrapper that would hide an outage."""
-    region: CacheRegion = request.registry[REGION_KEY]
+    region = cache_region(request.registry)
     backend = region.backend
     while hasattr(backend, "proxied"):
         backend = backend.proxied

@@ -123,7 +123,7 @@ def _include(
     """Configure the app as start-up does, to catch a plugin whose settings are invalid or that
     fails while being included, and to see what each one registered."""
     from benben.config import configure, load_settings
-    from benben.db import ENGINE_KEY
+    from benben.db import get_engine
     from benben.plugins import discover_plugins
 
     enabled = [p for p in report.plugins if p.status == "enabled"]
@@ -147,14 +147,14 @@ def _include(
             culprit.status, culprit.reason = "error", one_line(exc)
             report.broken.add(culprit.name)
         return
-    registry[ENGINE_KEY].dispose()
+    get_engine(registry).dispose()
     for plugin in enabled:
         report.registrations[plugin.name] = _registrations(registry, plugin)
 
 
 def _registrations(registry: Any, plugin: PluginInfo) -> dict[str, Any]:
     from benben.db import migration_sources
-    from benben.observability.health import CHECKS_KEY
+    from benben.observability.health import health_checks
 
     routes = []
     for intr in registry.introspector.get_category("routes") or []:
@@ -162,7 +162,7 @@ def _registrations(registry: Any, plugin: PluginInfo) -> dict[str, Any]:
         if _in_plugin(getattr(route.action_info, "file", ""), plugin):
             # Pyramid stores prefixed patterns without their leading slash.
             routes.append(f"{route['name']} /{route['pattern'].lstrip('/')}")
-    checks = registry.get(CHECKS_KEY, {}).values()
+    checks = health_checks(registry).values()
     return {
         "routes": sorted(routes),
         "migrations": any(s.name == plugin.name for s in migration_sources(registry)),

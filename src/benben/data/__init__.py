@@ -76,15 +76,17 @@ def includeme(config: Configurator) -> None:
     # Writes announce committed versions through this (see .announce): the read cache hears.
     set_announcer(config.registry, ReadCacheAnnouncer())
     if settings["benben.data.cache.enabled"]:
-        from benben.cache import VERSIONS_KEY
+        from benben.cache import version_board
         from benben.cache.process_cache import ProcessCache
         from benben.data.readcache import NEAR_CACHE_KEY
+        from benben.observability.metrics import get_metrics
 
         near = ProcessCache(
             settings["benben.data.cache.max_items"], settings["benben.data.cache.max_age"]
         )
         config.registry[NEAR_CACHE_KEY] = near
-        config.registry[VERSIONS_KEY].on_forget(near.clear)
+        version_board(config.registry).on_forget(near.clear)
+        get_metrics(config.registry).watch_process_cache("data", near)
     config.add_api_capability(
         "collections",
         "Collections of JSON records: JSON Schema, permissions, queries, ETags, history",

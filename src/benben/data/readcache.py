@@ -27,7 +27,7 @@ from typing import Any
 
 from pyramid.request import Request
 
-from benben.cache import VERSIONS_KEY
+from benben.cache import version_board
 from benben.cache.process_cache import ProcessCache
 from benben.cache.versions import VersionBoard
 from benben.data.records import load_record
@@ -57,7 +57,7 @@ def _near(request: Request) -> ProcessCache | None:
 
 
 def _board(request: Request) -> VersionBoard:
-    return request.registry[VERSIONS_KEY]
+    return version_board(request.registry)
 
 
 def usable(request: Request, *, writing: bool = False) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 from pyramid.request import Request
 
 import benben.data.bodies as bodies
-from benben.cache import VERSIONS_KEY
+from benben.cache import version_board
 from benben.data.acl import check_permissions_change
 from benben.data.bodies import RECORD, RECORD_BODY, RECORD_LIST, RECORD_PATCHES, TOMBSTONE
 from benben.data.http import (
@@ -151,7 +151,7 @@ def list_records_view(request: Request) -> Any:
             body, headers = cached
             request.response.headers.update(headers)
             return _json_response(request, body)
-    generation = request.registry[VERSIONS_KEY].generation
+    generation = version_board(request.registry).generation
     page = fetch_page(request.dbsession, collection.id, query, readable_by=readable_by)
     data = [
         tombstone_json(record)

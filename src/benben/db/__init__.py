@@ -61,6 +61,11 @@ def get_engine(registry: Any) -> Engine:
     return registry[ENGINE_KEY]
 
 
+def session_factory(registry: Any) -> sessionmaker[Any]:
+    """The app's session factory (sessions outside a request: bind them to a transaction)."""
+    return registry[SESSION_FACTORY_KEY]
+
+
 def get_replica_engine(registry: Any) -> Engine | None:
     """The read replica's engine, or None when ``benben.database.read_url`` is empty."""
     return registry.get(REPLICA_ENGINE_KEY)
@@ -130,7 +135,7 @@ def _request_dbsession(request: Request) -> Session:
     safe = request.method in _SAFE_METHODS
     served = bool(request.environ.get("tm.active"))
     replica = get_replica_engine(request.registry) if safe and served else None
-    session = get_tm_session(request.registry[SESSION_FACTORY_KEY], request.tm, replica=replica)
+    session = get_tm_session(session_factory(request.registry), request.tm, replica=replica)
     if not safe:
         engine = get_engine(request.registry)
         if engine.dialect.name == "sqlite":

@@ -93,6 +93,11 @@ def add_health_check(
     config.action(("benben-health-check", name), register, introspectables=(intr,))
 
 
+def health_checks(registry: Any) -> dict[str, RegisteredCheck]:
+    """Every check registered with ``config.add_health_check``, by name."""
+    return dict(registry.get(CHECKS_KEY, {}))
+
+
 def _run(check: RegisteredCheck, request: Request) -> tuple[str | None, str | None, float]:
     """(reason, message, milliseconds): no reason when the check passed."""
     started = time.perf_counter()
@@ -124,7 +129,7 @@ def run_checks(request: Request, details: bool = False) -> dict[str, dict[str, A
     with a ``reason`` when it failed; its ``message`` too when ``details``.  Every failure's
     message is logged (in this thread: with the request's id)."""
     registry = request.registry
-    checks: dict[str, RegisteredCheck] = registry.get(CHECKS_KEY, {})
+    checks = health_checks(registry)
     timeout = float(registry.settings["benben.health.timeout"])
     noncritical = set(registry.settings.get("benben.health.noncritical") or ())
     executor, in_flight = _executor(registry)

@@ -28,7 +28,7 @@ import bisect
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.core import (
@@ -41,6 +41,8 @@ from prometheus_client.utils import floatToGoString
 from pyramid.registry import Registry
 from pyramid.request import Request
 
+from benben.cache import cache_stats
+from benben.db import get_engine
 from benben.plugins.installed import enabled_plugins
 from benben.version import __version__
 
@@ -85,6 +87,13 @@ def matched_route(request: Request) -> Any:
     return request.__dict__.get("matched_route") or request.environ.get(ROUTE_ENVIRON_KEY)
 
 
+class HitCounting(Protocol):
+    """An in-process cache that counts its reads (a :class:`~benben.cache.ProcessCache`)."""
+
+    hits: int
+    misses: int
+
+
 class NullMetrics:
     """The interface, doing nothing: what :func:`get_metrics` answers when metrics are off."""
 
@@ -99,6 +108,10 @@ class NullMetrics:
 
     def cache(self, result: str) -> None:
         """A cache read outside core's region: ``hit``, ``miss`` or ``error``."""
+
+    def watch_process_cache(self, name: str, cache: HitCounting) -> None:
+        """Report ``cache.hits`` and ``cache.misses`` at each scrape, as
+        ``benben_near_cache_reads{cache=name}`` (the in-process caches register themselves)."""
 
     def request_started(self) -> None:
         """A request entered the app (the in-flight gauge)."""
@@ -146,11 +159,15 @@ class Metrics(NullMetrics):
         self._ratelimit = _Counts()
         self._logins = _Counts()
         self._cache = _Counts()
+        self._process_caches: dict[str, HitCounting] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_AppCollector(self))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
+
+    def watch_process_cache(self, name: str, cache: HitCounting) -> None:
+        self._process_caches[name] = cache
 
     # -- the interface ------------------------------------------------------------------------
     def login_failure(self, reason: str) -> None:
@@ -248,8 +265,7 @@ class Metrics(NullMetrics):
             "Cache reads by result; error: the backend failed (the read then also misses).",
             labels=("result",),
         )
-        stats = self.app_registry.get("benben.cache.stats")
-        core = stats.as_dict() if stats is not None else {}
+        core = cache_stats(self.app_registry).as_dict()
         extra = self._cache.snapshot()
         for result in CACHE_RESULTS:
             value = core.get(_CACHE_STATS[result], 0) + extra.get((result,), 0)
@@ -261,16 +277,13 @@ class Metrics(NullMetrics):
             "verified tokens), by result.",
             labels=("cache", "result"),
         )
-        for name, key in (("data", "benben.data.near_cache"),
-                          ("identity", "benben.security.identity_cache")):  # fmt: skip
-            found = self.app_registry.get(key)
-            if found is not None:
-                near.add_metric((name, "hit"), found.hits)
-                near.add_metric((name, "miss"), found.misses)
+        for name, watched in self._process_caches.items():
+            near.add_metric((name, "hit"), watched.hits)
+            near.add_metric((name, "miss"), watched.misses)
         yield near
 
     def state_families(self) -> Iterator[Metric]:
-        yield _pool_family(self.app_registry.get("benben.db.engine"))
+        yield _pool_family(get_engine(self.app_registry))
         build = GaugeMetricFamily(
             "benben_build_info", "Benben's version (the value is always 1).", labels=("version",)
         )

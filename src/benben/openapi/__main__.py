@@ -30,6 +30,7 @@ def core_document() -> dict[str, Any]:
         warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
         warnings.filterwarnings("ignore", "Deprecated call to `pkg_resources.declare_namespace")
         from benben.config import configure
+        from benben.db import get_engine
         from benben.openapi.generator import build_document
 
     with tempfile.TemporaryDirectory(prefix="benben-openapi-") as data_dir:
@@ -37,9 +38,7 @@ def core_document() -> dict[str, Any]:
         try:
             return build_document(config.registry)
         finally:
-            engine = config.registry.get("benben.db.engine")
-            if engine is not None:
-                engine.dispose()
+            get_engine(config.registry).dispose()
 
 
 def render_committed(document: dict[str, Any] | None = None) -> str:

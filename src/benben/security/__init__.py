@@ -75,8 +75,9 @@ def includeme(config: Configurator) -> None:
     get_token_codec(registry)
     get_password_hasher(registry)
     config.set_security_policy(SecurityPolicy())
-    from benben.cache import VERSIONS_KEY
+    from benben.cache import version_board
     from benben.cache.process_cache import ProcessCache
+    from benben.observability.metrics import get_metrics
     from benben.security.identity import FACTS_MAX_AGE, IDENTITY_CACHE_KEY
 
     # Verified access tokens, so that a hot request neither decodes nor looks anything up.
@@ -84,7 +85,8 @@ def includeme(config: Configurator) -> None:
         config.get_settings()["benben.cache.max_items"], max_age=FACTS_MAX_AGE
     )
     registry[IDENTITY_CACHE_KEY] = identities
-    registry[VERSIONS_KEY].on_forget(identities.clear)
+    version_board(registry).on_forget(identities.clear)
+    get_metrics(registry).watch_process_cache("identity", identities)
     config.include("benben.security.epoch")
     config.set_root_factory(Root)
     config.add_forbidden_view(forbidden_view)

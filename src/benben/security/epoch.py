@@ -32,7 +32,7 @@ from pyramid.request import Request
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
-from benben.cache import VERSIONS_KEY
+from benben.cache import version_board
 from benben.cache.versions import VersionBoard
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "DataVersionWatcher",
     "advance_epoch",
     "epoch_in_database",
+    "epoch_watcher",
     "near_epoch",
     "outdate_identities_after_commit",
     "read_epoch",
@@ -48,7 +49,7 @@ __all__ = [
 # The board counter every change to who-may-do-what advances; verified JWT identities are
 # cached in process under it (see benben.security.identity).
 AUTH_COUNTER = "auth"
-WATCHER_KEY = "benben.security.epoch_watcher"
+_WATCHER_KEY = "benben.security.epoch_watcher"
 _EPOCH_ROW = 1
 _READ_EPOCH_SQL = "SELECT value FROM benben_auth_epoch WHERE id = 1"
 
@@ -169,11 +170,16 @@ def _forget_inherited(watcher: DataVersionWatcher | None) -> None:
         watcher._forget_inherited()
 
 
+def epoch_watcher(registry: Any) -> DataVersionWatcher | None:
+    """The watcher of the embedded default (an SQLite file, memory caches); None elsewhere."""
+    return registry.get(_WATCHER_KEY)
+
+
 def near_epoch(request: Request) -> int | None:
     """The epoch under which identities verified in this process may be reused; None when they
     may not (the board is not trusted, or the database could not be asked)."""
-    board: VersionBoard = request.registry[VERSIONS_KEY]
-    watcher: DataVersionWatcher | None = request.registry.get(WATCHER_KEY)
+    board = version_board(request.registry)
+    watcher = epoch_watcher(request.registry)
     if watcher is not None and not watcher.catch_up(board):
         return None
     return board.counter(AUTH_COUNTER)
@@ -182,7 +188,7 @@ def near_epoch(request: Request) -> int | None:
 def outdate_identities_after_commit(request: Request) -> None:
     """Once the transaction commits, every instance stops trusting the identities and principal
     facts it cached before (a revocation, a changed role or membership, a deactivation...)."""
-    board: VersionBoard = request.registry[VERSIONS_KEY]
+    board = version_board(request.registry)
     transaction = request.tm.get()
     if getattr(transaction, "_benben_outdates_identities", False):
         return  # one bump per transaction is enough
@@ -215,9 +221,9 @@ def outdate_identities_after_commit(request: Request) -> None:
 
 
 def _advance_alone(registry: Any) -> int:
-    from benben.db import SESSION_FACTORY_KEY
+    from benben.db import session_factory
 
-    with registry[SESSION_FACTORY_KEY]() as session, session.begin():
+    with session_factory(registry)() as session, session.begin():
         return advance_epoch(session)
 
 
@@ -237,6 +243,6 @@ def includeme(config: Configurator) -> None:
         return
     timeout = float(config.get_settings().get("benben.database.connect_timeout", 5))
     watcher = DataVersionWatcher(database, timeout)
-    config.registry[WATCHER_KEY] = watcher
+    config.registry[_WATCHER_KEY] = watcher
     # Closed with the engine (tests dispose theirs); opened again on next use if need be.
     event.listen(engine, "engine_disposed", lambda _engine: watcher.close())

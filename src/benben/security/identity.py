@@ -17,7 +17,7 @@ from pyramid.request import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from benben.cache import NO_VALUE, VERSIONS_KEY
+from benben.cache import NO_VALUE, version_board
 from benben.cache.process_cache import ProcessCache
 from benben.cache.versions import VersionBoard
 from benben.errors import ProblemError
@@ -122,7 +122,7 @@ def compute_identity(request: Request) -> Identity | None:
         with _lookup_session(request) as dbsession:
             return _api_token_identity(request, dbsession, credential)
     near: ProcessCache | None = request.registry.get(IDENTITY_CACHE_KEY)
-    board: VersionBoard = request.registry[VERSIONS_KEY]
+    board: VersionBoard = version_board(request.registry)
     epoch = near_epoch(request) if near is not None else None
     if epoch is not None:
         found = near.get((credential, epoch))  # type: ignore[union-attr]
@@ -157,9 +157,9 @@ def _lookup_session(request: Request) -> Iterator[Session]:
     if request.environ.get("tm.active"):
         yield request.dbsession
         return
-    from benben.db import SESSION_FACTORY_KEY
+    from benben.db import session_factory
 
-    session: Session = request.registry[SESSION_FACTORY_KEY]()
+    session: Session = session_factory(request.registry)()
     try:
         yield session
         session.commit()
