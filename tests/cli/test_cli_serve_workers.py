@@ -115,6 +115,15 @@ def wait_for_workers(server: Server, replacing: set[int], timeout: float = 30.0)
     raise AssertionError(f"workers {workers_of(server)}, expected 2 replacing {replacing}")
 
 
+def wait_for_count(server: Server, count: int, timeout: float = 30.0) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while len(pids := workers_of(server)) != count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workers {pids}, expected {count}")
+        time.sleep(0.1)
+    return pids
+
+
 def answering_pid(base: str, sleep: float = 0) -> int:
     status, body = get(f"{base}/{PLUGIN}/pid?sleep={sleep}")
     assert status == 200, body
@@ -175,6 +184,16 @@ def test_two_workers_serve_and_a_killed_or_hung_one_is_replaced(tmp_path: Path) 
         assert all(answering_pid(base) for _ in range(10))
         assert "WORKER TIMEOUT" in server.logs()
 
+        # Ctrl-C (SIGINT) is graceful too: the request in flight is answered, then exit 0.
+        answers: list[int] = []
+        slow = threading.Thread(target=lambda: answers.append(answering_pid(base, sleep=3)))
+        slow.start()
+        time.sleep(1)
+        server.process.send_signal(signal.SIGINT)
+        slow.join(timeout=30)
+        assert answers, "the request in flight was cut"
+        assert server.process.wait(timeout=30) == 0
+
 
 def test_sighup_swaps_the_workers_and_sigterm_finishes_the_request_in_flight(
     tmp_path: Path,
@@ -192,6 +211,11 @@ def test_sighup_swaps_the_workers_and_sigterm_finishes_the_request_in_flight(
         assert traffic.failed == []
         assert traffic.served > 10
         assert answering_pid(base) in after
+
+        server.process.send_signal(signal.SIGTTIN)  # one more process, as Gunicorn gives it
+        wait_for_count(server, 3)
+        server.process.send_signal(signal.SIGTTOU)
+        after = wait_for_count(server, 2)
 
         answers: list[int] = []
         slow = threading.Thread(target=lambda: answers.append(answering_pid(base, sleep=3)))
