@@ -14,7 +14,8 @@ It measures twice: **fresh**, right after the bulk write (what a server has unti
 analyzes the table), then **settled**, once autovacuum has analyzed it, or, where autovacuum is
 off (as on our development machines), after a ``VACUUM (ANALYZE)`` standing in for it.
 
-For each measurement it prints whether the table had been analyzed by then, the request p50/p99,
+For each measurement it prints whether the table had been analyzed by then, the machine's load
+average (a busy machine makes every round trip wait for a core), the request p50/p99,
 the p50 of the page statement as the app timed it (a statement log kept by the launcher), and,
 for the last page statement the app issued, the server's execution time and plan: ``EXPLAIN
 (ANALYZE, BUFFERS)`` with the values the app bound (a custom plan), and the generic plan
@@ -322,6 +323,7 @@ def describe(node: dict[str, Any]) -> str:
 
 def phase(run: Run, name: str, options: argparse.Namespace, offset: int) -> dict[str, Any]:
     figures = measure(run, options.requests, options.warmup, offset)
+    figures["load"] = os.getloadavg()[0]  # a busy machine makes every round trip wait
     log = run.stop()
     main = max(log, key=lambda statement: len(log[statement]["ms"]))
     figures["sql_p50"] = statistics.median(log[main]["ms"][options.warmup :])
@@ -356,16 +358,16 @@ def one_run(options: argparse.Namespace, number: int) -> list[dict[str, Any]]:
 def report(results: list[list[dict[str, Any]]], records: int) -> None:
     print(f"\nfirst page of {QUERY.format(bound='N')}, {records:,} records")
     print(
-        f"{'run':<4} {'state':<8} {'analyzed':<8} {'p50 ms':>7} {'p99 ms':>7} {'sql p50':>8} "
-        f"{'custom':>7} {'generic':>8}  plans: custom | generic"
+        f"{'run':<4} {'state':<8} {'analyzed':<8} {'load':>5} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'sql p50':>8} {'custom':>7} {'generic':>8}  plans: custom | generic"
     )
     for number, phases in enumerate(results, 1):
         for r in phases:
             custom, generic = r["server"]["custom"], r["server"]["generic"]
             print(
                 f"{number:<4} {r['name']:<8} {'yes' if r['analyzed'] else 'no':<8} "
-                f"{r['p50']:>7.2f} {r['p99']:>7.2f} "
-                f"{r['sql_p50']:>8.2f} {custom['ms']:>7.2f} {generic['ms']:>8.2f}  "
+                f"{r['load']:>5.1f} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['sql_p50']:>8.2f} "
+                f"{custom['ms']:>7.2f} {generic['ms']:>8.2f}  "
                 f"{custom['plan']} | {generic['plan']}"
             )
     print("\nother documented shapes, server execution (custom plan)")
