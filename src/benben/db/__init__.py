@@ -35,6 +35,7 @@ from benben.db.meta import Base
 from benben.db.migrations import MigrationSource, pending, resolve_location
 from benben.db.replica import REPLICA_ENGINE_KEY, RoutingSession, use_primary
 from benben.errors import problem_response, unexpected_error_view
+from benben.plugins.installed import including_plugin
 
 __all__ = [
     "Base",
@@ -145,9 +146,9 @@ def _request_dbsession(request: Request) -> Session:
 
 def add_migrations(config: Configurator, location: str) -> None:
     """Directive: register a directory of Alembic revisions for core or the calling plugin."""
-    stack = config.registry.get("benben.plugin_stack") or []
-    if stack:
-        name, table = stack[-1].name, stack[-1].version_table
+    plugin = including_plugin(config.registry)
+    if plugin is not None:
+        name, table = plugin.name, plugin.version_table
     else:
         name, table = "core", "benben_version_core"
     source = MigrationSource(name, resolve_location(location), table)

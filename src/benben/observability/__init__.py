@@ -17,5 +17,5 @@ def includeme(config: Configurator) -> None:
     config.registry[REDACTOR_KEY] = QueryRedactor(config.get_settings().get(SETTING) or ())
     config.add_tween("benben.observability.tweens.observability_tween_factory", under=INGRESS)
     config.include("benben.observability.health")
-    config.include("benben.observability.metrics_view")  # GET /metrics, registry["benben.metrics"]
+    config.include("benben.observability.metrics_view")  # GET /metrics; get_metrics(registry)
     config.include("benben.observability.tracing")  # imports OpenTelemetry only when enabled
