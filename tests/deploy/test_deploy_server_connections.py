@@ -70,6 +70,17 @@ def test_one_process_per_pod_by_default_and_the_cpu_request_that_goes_with_it(re
     assert "500m" in deployment
 
 
+def test_the_several_processes_example_sizes_the_pod_for_them(render) -> None:
+    objects = render("workers-values.yaml")
+    config = one(objects, "ConfigMap", FULLNAME)["data"]
+    assert config["BENBEN_SERVER_WORKERS"] == "2"
+    assert config["BENBEN_SERVER_TIMEOUT"] == "60"
+    assert config["BENBEN_SERVER_GRACEFUL_TIMEOUT"] == "45"  # 60 - 10 (preStop) - 5
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    (benben,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert benben["resources"]["requests"] == {"cpu": "1", "memory": "768Mi"}  # 500m, 384Mi x 2
+
+
 def test_several_processes_per_pod_stop_within_the_pods_grace(render) -> None:
     objects = render(
         "default-values.yaml",
