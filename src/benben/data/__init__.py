@@ -21,8 +21,9 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from benben.data.announce import set_announcer
-from benben.data.readcache import ReadCacheAnnouncer
+from benben.data.readcache import NEAR_CACHE_KEY, ReadCacheAnnouncer
 from benben.data.storage import CollectionChangedError
+from benben.data.validation import PRINCIPAL_RE
 from benben.errors import problem_response
 
 __all__ = ["includeme"]
@@ -42,8 +43,6 @@ def _collection_changed_view(exc: CollectionChangedError, request: Request) -> R
 
 
 def _check_collection_creators(creators: tuple[str, ...]) -> None:
-    from benben.data.validation import PRINCIPAL_RE
-
     wrong = [principal for principal in creators if not PRINCIPAL_RE.fullmatch(principal)]
     if wrong:
         raise ConfigurationError(
@@ -54,6 +53,8 @@ def _check_collection_creators(creators: tuple[str, ...]) -> None:
 
 
 def includeme(config: Configurator) -> None:
+    # The views (Cornice services) load when the data API is included, not whenever a module of
+    # the package is imported: the models alone stay cheap to import (migrations, the CLI).
     from benben.data import collection_views, history_views, record_views
 
     settings = config.get_settings()
@@ -78,7 +79,6 @@ def includeme(config: Configurator) -> None:
     if settings["benben.data.cache.enabled"]:
         from benben.cache import version_board
         from benben.cache.process_cache import ProcessCache
-        from benben.data.readcache import NEAR_CACHE_KEY
         from benben.observability.metrics import get_metrics
 
         near = ProcessCache(
