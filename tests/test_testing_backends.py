@@ -132,3 +132,84 @@ def test_boards_closed_in_the_background_are_closed_by_the_session_end(tmp_path)
     release.set()
     shared.close()
     assert closed.is_set()  # ...the session did
+
+
+def _build(backends: Backends) -> Any:
+    from benben.config import configure
+
+    config = configure(backends.settings(), environ={})
+    backends.track(config.registry)
+    backends.migrate(config.registry)
+    return config.registry
+
+
+def _execute(url: str, *statements: str) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            results = [connection.execute(text(statement)) for statement in statements]
+            return [result.all() if result.returns_rows else [] for result in results]
+    finally:
+        engine.dispose()
+
+
+def _no_migrations(*_: Any) -> None:
+    raise AssertionError("migrated instead of taking the kept schema")
+
+
+def test_a_kept_schema_comes_back_as_migrating_left_it(tmp_path, monkeypatch):
+    """Rows (a large table and small ones), seed rows and sequences are put back."""
+    shared = SessionBackends(tmp_path)
+    first = Backends("postgresql", "memory", tmp_path / "first", shared)
+    try:
+        add_user(_build(first), "left-behind")
+        _execute(
+            first.database_url(),
+            "INSERT INTO benben_revoked_access_tokens (jti, expires_at)"
+            " SELECT g::text, now() FROM generate_series(1, 500) AS g",  # more than one page
+            "UPDATE benben_auth_epoch SET value = 7",
+            "SELECT nextval('benben_history_id_seq')",
+        )
+    finally:
+        first.close()
+    monkeypatch.setattr("benben.db.migrations.upgrade", _no_migrations)
+    second = Backends("postgresql", "memory", tmp_path / "second", shared)
+    try:
+        _build(second)
+        users, tokens, epoch, history_id = _execute(
+            second.database_url(),
+            "SELECT count(*) FROM benben_users",
+            "SELECT count(*) FROM benben_revoked_access_tokens",
+            "SELECT id, value FROM benben_auth_epoch",
+            "SELECT nextval('benben_history_id_seq')",
+        )
+        assert (users, tokens, epoch, history_id) == ([(0,)], [(0,)], [(1, 0)], [(1,)])
+    finally:
+        second.close()
+        shared.close()
+
+
+def test_a_schema_a_test_changed_is_dropped_not_kept(tmp_path, monkeypatch):
+    shared = SessionBackends(tmp_path)
+    first = Backends("postgresql", "memory", tmp_path / "first", shared)
+    try:
+        _build(first)
+        # As a collection's indexed field does: an index the migrations never made.
+        _execute(first.database_url(), "CREATE INDEX mine ON benben_users (email)")
+    finally:
+        first.close()
+    second = Backends("postgresql", "memory", tmp_path / "second", shared)
+    try:
+        _build(second)  # migrated afresh: nothing was kept
+        mine = "SELECT indexname FROM pg_indexes WHERE indexname = 'mine'"
+        indexes = _execute(second.database_url(), mine + " AND schemaname = current_schema()")
+        assert indexes == [[]]
+        monkeypatch.setattr("benben.db.migrations.upgrade", _no_migrations)
+    finally:
+        second.close()
+    third = Backends("postgresql", "memory", tmp_path / "third", shared)
+    try:
+        _build(third)  # ...while an unchanged schema is kept (upgrade would fail now)
+    finally:
+        third.close()
+        shared.close()

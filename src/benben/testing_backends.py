@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from benben.testing_auth import FAST_PASSWORD_HASHING
+from benben.testing_schemas import SchemaPool, quote
 from benben.testing_services import postgresql_url, require_postgresql, require_redis
 
 __all__ = ["Backends", "SessionBackends", "sources_key"]
@@ -46,10 +47,6 @@ def sources_key(sources: Sequence[Any]) -> SourcesKey:
     )
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 class SessionBackends:
     """What the tests of one session share: migrated templates, a connection to PostgreSQL's
     own database for CREATE/DROP DATABASE, and version boards being closed in the background."""
@@ -57,6 +54,7 @@ class SessionBackends:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._admin: Engine | None = None
+        self.schemas = SchemaPool(self.admin)
         self._sqlite_templates: dict[SourcesKey, Path] = {}
         self._closing: list[threading.Thread] = []
         self._entry_points: dict[tuple[str, ...], tuple[importlib.metadata.EntryPoint, ...]] = {}
@@ -73,10 +71,9 @@ class SessionBackends:
         return self._entry_points[path]
 
     def admin(self) -> Engine:
-        """An AUTOCOMMIT engine on the server's database (CREATE DATABASE runs outside a
-        transaction)."""
+        """An engine on the server's database, for creating, emptying and dropping schemas."""
         if self._admin is None:
-            self._admin = create_engine(postgresql_url(), isolation_level="AUTOCOMMIT")
+            self._admin = create_engine(postgresql_url())
         return self._admin
 
     def close_later(self, closeable: Any) -> None:
@@ -118,13 +115,13 @@ class SessionBackends:
 
     def create_schema(self) -> str:
         name = f"test_{uuid.uuid4().hex[:16]}"
-        with self.admin().connect() as connection:
-            connection.execute(text(f"CREATE SCHEMA {_quote(name)}"))
+        with self.admin().begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {quote(name)}"))
         return name
 
     def drop_schema(self, name: str) -> None:
-        with self.admin().connect() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {_quote(name)} CASCADE"))
+        with self.admin().begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE"))
 
     def close(self) -> None:
         for thread in self._closing:
@@ -132,6 +129,7 @@ class SessionBackends:
         self._closing.clear()
         self._sqlite_templates.clear()
         if self._admin is not None:
+            self.schemas.close()
             self._admin.dispose()
             self._admin = None
 
@@ -153,6 +151,7 @@ class Backends:
         self._owns_shared = shared is None
         # PostgreSQL: this test's own schema (created on first use).
         self.schema: str | None = None
+        self._schema_key: SourcesKey | None = None  # how its tables were made, when known
         self.cache_prefix = f"benben-test-{uuid.uuid4().hex[:12]}:"
         self._apps: list[Any] = []
 
@@ -173,7 +172,7 @@ class Backends:
         return settings
 
     def sqlite_path(self) -> Path:
-        return Path(self.tmp_path) / "var" / "benben.sqlite"
+        return (Path(self.tmp_path) / "var" / "benben.sqlite").resolve()
 
     def database_url(self) -> str:
         if self.database != "postgresql":
@@ -191,15 +190,30 @@ class Backends:
         from benben.db.migrations import upgrade
 
         engine, sources = get_engine(registry), migration_sources(registry)
-        database = engine.url.database
-        if (
-            engine.url.get_backend_name() == "sqlite"
-            and database
-            and Path(database).resolve() == self.sqlite_path().resolve()
-        ):
+        database, backend = engine.url.database, engine.url.get_backend_name()
+        if backend == "sqlite" and database and Path(database).resolve() == self.sqlite_path():
             self.shared.migrate_sqlite(engine, sources)
+        elif backend == "postgresql" and self._is_own_schema(engine) and self._schema_is_empty():
+            key = sources_key(sources)
+            if not self.shared.schemas.take(key, str(self.schema)):
+                upgrade(engine, sources)
+                self.shared.schemas.remember(key, str(self.schema))
+            self._schema_key = key
         else:
             upgrade(engine, sources)
+
+    def _is_own_schema(self, engine: Engine) -> bool:
+        options = str(engine.url.query.get("options", ""))
+        return self.schema is not None and f"-csearch_path={self.schema}" in options.split()
+
+    def _schema_is_empty(self) -> bool:
+        with self.shared.admin().connect() as connection:
+            tables = connection.execute(
+                text("SELECT count(*) FROM pg_tables WHERE schemaname = :schema"),
+                {"schema": self.schema},
+            ).scalar_one()
+            connection.rollback()
+        return tables == 0
 
     def track(self, app: Any) -> None:
         self._apps.append(app)
@@ -214,7 +228,9 @@ class Backends:
             if versions is not None:  # its Redis subscription thread, when one started
                 self.shared.close_later(versions)
         if self.schema is not None:
-            self.shared.drop_schema(self.schema)
+            key, schema = self._schema_key, self.schema
+            if key is None or not self.shared.schemas.give_back(key, schema):
+                self.shared.drop_schema(schema)
         if self.cache == "redis":
             import redis
 
