@@ -14,14 +14,13 @@ It measures twice: **fresh**, right after the bulk write (what a server has unti
 analyzes the table), then **settled**, once autovacuum has analyzed it, or, where autovacuum is
 off (as on our development machines), after a ``VACUUM (ANALYZE)`` standing in for it.
 
-For each measurement it prints whether the table had been analyzed by then, the machine's load
-average (a busy machine makes every round trip wait for a core), the request p50/p99,
-the p50 of the page statement as the app timed it (a statement log kept by the launcher), and,
-for the last page statement the app issued, the server's execution time and plan: ``EXPLAIN
-(ANALYZE, BUFFERS)`` with the values the app bound (a custom plan), and the generic plan
-PostgreSQL may switch a prepared statement to (psycopg prepares a statement after 5 executions
-on a connection).  Then the same for two other shapes whose plans depend more on statistics
-(``_sort=-price``, ``category=c&_sort=-price``), and the spread over runs.
+Each measurement prints whether the table was analyzed by then (by autovacuum, the benchmark or
+the app, which analyzes it when a slow page finds its statistics stale), the load average (on a
+busy machine every round trip waits for a core), the request p50/p99, the page statement's p50
+as the app timed it (a statement log kept by the launcher), and the server's execution time and
+plan of the last one: ``EXPLAIN (ANALYZE, BUFFERS)`` with the values the app bound (a custom
+plan), and the generic plan of a prepared statement (psycopg prepares after 5 executions).
+Then two shapes whose plans depend more on statistics, and the spread over runs.
 
     python benchmarks/query_scale.py [--records 100000] [--scale] [--runs 3] [--requests 150]
 
@@ -67,16 +66,10 @@ OTHER_SHAPES = [
     "/api/v1/collections/scale/records?_sort=-price&_limit=100",
     "/api/v1/collections/scale/records?category=c&_sort=-price&_limit=100",
 ]
-SCHEMA = {
-    "type": "object",
-    "required": ["title", "price"],
-    "properties": {
-        "title": {"type": "string", "maxLength": 200},
-        "price": {"type": "number", "minimum": 0},
-        "category": {"type": "string", "enum": ["a", "b", "c", "d"]},
-        "stock": {"type": "integer"},
-    },
-}
+SCHEMA = {"type": "object", "required": ["title", "price"], "properties": {
+    "title": {"type": "string", "maxLength": 200}, "price": {"type": "number", "minimum": 0},
+    "category": {"type": "string", "enum": ["a", "b", "c", "d"]}, "stock": {"type": "integer"},
+}}  # fmt: skip
 
 # The app under waitress, with a statement log: each page statement's durations, and its last
 # parameters, written out when the benchmark stops the app.
@@ -226,6 +219,15 @@ def seed(run: Run, count: int) -> None:
     )
 
 
+def analyzed(run: Run) -> bool:
+    """Whether anything analyzed the records table: autovacuum, the benchmark, or the app."""
+    (done,) = run.db.execute(
+        "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL FROM pg_stat_user_tables"
+        " WHERE relname = 'benben_records'"
+    ).fetchone()
+    return bool(done)
+
+
 def settle(run: Run, timeout: float = 600) -> str:
     """The table as production keeps it: analyzed (and vacuumed) by autovacuum, or by hand
     where autovacuum is off.  What was done, for the report."""
@@ -233,15 +235,11 @@ def settle(run: Run, timeout: float = 600) -> str:
         run.db.execute("VACUUM (ANALYZE) benben_records")
         return "autovacuum off: VACUUM (ANALYZE) by the benchmark"
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        (analyzed,) = run.db.execute(
-            "SELECT last_autoanalyze IS NOT NULL FROM pg_stat_user_tables"
-            " WHERE relname = 'benben_records'"
-        ).fetchone()
-        if analyzed:
-            return "autovacuum on: measured once it had analyzed the table"
+    while not analyzed(run):
+        if time.monotonic() > deadline:
+            raise SystemExit("nothing analyzed benben_records in time")
         time.sleep(1)
-    raise SystemExit("autovacuum did not analyze benben_records in time")
+    return "autovacuum on: measured once the table was analyzed"
 
 
 def get(connection: http.client.HTTPConnection, token: str, path: str) -> float:
@@ -259,19 +257,24 @@ def get(connection: http.client.HTTPConnection, token: str, path: str) -> float:
 
 def measure(run: Run, requests: int, warmup: int, offset: int) -> dict[str, Any]:
     """p50/p99 (ms) of sequential requests on one kept-alive connection, as a client's; each
-    bound different, so that no answer comes from a cache.  Then the other shapes, a few
-    requests each, for their plans only."""
+    bound different, so that no answer comes from a cache.  Then the other shapes, three
+    requests each: a slow page makes the app analyze stale statistics, so the first one may
+    take far longer than the next."""
     connection = http.client.HTTPConnection("127.0.0.1", run.port, timeout=120)
     timings = [
         get(connection, run.token, QUERY.format(bound=50_000 + offset + i))
         for i in range(warmup + requests)
     ]
-    for shape in OTHER_SHAPES:
-        for _ in range(3):
-            get(connection, run.token, shape)
+    was_analyzed = analyzed(run)
+    others = [[get(connection, run.token, shape) for _ in range(3)] for shape in OTHER_SHAPES]
     connection.close()
     timings = sorted(timings[warmup:])
-    return {"p50": statistics.median(timings), "p99": timings[int(len(timings) * 0.99) - 1]}
+    return {
+        "p50": statistics.median(timings),
+        "p99": timings[int(len(timings) * 0.99) - 1],
+        "analyzed": was_analyzed,
+        "others_ms": others,
+    }
 
 
 def _literal(kind: str, value: str) -> Any:
@@ -334,10 +337,6 @@ def phase(run: Run, name: str, options: argparse.Namespace, offset: int) -> dict
         if statement != main
     ]
     figures["name"] = name
-    (figures["analyzed"],) = run.db.execute(
-        "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL FROM pg_stat_user_tables"
-        " WHERE relname = 'benben_records'"
-    ).fetchone()
     run.start()  # a fresh process: the next phase starts with the pool and caches cold too
     return figures
 
@@ -370,12 +369,15 @@ def report(results: list[list[dict[str, Any]]], records: int) -> None:
                 f"{custom['ms']:>7.2f} {generic['ms']:>8.2f}  "
                 f"{custom['plan']} | {generic['plan']}"
             )
-    print("\nother documented shapes, server execution (custom plan)")
+    print("\nother shapes: 1st and 3rd request (ms), then server execution and plan")
     for number, phases in enumerate(results, 1):
         for r in phases:
-            for shape, other in zip(OTHER_SHAPES, r["others"], strict=False):
+            for shape, times, other in zip(OTHER_SHAPES, r["others_ms"], r["others"], strict=False):
                 query, plan = shape.split("?")[1].split("&_limit")[0], other["plan"]
-                print(f"{number:<4} {r['name']:<8} {other['ms']:>8.2f} ms  {query}: {plan}")
+                print(
+                    f"{number:<4} {r['name']:<8} {times[0]:>8.2f} {times[-1]:>7.2f} "
+                    f"{other['ms']:>7.2f}  {query}: {plan}"
+                )
     print("\nspread")
     for state in ("fresh", "settled"):
         p50s = [r["p50"] for phases in results for r in phases if r["name"] == state]

@@ -96,6 +96,7 @@ def insert_many(engine: Engine, cid: str, data: Sequence[dict[str, Any]]) -> Non
         collection = session.get(Collection, cid)
         assert collection is not None
         collection.last_modified = BASE_TIME + len(rows)
+        collection.record_count += len(rows)
 
 
 def params(query: str | Sequence[tuple[str, str]] | Mapping[str, str]) -> MultiDict:

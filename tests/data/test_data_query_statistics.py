@@ -1,17 +1,20 @@
-"""PostgreSQL plans the documented query shapes on a declared field's index from statistics it
-has as soon as the field is declared: ensure_indexes analyzes a populated collection's table, as
-a new expression index has no statistics until then (and autovacuum may not come round for a
-long time on a large table)."""
+"""PostgreSQL plans the documented query shapes on a declared field's index from statistics of
+what the table holds: ensure_indexes analyzes a populated collection's table, as a new
+expression index has no statistics until then, and a slow page analyzes it when the planner's
+idea of the collection's size is stale (autovacuum may not come round for a long time on a
+large table)."""
 
 from __future__ import annotations
 
 import pytest
-from data_query_support import insert_many, parse
+from data_query_support import fetch, insert_many, parse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from benben.data import sql
 from benben.data.indexes import ensure_indexes, index_name
-from benben.data.sql import list_statements
+from benben.data.query_statistics import MIN_RECORDS, refresh_if_stale, statistics_stale
+from benben.data.sql import fetch_page, list_statements
 
 pytestmark = pytest.mark.parametrize("backends", [("postgresql", "memory")], indirect=True)
 
@@ -86,3 +89,36 @@ def test_the_documented_shapes_use_the_index_without_sorting(engine):
         chosen = plan(engine, query)
         assert index_name("things", field) in chosen, (query, chosen)
         assert "Sort" not in chosen, (query, chosen)
+
+
+def test_stale_statistics_are_refreshed_and_fresh_ones_left_alone(engine):
+    declare(engine, ["price", "category"])  # empty: nothing analyzed
+    populate(engine)
+    with Session(engine) as session, session.begin():
+        assert statistics_stale(session, "things")
+        assert refresh_if_stale(session, "things")
+    assert expression_statistics(engine, "price") == 3
+    with Session(engine) as session, session.begin():
+        assert not statistics_stale(session, "things")
+        assert not refresh_if_stale(session, "things")
+
+
+def test_a_small_collection_is_never_stale(engine):
+    insert_many(engine, "things", [{"price": n} for n in range(MIN_RECORDS - 1)])
+    with Session(engine) as session:
+        assert not statistics_stale(session, "things")
+
+
+def test_a_slow_page_refreshes_stale_statistics(engine, monkeypatch):
+    declare(engine, ["price", "category"])
+    populate(engine)
+    assert "Sort" in plan(engine, "_sort=-price")  # the collection taken for an empty one
+    monkeypatch.setattr(sql, "SLOW_PAGE_SECONDS", 3600.0)
+    fetch(engine, "_sort=-price")  # not slow: nothing looked at
+    assert expression_statistics(engine, "price") == 0
+    monkeypatch.setattr(sql, "SLOW_PAGE_SECONDS", 0.0)
+    with Session(engine) as session, session.begin():
+        page = fetch_page(session, "things", parse("_sort=-price"), readable_by=None)
+    assert len(page.records) == 100
+    assert expression_statistics(engine, "price") == 3
+    assert "Sort" not in plan(engine, "_sort=-price")

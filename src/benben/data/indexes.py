@@ -133,10 +133,10 @@ def analyze_records(bind: Connection | Session) -> None:
     A new expression index has no statistics until the table is analyzed; until then the planner
     guesses a collection's size and a filter's selectivity from defaults, and on a populated
     collection takes a sort of every match for cheaper than walking the index (100-280 ms
-    against 0.1-0.3 ms for ``_sort=-price`` at 100,000 records).  Autovacuum would analyze the table, but
-    only once a tenth of it has changed since the last time: on a large table, never because
-    of a new index.  ANALYZE reads a sample (30,000 rows by default), not the table, and blocks
-    no reads or writes.
+    against 0.1-0.3 ms for ``_sort=-price`` at 100,000 records).  Autovacuum would analyze the
+    table, but only once a tenth of it has changed since the last time: on a large table, never
+    because of a new index.  ANALYZE reads a sample (30,000 rows by default), not the table,
+    and blocks no reads or writes.
     """
     _execute(bind, text("ANALYZE benben_records"))
 

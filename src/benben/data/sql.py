@@ -9,6 +9,7 @@ collection id are validated literals (see jsonkeys.py).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,6 +33,7 @@ from benben.data.jsonkeys import collection_is, const
 from benben.data.keyset import after_conditions, whole_texts
 from benben.data.models import Record, RecordGrant
 from benben.data.query import ListQuery
+from benben.data.query_statistics import SLOW_PAGE_SECONDS, refresh_if_stale
 from benben.data.sql_terms import Terms
 
 __all__ = ["Page", "Statements", "fetch_page", "list_statements"]
@@ -128,7 +130,10 @@ def fetch_page(
     if query.after is not None and any(isinstance(v, LongText) for v in query.after):
         query = replace(query, after=whole_texts(session, collection_id, query))
     statements = list_statements(dialect, collection_id, query, readable_by=readable_by)
+    started = time.perf_counter()
     rows = session.execute(statements.page).all()
+    if time.perf_counter() - started > SLOW_PAGE_SECONDS:
+        refresh_if_stale(session, collection_id)  # the next pages are planned on fresh ones
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
