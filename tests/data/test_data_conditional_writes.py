@@ -201,3 +201,21 @@ def test_a_patch_is_validated_against_the_schema_it_commits_with(app, alice, not
     assert app.get(url, headers=alice.headers).json["data"] == {"title": "x"}
     patched = app.patch_json(url, {"data": {"isbn": "1"}}, headers=alice.headers)
     assert patched.json["data"] == {"title": "x", "isbn": "1"}
+
+
+def test_a_create_only_put_of_an_id_taken_meanwhile_is_412(app, alice, notes):
+    url = record_url("notes", "late")
+    app.get(url, headers=alice.headers, status=404)  # "no such record" is cached
+    with get_engine(app.app.registry).begin() as connection:  # another instance creates it
+        connection.execute(
+            text(
+                "INSERT INTO benben_records (collection_id, id, data, permissions, created_by,"
+                " last_modified, deleted) VALUES ('notes', 'late', :data, '{}', NULL, 1, false)"
+            ),
+            {"data": json.dumps({"by": "other"})},
+        )
+    # Read as missing, the INSERT meets the id taken: replayed, the precondition then fails.
+    app.put_json(url, {"data": {}}, headers={**alice.headers, "If-None-Match": "*"}, status=412)
+    replaced = app.put_json(url, {"data": {"by": "alice"}}, headers=alice.headers)
+    assert replaced.status_code == 200
+    assert app.get(url, headers=alice.headers).json["data"] == {"by": "alice"}

@@ -222,7 +222,9 @@ def _insert_record(
             timestamp = _insert_record_statements(
                 request, collection, record_id, data, permissions, grants
             )
-    except IntegrityError:
+    except IntegrityError as error:
+        if not _id_taken(error):
+            raise
         collection_changed(request, collection.id)
     # The object answered is transient (the row was written by Core, not the unit of work):
     # later reads in this transaction load the row itself.
@@ -235,6 +237,14 @@ def _insert_record(
         last_modified=timestamp,
         deleted=False,
     )
+
+
+def _id_taken(error: IntegrityError) -> bool:
+    """Whether the INSERT met the record's primary key taken (PostgreSQL unique_violation;
+    SQLite names the constraint)."""
+    if getattr(error.orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(error.orig)
 
 
 def _insert_record_statements(
