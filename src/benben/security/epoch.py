@@ -9,11 +9,10 @@ instances on one PostgreSQL database.  So with the memory cache, every such chan
 one row, ``benben_auth_epoch``, in its own transaction, and what is cached is valid for one epoch
 only:
 
-- on SQLite (a file), the kernel's report of writes in the database's directory (inotify; else
-  ``PRAGMA data_version``) says, without a query, whether any other connection committed since
+- on SQLite (a file), ``PRAGMA data_version`` says whether any other connection committed since
   we last looked (see :class:`DataVersionWatcher`); only then is the row read again and its
   value learned on the board under :data:`AUTH_COUNTER`, which keys the verified identities (so
-  the hot path stays a memory read);
+  the hot path reads no table);
 - on PostgreSQL (whose board is never trusted with a memory cache: nothing is kept in process),
   the row is read in each authenticated request's own session, and the cached facts are used
   only when they were stored under that same epoch.
@@ -35,7 +34,6 @@ from sqlalchemy.orm import Session
 
 from benben.cache import version_board
 from benben.cache.versions import VersionBoard
-from benben.db.file_changes import FileChanges
 
 __all__ = [
     "AUTH_COUNTER",
@@ -90,17 +88,13 @@ class DataVersionWatcher:
     """Whether another connection committed to an SQLite file since the last look; if so, the
     epoch read again and learned on the board.
 
-    The gate is :class:`~benben.db.file_changes.FileChanges` on the database's directory: a
-    commit writes the ``-wal`` file, and asking whether anything was written costs one
-    non-blocking ``read()`` that keeps the GIL (a call into ``sqlite3`` releases it, which costs
-    a threaded server more than the call itself).  Where that is not available, ``PRAGMA
-    data_version`` on the watcher's own connection answers for a few microseconds.  Both open on
-    any write by any other connection, this process's pool included, so they only gate reading
-    the epoch row.
+    The gate is ``PRAGMA data_version`` on the watcher's own connection (a few microseconds, no
+    table read): SQLite's documented answer to "did another connection commit since I last
+    asked".  It opens on any write by any other connection, this process's pool included, so it
+    only gates reading the epoch row.
 
-    A forked child (``benben serve --workers``) starts afresh: its own connection and watch, not
-    its parent's (an SQLite connection must not cross a fork; a shared inotify descriptor would
-    let one process take the reports the other needs).
+    A forked child (``benben serve --workers``) starts afresh on a connection of its own (an
+    SQLite connection must not cross a fork).
     """
 
     def __init__(self, path: str, timeout: float) -> None:
@@ -111,35 +105,23 @@ class DataVersionWatcher:
         self._connection: sqlite3.Connection | None = None
         # Connections of parents, kept open unused: closing one in a child is a use of it too.
         self._inherited: list[sqlite3.Connection] = []
-        self._changes: FileChanges | None = None
-        self._seen: Any = None  # the data_version (or True) as of the last epoch read
+        self._seen: int | None = None  # the data_version as of the last epoch read
         self.reads = 0  # epoch rows read: how often the gate opened
         reference = weakref.ref(self)  # fork hooks cannot be unregistered: hold self weakly
         os.register_at_fork(after_in_child=lambda: _forget_inherited(reference()))
 
     def _forget_inherited(self) -> None:
-        """In a forked child: the parent's connection and watch are dropped unused, and a lock
-        a parent's thread held at the fork is replaced; the next call connects again."""
+        """In a forked child: the parent's connection is dropped unused, and a lock a parent's
+        thread held at the fork is replaced; the next call connects again."""
         self._lock = threading.Lock()
         if self._connection is not None:
             self._inherited.append(self._connection)
         self._connection = None
-        self._changes = None
         self._seen = None
 
     def catch_up(self, board: VersionBoard) -> bool:
         """Learn the epoch if anyone committed since the last call; False when the database
         could not be asked (the caller then trusts nothing cached)."""
-        changes = self._changes
-        # The hot path: nothing written since the last epoch read, and no thread between
-        # draining the reports and learning the epoch (checked second: see _read_epoch).
-        if (
-            changes is not None
-            and self._seen is not None
-            and not changes.pending()
-            and not self._lock.locked()
-        ):
-            return True
         with self._lock:
             try:
                 return self._read_epoch(board)
@@ -148,22 +130,12 @@ class DataVersionWatcher:
                 return False
 
     def _read_epoch(self, board: VersionBoard) -> bool:
-        """Under the lock: what was written is taken first, then the epoch read, so that a
-        commit in between is seen now or next time; a caller that found nothing pending while
-        this runs waits for the lock, and finds the board learned."""
+        """Under the lock: the data version first, then the epoch, so that a commit in between
+        is seen now or next time."""
         connection = self._connect()
-        changes = self._changes
-        if changes is not None:
-            if self._seen is not None and not changes.pending():
-                return True  # learned by the thread that held the lock before
-            if not changes.drain():  # the directory was removed or moved: ask SQLite
-                self._changes = changes = None
-                self._seen = None
-        seen: Any = True
-        if changes is None:
-            seen = connection.execute("PRAGMA data_version").fetchone()[0]
-            if seen == self._seen:
-                return True
+        seen = connection.execute("PRAGMA data_version").fetchone()[0]
+        if seen == self._seen:
+            return True
         row = connection.execute(_READ_EPOCH_SQL).fetchone()
         self.reads += 1
         board.learn({AUTH_COUNTER: int(row[0]) if row else 0})
@@ -179,8 +151,6 @@ class DataVersionWatcher:
                 check_same_thread=False,  # used under self._lock by any thread
                 uri=self._uri,
             )
-            if not self._uri:
-                self._changes = FileChanges.open(os.path.dirname(os.path.abspath(self.path)))
             self._seen = None
         return self._connection
 
@@ -189,8 +159,6 @@ class DataVersionWatcher:
             self._close()
 
     def _close(self) -> None:
-        # FileChanges closes its descriptor once no thread holds it any more.
-        self._changes = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
