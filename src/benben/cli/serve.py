@@ -354,8 +354,9 @@ def _release(registry: Any) -> None:
     process then ends without tearing the app down (see exit_fast)."""
     if registry is None:
         return
-    for key in ("benben.db.engine", "benben.db.replica_engine"):
-        engine = registry.get(key)
+    from benben.db import get_engine, get_replica_engine
+
+    for engine in (get_engine(registry), get_replica_engine(registry)):
         if engine is not None:
             engine.dispose()
 
