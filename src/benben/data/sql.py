@@ -63,7 +63,7 @@ def list_statements(
 ) -> Statements:
     """The SQL of ``query`` on ``dialect`` (``fetch_page`` runs it; tests EXPLAIN it)."""
     table = Record.__table__
-    builder = Terms(table, dialect)
+    terms = Terms(table, dialect)
     collection: ColumnElement[bool] = collection_is(table, collection_id)
     if dialect == "sqlite":
         # Without statistics SQLite takes "collection_id = x" for a very selective equality, and
@@ -71,8 +71,8 @@ def list_statements(
         # The term still selects the partial indexes, whose predicate it is.
         collection = func.likelihood(collection, const("0.99"))
     conditions: list[ColumnElement[bool]] = [collection]
-    conditions += [builder.condition(f) for f in query.filters if f.field.meta]
-    data_filters = [builder.condition(f) for f in query.filters if not f.field.meta]
+    conditions += [terms.condition(f) for f in query.filters if f.field.meta]
+    data_filters = [terms.condition(f) for f in query.filters if not f.field.meta]
     if query.since is not None:
         conditions.append(table.c.last_modified > bindparam(None, query.since, BigInteger()))
     if query.before is not None:
@@ -99,11 +99,11 @@ def list_statements(
         )
 
     sort_keys = query.sort_keys()
-    keys = builder.sort_keys(sort_keys)
+    keys = terms.sort_keys(sort_keys)
     page_conditions = list(conditions)
     if query.after is not None:
         kinds = [part for _, part, _ in sort_keys]
-        values = [builder.key_param(k, v) for k, v in zip(kinds, query.after, strict=True)]
+        values = [terms.key_param(k, v) for k, v in zip(kinds, query.after, strict=True)]
         page_conditions += after_conditions(keys, values)
     page = (
         select(Record, *(expr.label(f"k{i}") for i, (expr, _) in enumerate(keys)))
