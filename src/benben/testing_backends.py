@@ -29,10 +29,6 @@ from benben.testing_services import postgresql_url, require_postgresql, require_
 
 __all__ = ["Backends", "SessionBackends", "sources_key"]
 
-# Registry keys (benben.db.ENGINE_KEY, REPLICA_ENGINE_KEY, benben.cache.VERSIONS_KEY), read
-# without importing those packages: what a test never built must not be imported for its cleanup.
-_ENGINE_KEYS = ("benben.db.engine", "benben.db.replica_engine")
-_VERSIONS_KEY = "benben.cache.versions"
 # How many tables a database holds: none means never migrated.
 _SQLITE_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 
@@ -219,14 +215,15 @@ class Backends:
         self._apps.append(app)
 
     def close(self) -> None:
+        from benben.cache import version_board
+        from benben.db import get_engine, get_replica_engine
+
         for registry in self._apps:
-            for key in _ENGINE_KEYS:
-                engine = registry.get(key)
+            for engine in (get_engine(registry), get_replica_engine(registry)):
                 if engine is not None:
                     engine.dispose()
-            versions = registry.get(_VERSIONS_KEY)
-            if versions is not None:  # its Redis subscription thread, when one started
-                self.shared.close_later(versions)
+            # Its Redis subscription thread, when one started.
+            self.shared.close_later(version_board(registry))
         if self.schema is not None:
             key, schema = self._schema_key, self.schema
             if key is None or not self.shared.schemas.give_back(key, schema):
