@@ -17,9 +17,10 @@ off (as on our development machines), after a ``VACUUM (ANALYZE)`` standing in f
 Each measurement prints whether the table was analyzed by then (by autovacuum, the benchmark or
 the app, which analyzes it when a slow page finds its statistics stale), the load average (on a
 busy machine every round trip waits for a core), the request p50/p99, the page statement's p50
-as the app timed it (a statement log kept by the launcher), and the server's execution time and
-plan of the last one: ``EXPLAIN (ANALYZE, BUFFERS)`` with the values the app bound (a custom
-plan), and the generic plan of a prepared statement (psycopg prepares after 5 executions).
+as the app timed it (query_scale_app.py keeps a statement log), and the server's execution
+time and plan of the last one: ``EXPLAIN (ANALYZE, BUFFERS)`` with the values the app bound
+(a custom plan), and the generic plan of a prepared statement (psycopg prepares after 5
+executions); "reads" are blocks per request read from outside PostgreSQL's shared buffers.
 Then two shapes whose plans depend more on statistics, and the spread over runs.
 
     python benchmarks/query_scale.py [--records 100000] [--scale] [--runs 3] [--requests 150]
@@ -40,7 +41,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import urllib.request
 import uuid
@@ -54,6 +54,8 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 from core_overhead import free_port, wait_until_up
+
+APP = Path(__file__).parent / "query_scale_app.py"  # Benben with a statement log
 
 POSTGRESQL = os.environ.get(
     "BENBEN_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -70,42 +72,6 @@ SCHEMA = {"type": "object", "required": ["title", "price"], "properties": {
     "title": {"type": "string", "maxLength": 200}, "price": {"type": "number", "minimum": 0},
     "category": {"type": "string", "enum": ["a", "b", "c", "d"]}, "stock": {"type": "integer"},
 }}  # fmt: skip
-
-# The app under waitress, with a statement log: each page statement's durations, and its last
-# parameters, written out when the benchmark stops the app.
-LAUNCHER = textwrap.dedent(
-    """
-    import json, logging, signal, sys, time, waitress
-    from sqlalchemy import event
-    from benben.config import make_wsgi_app
-    from benben.db import get_engine
-
-    app = make_wsgi_app({}, setup_logging=True)
-    logging.getLogger("benben.access").setLevel(logging.WARNING)
-    log = {}
-
-    @event.listens_for(get_engine(app.registry), "before_cursor_execute")
-    def _started(conn, cursor, statement, parameters, context, executemany):
-        conn.info["bench.started"] = time.perf_counter()
-
-    @event.listens_for(get_engine(app.registry), "after_cursor_execute")
-    def _ended(conn, cursor, statement, parameters, context, executemany):
-        if "FROM benben_records" in statement and "ORDER BY" in statement:
-            entry = log.setdefault(statement, {"ms": [], "parameters": None})
-            entry["ms"].append((time.perf_counter() - conn.info["bench.started"]) * 1000)
-            entry["parameters"] = {
-                name: [type(value).__name__, str(value)] for name, value in parameters.items()
-            }
-
-    def _stop(*_):
-        with open(sys.argv[2], "w") as out:
-            json.dump(log, out)
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, _stop)
-    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=4, _quiet=True)
-    """
-)
 
 
 def url(database: str | None = None) -> str:
@@ -152,7 +118,7 @@ class Run:
             raise
 
     def start(self) -> None:
-        command = [sys.executable, "-c", LAUNCHER, str(self.port), str(self.log_path)]
+        command = [sys.executable, str(APP), str(self.port), str(self.log_path)]
         self.process = subprocess.Popen(command, env=self.env)
         wait_until_up(self.base + "/health/ready", timeout=60)
 
@@ -324,10 +290,23 @@ def describe(node: dict[str, Any]) -> str:
         node = children[0]
 
 
+def blocks_read(run: Run) -> int:
+    """Records' table and index blocks read from outside PostgreSQL's shared buffers so far
+    (from the OS's cache or the disk): what a collection larger than the buffers costs."""
+    (read,) = run.db.execute(
+        "SELECT heap_blks_read + coalesce(idx_blks_read, 0) FROM pg_statio_user_tables"
+        " WHERE relname = 'benben_records'"
+    ).fetchone()
+    return int(read)
+
+
 def phase(run: Run, name: str, options: argparse.Namespace, offset: int) -> dict[str, Any]:
+    before = blocks_read(run)
     figures = measure(run, options.requests, options.warmup, offset)
     figures["load"] = os.getloadavg()[0]  # a busy machine makes every round trip wait
-    log = run.stop()
+    log = run.stop()  # its connections' statistics are counted once they close
+    requests = options.warmup + options.requests + 3 * len(OTHER_SHAPES)
+    figures["reads"] = (blocks_read(run) - before) / requests
     main = max(log, key=lambda statement: len(log[statement]["ms"]))
     figures["sql_p50"] = statistics.median(log[main]["ms"][options.warmup :])
     figures["server"] = explain(run, main, log[main]["parameters"])
@@ -358,7 +337,7 @@ def report(results: list[list[dict[str, Any]]], records: int) -> None:
     print(f"\nfirst page of {QUERY.format(bound='N')}, {records:,} records")
     print(
         f"{'run':<4} {'state':<8} {'analyzed':<8} {'load':>5} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'sql p50':>8} {'custom':>7} {'generic':>8}  plans: custom | generic"
+        f"{'sql p50':>8} {'reads':>6} {'custom':>7} {'generic':>8}  plans: custom | generic"
     )
     for number, phases in enumerate(results, 1):
         for r in phases:
@@ -366,6 +345,7 @@ def report(results: list[list[dict[str, Any]]], records: int) -> None:
             print(
                 f"{number:<4} {r['name']:<8} {'yes' if r['analyzed'] else 'no':<8} "
                 f"{r['load']:>5.1f} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['sql_p50']:>8.2f} "
+                f"{r['reads']:>6.0f} "
                 f"{custom['ms']:>7.2f} {generic['ms']:>8.2f}  "
                 f"{custom['plan']} | {generic['plan']}"
             )
