@@ -5,10 +5,11 @@ cache) and on the production pair (PostgreSQL + Redis).  The servers are found a
 ``BENBEN_TEST_POSTGRESQL_URL`` / ``BENBEN_TEST_REDIS_URL`` (defaults: local servers).  A missing
 server skips its tests locally; with ``CI=true`` it fails them, as CI must test every backend.
 
-Isolation: each test gets its own data directory, its own PostgreSQL database (dropped
-afterwards) and its own Redis key prefix (deleted afterwards), so tests can run in any order and
-in parallel.  A test's first app finds its database already migrated: a copy of one migrated once
-per session (see benben.testing_backends).
+Isolation: each test gets its own data directory, its own PostgreSQL schema (dropped, or
+emptied and kept for a later test, afterwards) and its own Redis key prefix (deleted
+afterwards), so tests can run in any order and in parallel.  A test's first app finds its
+database already migrated by the same migrations earlier in the session (see
+benben.testing_backends).
 """
 
 from __future__ import annotations

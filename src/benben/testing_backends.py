@@ -1,11 +1,12 @@
 """Each test's backend resources, and what the tests of one session share to make them cheap.
 
-Per test (:class:`Backends`): its data directory (SQLite), its own PostgreSQL database and its
-own Redis key prefix, all removed afterwards.  Per session, i.e. per xdist worker
-(:class:`SessionBackends`): migrated templates.  Running every migration cost more than most
-tests' bodies, so a test's database, when still empty, becomes a copy of one migrated once per
-session with the same migration sources (SQLite: the backup API; PostgreSQL: ``CREATE DATABASE
-... TEMPLATE``).  A database that is not empty, or not the test's own, is migrated as usual.
+Per test (:class:`Backends`): its data directory (SQLite), its own PostgreSQL schema and its own
+Redis key prefix, all removed afterwards.  Per session, i.e. per xdist worker
+(:class:`SessionBackends`): migrated databases.  Running every migration cost more than most
+tests' bodies, so a test's database, when still empty, becomes one migrated by the same sources
+earlier in the session: on SQLite a copy of a template (the backup API), on PostgreSQL a schema
+an earlier test used, emptied back to its migrated state (:mod:`benben.testing_schemas`).  A
+database that is not empty, or not the test's own, is migrated as usual.
 """
 
 from __future__ import annotations

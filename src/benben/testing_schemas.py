@@ -1,15 +1,17 @@
 """PostgreSQL schemas reused between tests, emptied back to what migrating them made.
 
 Creating a schema's tables costs a test more than its body does (catalog writes, a commit that
-waits for the disk).  So a test's schema, when its test ends, is truncated and kept, and the next
+waits for the disk).  So a test's schema, when its test ends, is emptied and kept, and the next
 test whose app runs the same migrations gets it renamed to its own name instead of migrating.
 
 What is kept must be indistinguishable from a fresh migration: a schema is reused only when its
 *fingerprint* (every relation, column, default, index, constraint, extended statistics object,
 function, type and trigger, and whether any column statistics were gathered) equals the one taken
-right after its migration; then every table is truncated, the rows the migrations wrote are put
-back, and sequences are set back to where the migrations left them.  Anything else (an index a
-collection created, a table a test added, a lock that does not come) drops the schema instead.
+right after its migration, and whether the planner may have learnt about rows (a vacuum, an
+analyze); then every table is emptied (DELETE, or TRUNCATE when larger than a page), the rows the
+migrations wrote are put back and the sequences set back to where the migrations left them.
+Anything else (an index a collection created, a table a test added, a lock that does not come)
+drops the schema instead.
 """
 
 from __future__ import annotations
