@@ -9,9 +9,9 @@ For a "Drop workaround: X" commit C: ``python benchmarks/ab_revisions.py C^ C``;
 
 Each revision is checked out in a git worktree under a temporary directory (removed at the
 end, whatever happens) and served by this tree's ``serve_app.py`` with the revision's code
-(``PYTHONPATH=<worktree>/src`` and its plugins' ``src``, the same virtualenv): Gunicorn's
-``gthread``, ``--workers`` x ``--threads`` (2 x 2; PostgreSQL + Redis), or waitress with one
-worker (the default on SQLite, whose in-process cache is not shared). Both get the same
+(``PYTHONPATH=<worktree>/src`` and its plugins' ``src``, the same virtualenv): Gunicorn with
+waitress in each worker, ``--workers`` x ``--threads`` (2 x 2; PostgreSQL + Redis), or waitress
+with one worker (the default on SQLite, whose in-process cache is not shared). Both get the same
 settings, their own schema and Redis prefix, and the same seeded data. Every path then runs
 ``--rounds`` times on each, alternating which goes first, and the medians of req/s and of the
 per-round B/A ratio are printed. Entry points (the plugins found) come from the virtualenv's

@@ -1,8 +1,8 @@
-"""Serve an app for the benchmarks as ``benben serve`` does: waitress for one worker, Gunicorn's
-``gthread`` for more, with the connection settings ``benben serve`` gives them.
+"""Serve an app for the benchmarks as ``benben serve`` does: waitress for one worker, and for
+more, waitress in each of Gunicorn's workers, with the connection settings ``benben serve`` gives.
 
     python benchmarks/serve_app.py bare|benben PORT [--workers N] [--threads T]
-                                   [--worker-class gthread|waitress]
+                                   [--worker-class waitress|gthread]
     python benchmarks/serve_app.py benben --prepare      (migrate, create the admin, exit)
 
 Self-contained on purpose: it imports nothing of Benben but the PasteDeploy factory
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import time
 from typing import Any
 
 # benben.serving's defaults, and what benben.serving_workers.gunicorn_options maps them to.
@@ -59,32 +58,27 @@ def serve_waitress(load: Any, port: int, threads: int) -> None:
 
 
 def waitress_worker() -> type:
-    """Issue #15's alternative (a), for measuring only: waitress inside a Gunicorn worker, on the
-    sockets the worker inherited, with a heartbeat thread for the master's timeout."""
-    import threading
-
-    import waitress.server
+    """What ``benben serve`` runs in each Gunicorn worker (benben.serving_workers.WaitressWorker,
+    which this copies so that any revision is served alike): waitress on the inherited sockets,
+    its loop turned here, a heartbeat per turn."""
     from gunicorn.workers.base import Worker
+    from waitress import wasyncore
+    from waitress.server import create_server
 
     class WaitressWorker(Worker):
         def run(self) -> None:
             logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-            server = waitress.server.create_server(
-                self.wsgi, sockets=[listener.sock for listener in self.sockets],
+            channels: dict[int, Any] = {}
+            server = create_server(
+                self.wsgi, map=channels, sockets=[listener.sock for listener in self.sockets],
                 threads=self.cfg.threads, connection_limit=CONNECTION_LIMIT,
-                channel_timeout=CHANNEL_TIMEOUT, asyncore_use_poll=True,
+                channel_timeout=CHANNEL_TIMEOUT, backlog=BACKLOG, asyncore_use_poll=True,
             )  # fmt: skip
-            threading.Thread(target=self._heartbeat, daemon=True).start()
-            server.run()  # until SIGTERM's SystemExit: waitress closes and drains its threads
-
-        def _heartbeat(self) -> None:
             while self.alive and os.getppid() == self.ppid:
                 self.notify()
-                time.sleep(1)
-
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            self.alive = False
-            raise SystemExit(0)
+                wasyncore.loop(timeout=1.0, map=channels, use_poll=True, count=1)
+            server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+            wasyncore.close_all(channels)
 
     return WaitressWorker
 
@@ -96,7 +90,7 @@ def serve_gunicorn(load: Any, port: int, workers: int, threads: int, worker_clas
         "bind": [f"127.0.0.1:{port}"],
         "workers": workers,
         "threads": threads,
-        "worker_class": waitress_worker() if worker_class == "waitress" else "gthread",
+        "worker_class": "gthread" if worker_class == "gthread" else waitress_worker(),
         "worker_connections": CONNECTION_LIMIT,
         "keepalive": CHANNEL_TIMEOUT,
         "backlog": BACKLOG,
@@ -126,10 +120,10 @@ def main() -> None:
     parser.add_argument("--prepare", action="store_true")
     parser.add_argument(
         "--worker-class",
-        choices=("gthread", "waitress"),
-        default="gthread",
-        help="with --workers > 1: Gunicorn's gthread (what benben serve runs) or waitress in a "
-        "Gunicorn worker (issue #15's alternative, to measure against it)",
+        choices=("waitress", "gthread"),
+        default="waitress",
+        help="with --workers > 1: waitress in each Gunicorn worker (what benben serve runs) or "
+        "Gunicorn's gthread (the alternative it was measured against)",
     )
     options = parser.parse_args()
     if options.prepare:

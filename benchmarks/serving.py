@@ -2,7 +2,8 @@
 with two (issue #15), in the same run on the same machine.
 
 Four servers, started as ``benben serve`` runs them (``serve_app.py``): the bare view and Benben,
-each with ``--workers 1`` (waitress) and ``--workers 2`` (Gunicorn gthread), ``--threads`` each
+each with ``--workers 1`` (waitress) and ``--workers 2`` (Gunicorn, waitress in each worker),
+``--threads`` each
 (2 by default); Benben on PostgreSQL + Redis with the rate limiter on (limits no run reaches).
 Each hot path (cached record GET, 100-record page, POST of a validated record; PATCH with
 ``--paths``) runs ``--rounds`` times, and in each round every server is driven by ``wrk`` (16
@@ -12,10 +13,10 @@ page >= 0.40, POST >= 0.25) and the median two-workers / one-worker ratio (targe
 wrk shares the cores).
 
     python benchmarks/serving.py [--duration 5] [--rounds 3] [--paths get,page,post]
-                                 [--threads 2] [--worker-class gthread|waitress]
+                                 [--threads 2] [--worker-class waitress|gthread]
 
-``--worker-class waitress`` serves the two-worker servers with waitress inside Gunicorn workers
-instead of ``gthread`` (issue #15's alternative): compare the two runs' ratios to decide.
+``--worker-class gthread`` serves the two-worker servers with Gunicorn's own threaded worker
+instead of waitress in each Gunicorn worker (what ``benben serve`` runs), to compare the two.
 
 Needs ``wrk`` on PATH, PostgreSQL and Redis (``BENBEN_TEST_POSTGRESQL_URL``,
 ``BENBEN_TEST_REDIS_URL``). Not part of the test run.
@@ -143,7 +144,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each path and server")
     parser.add_argument("--paths", default="get,page,post", help=f"of {','.join(PATHS)}")
     parser.add_argument("--threads", type=int, default=2, help="threads per worker")
-    parser.add_argument("--worker-class", choices=("gthread", "waitress"), default="gthread")
+    parser.add_argument("--worker-class", choices=("waitress", "gthread"), default="waitress")
     options = parser.parse_args()
     keys = [key for key in options.paths.split(",") if key]
     unknown = sorted(set(keys) - set(PATHS))

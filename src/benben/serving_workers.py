@@ -1,12 +1,18 @@
-"""``benben serve`` with more than one worker: Gunicorn's master over N processes, each serving
-the app with Gunicorn's own threaded worker (``gthread``).
+"""``benben serve`` with more than one worker: Gunicorn's master over N processes, each running
+waitress on the sockets the master bound.
 
 Gunicorn, because it is the pre-fork process manager Python deployments already know: it
 replaces a worker that dies, kills and replaces one that hangs (``benben.server.timeout``),
 reloads gracefully on SIGHUP, stops gracefully on SIGTERM, and adds or removes a worker on
-SIGTTIN/SIGTTOU. Its own ``gthread`` worker rather than waitress inside a Gunicorn worker: the
-library's worker is maintained with the master it answers to (heartbeats, signals, graceful
-stops); docs/deployment.md says what was measured.
+SIGTTIN/SIGTTOU. waitress in each worker, not Gunicorn's own ``gthread``: waitress reads a
+request on its event loop, so an idle or slow client holds a socket and never a thread, and
+every ``benben.server.*`` and ``[server:main]`` option means in each process what it means in
+one. (``gthread`` gives a thread to every new connection for up to five seconds, and to a
+half-sent request until it ends: twenty idle sockets kept everyone else waiting.)
+
+The worker runs waitress's event loop itself, one turn at a time, so that it can tell the master
+it is alive from that loop (a process whose loop is stuck is killed and replaced), and stop
+gracefully: no new connection accepted, the requests in flight answered, then the process ends.
 
 The master never builds the app: :func:`benben.cli.serve` resolves the settings, migrates when
 the embedded default asks for it, and binds the sockets; each worker then loads the app after
@@ -15,64 +21,47 @@ its fork, so no database pool, Redis connection or thread is ever shared between
 
 from __future__ import annotations
 
+import os
 import signal
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.base import Worker
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
 
 from benben.serving import ProcessSettings
 
-__all__ = ["BenbenLogger", "GracefulThreadWorker", "Server", "gunicorn_options"]
+__all__ = ["BenbenLogger", "Server", "WaitressWorker", "gunicorn_options", "waitress_options"]
 
-# Gunicorn's largest finite request line; waitress bounds only the whole head (256 KiB), and a
-# data API query string with several filters is longer than Gunicorn's default 4094.
-REQUEST_LINE_LIMIT = 8190
-
-# The [server:main] keys a Gunicorn server reads (mapped by gunicorn_options) or has no need of:
-# cleanup_interval (gthread checks its idle connections on every loop) and asyncore_use_poll
-# (gthread waits with the selectors module: epoll, never select()).
-MAPPED_KEYS = frozenset(
-    {"host", "port", "listen", "threads", "connection_limit", "channel_timeout", "backlog",
-     "cleanup_interval", "asyncore_use_poll"}
-)  # fmt: skip
+# Where the master, not waitress, listens: the addresses it binds.
+BOUND_BY_MASTER = frozenset({"host", "port", "listen"})
+LOOP_TURN = 1.0  # seconds: the longest a worker's loop waits, so the longest between heartbeats
+LINGER = 2.0  # seconds a stopping worker still reads the connections it accepted
 
 
-def unmapped_options(options: Mapping[str, Any]) -> list[str]:
-    """waitress options of ``[server:main]`` that a Gunicorn server cannot honour."""
-    return sorted(key for key in options if key not in MAPPED_KEYS)
+def waitress_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """What each worker's waitress gets: every option ``benben serve`` resolved (threads, the
+    benben.server.* connection settings, other ``[server:main]`` keys) but the addresses."""
+    return {key: value for key, value in options.items() if key not in BOUND_BY_MASTER}
 
 
 def gunicorn_options(
-    bind: list[str],
-    workers: int,
-    threads: int,
-    connections: Mapping[str, Any],
-    process: ProcessSettings,
+    bind: list[str], workers: int, backlog: int, process: ProcessSettings
 ) -> dict[str, Any]:
-    """Gunicorn's settings for the waitress options ``benben serve`` resolved, so that the two
-    servers hold connections alike (docs/deployment.md lists what differs)."""
+    """Gunicorn's settings: its master binds and supervises, waitress serves in each worker."""
     return {
         "bind": bind,
         "workers": workers,
-        "threads": threads,
-        "worker_class": GracefulThreadWorker,
-        # Per process, as waitress's connection_limit is: beyond it a worker stops accepting
-        # and connections wait in the backlog.
-        "worker_connections": connections["connection_limit"],
-        "backlog": connections["backlog"],
-        # waitress's channel_timeout: how long a silent connection is kept.
-        "keepalive": connections["channel_timeout"],
+        "worker_class": WaitressWorker,
+        "backlog": backlog,
         "timeout": process.timeout,
         "graceful_timeout": process.graceful_timeout,
-        "limit_request_line": REQUEST_LINE_LIMIT,
-        # X-Forwarded-* are believed by the app alone, from benben.security.trusted_proxies:
-        # Gunicorn must not set the scheme or the script name from any peer's headers.
-        "forwarded_allow_ips": "",
-        "forwarder_headers": "",
         "logger_class": BenbenLogger,
         "accesslog": None,  # the app logs every request itself (benben.access)
         "proc_name": "benben",
@@ -95,14 +84,54 @@ class BenbenLogger(Logger):
             gunicorn_log.propagate = True
 
 
-class GracefulThreadWorker(ThreadWorker):
-    """``gthread``, with SIGINT graceful as SIGTERM is: Ctrl-C reaches every process of the
-    terminal's group, and a request in flight finishes rather than being cut (SIGQUIT stays
-    the immediate stop)."""
+class WaitressWorker(Worker):
+    """A Gunicorn worker serving with waitress on the sockets it inherited. SIGTERM and SIGINT
+    (Ctrl-C reaches every process of the terminal's group) stop it gracefully; SIGQUIT at once.
+    Its waitress options are the :class:`Server`'s (``self.app``)."""
 
     def init_signals(self) -> None:
         super().init_signals()
         signal.signal(signal.SIGINT, self.handle_exit)
+
+    def run(self) -> None:
+        channels: dict[int, Any] = {}  # waitress's socket map: the listeners and connections
+        server = create_server(
+            self.wsgi,
+            map=channels,
+            sockets=[listener.sock for listener in self.sockets],
+            **self.app.waitress_options,
+        )
+        listeners = [d for d in channels.values() if isinstance(d, BaseWSGIServer)]
+        while self.alive and os.getppid() == self.ppid:
+            self._turn(channels, LOOP_TURN)
+        # Graceful: connections not yet accepted are left to the other workers (or to the
+        # kernel's backlog); those accepted get a moment to send their request (a client sends
+        # it right after connecting), and every request received is answered, all within the
+        # graceful timeout.
+        for listener in listeners:
+            listener.accepting = False
+        stopped = time.monotonic()
+        deadline = stopped + self.cfg.graceful_timeout
+        while time.monotonic() < deadline and (
+            time.monotonic() < stopped + LINGER or any(map(_answering, list(channels.values())))
+        ):
+            self._turn(channels, 0.05)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        wasyncore.close_all(channels)
+
+    def _turn(self, channels: dict[int, Any], timeout: float) -> None:
+        """One turn of waitress's loop, and a heartbeat: a loop stuck for the master's timeout
+        (a deadlock, an extension holding the GIL) gets its process killed and replaced."""
+        self.notify()
+        wasyncore.loop(timeout=timeout, map=channels, use_poll=True, count=1)
+
+
+def _answering(dispatcher: Any) -> bool:
+    """A connection with a request being received, received and not yet answered, or an answer
+    not yet sent."""
+    return isinstance(dispatcher, HTTPChannel) and bool(
+        dispatcher.request is not None or dispatcher.requests or dispatcher.total_outbufs_len
+    )
 
 
 class GracefulArbiter(Arbiter):
@@ -113,18 +142,20 @@ class GracefulArbiter(Arbiter):
 
 
 class Server(BaseApplication):
-    """The Gunicorn application: ``options`` as its settings, ``load_app`` called in each
-    worker after its fork, ``on_ready(listen_urls)`` in the master once its sockets are bound,
-    ``on_worker_exit(app)`` in a worker that is leaving."""
+    """The Gunicorn application: ``options`` as its settings, ``waitress`` as each worker's
+    waitress options, ``load_app`` called in each worker after its fork, ``on_ready(urls)`` in
+    the master once its sockets are bound, ``on_worker_exit(app)`` in a worker that leaves."""
 
     def __init__(
         self,
         options: Mapping[str, Any],
+        waitress: Mapping[str, Any],
         load_app: Callable[[], Any],
         on_ready: Callable[[list[str]], None],
         on_worker_exit: Callable[[Any], None],
     ) -> None:
         self._options = dict(options)
+        self.waitress_options = dict(waitress)
         self._load_app = load_app
         self._on_ready = on_ready
         self._on_worker_exit = on_worker_exit

@@ -29,9 +29,10 @@ HALF_REQUEST = b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
 
 @contextlib.contextmanager
-def server(tmp_path: Path, **settings: str) -> Iterator[tuple[Server, int]]:
+def server(tmp_path: Path, *args: str, **settings: str) -> Iterator[tuple[Server, int]]:
     """`benben serve` with the embedded defaults on a free port, BENBEN_* ``settings`` set."""
-    proc = Server(benben_command("serve", "--port", "0"), tmp_path, clean_environ(**settings))
+    command = benben_command("serve", "--port", "0", *args)
+    proc = Server(command, tmp_path, clean_environ(**settings))
     try:
         port = port_of(proc.listen_line())
         status, _ = proc.wait_ready(f"http://127.0.0.1:{port}/health/live")
@@ -99,6 +100,26 @@ def test_hundreds_of_slow_and_idle_clients_leave_others_served(tmp_path: Path) -
             sock.setblocking(False)
             with pytest.raises(BlockingIOError):
                 sock.recv(1)
+
+
+def test_with_several_workers_slow_and_idle_clients_hold_no_thread_either(tmp_path: Path) -> None:
+    """Each Gunicorn worker runs waitress: Gunicorn's own gthread worker gave every new
+    connection a thread for up to five seconds, and a half-sent request one until it ended, so
+    twenty idle sockets kept everyone else waiting."""
+    # Several processes need a cache they share, or none (null) on the embedded database.
+    with (
+        server(tmp_path, "--workers", "2", "--threads", "2", BENBEN_CACHE_BACKEND="null") as (
+            proc,
+            port,
+        ),
+        held_sockets(port, IDLE, SLOW) as sockets,
+    ):
+        trickle(sockets, IDLE)
+        assert served_within(port, PROMPT)
+        trickle(sockets, IDLE)
+        assert served_within(port, PROMPT)
+        pid = proc.process.pid
+        assert len(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()) == 2
 
 
 def test_with_waitress_default_limit_the_same_clients_lock_everyone_out(tmp_path: Path) -> None:

@@ -85,6 +85,7 @@ def workers_server(tmp_path: Path, **environ: str) -> Iterator[tuple[Server, str
             BENBEN_CACHE_URL=cache,
             BENBEN_CACHE_PREFIX=prefix,
             BENBEN_SERVER_GRACEFUL_TIMEOUT="20",
+            BENBEN_RATELIMIT_ENABLED="false",  # these tests send requests as fast as served
             **environ,
         )
         command = benben_command("serve", "--port", "0", "--workers", "2", "--threads", "2")

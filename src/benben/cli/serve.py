@@ -289,16 +289,8 @@ def _serve_workers(
     from benben.db import get_engine, migration_sources
     from benben.db.migrations import upgrade
     from benben.observability.logs import setup_logging
-    from benben.serving_workers import Server, gunicorn_options, unmapped_options
+    from benben.serving_workers import Server, gunicorn_options, waitress_options
 
-    unmapped = unmapped_options(options)
-    if unmapped:
-        raise CommandError(
-            f"[server:main] {', '.join(unmapped)}: waitress options that Gunicorn, which serves "
-            "more than one worker, cannot honour; remove them or use --workers 1 (proxies are "
-            "trusted with benben.security.trusted_proxies)",
-            EXIT_USAGE,
-        )
     setup_logging(resolve_settings(app_conf, None, CORE_SETTINGS).values)
     _log_raised(raised)
     registry = configure(app_conf).registry  # every setting and plugin checked before forking
@@ -319,8 +311,14 @@ def _serve_workers(
         )
         print("\n".join(start_banner(registry, base)), flush=True)
 
-    settings = gunicorn_options(_bind(options), workers, options["threads"], options, process)
-    server = Server(settings, load_app, ready, lambda app: _release(getattr(app, "registry", None)))
+    settings = gunicorn_options(_bind(options), workers, options["backlog"], process)
+    server = Server(
+        settings,
+        waitress_options(options),
+        load_app,
+        ready,
+        lambda app: _release(getattr(app, "registry", None)),
+    )
     master = os.getpid()
     try:
         server.run()
