@@ -102,7 +102,8 @@ class WaitressWorker(Worker):
             **self.app.waitress_options,
         )
         listeners = [d for d in channels.values() if isinstance(d, BaseWSGIServer)]
-        while self.alive and os.getppid() == self.ppid:
+        self._next_beat = 0.0
+        while self.alive and self._parent_alive():
             self._turn(channels, LOOP_TURN)
         # Graceful: connections not yet accepted are left to the other workers (or to the
         # kernel's backlog); those accepted get a moment to send their request (a client sends
@@ -120,10 +121,19 @@ class WaitressWorker(Worker):
         wasyncore.close_all(channels)
 
     def _turn(self, channels: dict[int, Any], timeout: float) -> None:
-        """One turn of waitress's loop, and a heartbeat: a loop stuck for the master's timeout
-        (a deadlock, an extension holding the GIL) gets its process killed and replaced."""
-        self.notify()
+        """One turn of waitress's loop, and a heartbeat at most once a second (a system call
+        per turn would hand the GIL to a request's thread at every event): a loop stuck for the
+        master's timeout (a deadlock, an extension holding the GIL) gets its process killed."""
+        now = time.monotonic()
+        if now >= self._next_beat:
+            self._next_beat = now + LOOP_TURN
+            self.notify()
         wasyncore.loop(timeout=timeout, map=channels, use_poll=True, count=1)
+
+    def _parent_alive(self) -> bool:
+        """Whether the master still runs (checked with the heartbeat): a worker whose master was
+        killed stops rather than serve on unsupervised."""
+        return time.monotonic() < self._next_beat or os.getppid() == self.ppid
 
 
 def _answering(dispatcher: Any) -> bool:
