@@ -304,9 +304,19 @@ def phase(run: Run, name: str, options: argparse.Namespace, offset: int) -> dict
     before = blocks_read(run)
     figures = measure(run, options.requests, options.warmup, offset)
     figures["load"] = os.getloadavg()[0]  # a busy machine makes every round trip wait
-    log = run.stop()  # its connections' statistics are counted once they close
+    everything = run.stop()  # its connections' statistics are counted once they close
     requests = options.warmup + options.requests + 3 * len(OTHER_SHAPES)
     figures["reads"] = (blocks_read(run) - before) / requests
+    figures["statements"] = [
+        (len(entry["ms"]) / requests, statistics.median(entry["ms"]), " ".join(text.split())[:60])
+        for text, entry in everything.items()
+        if len(entry["ms"]) >= requests / 2
+    ]
+    log = {
+        text: entry
+        for text, entry in everything.items()
+        if "FROM benben_records" in text and "ORDER BY" in text
+    }
     main = max(log, key=lambda statement: len(log[statement]["ms"]))
     figures["sql_p50"] = statistics.median(log[main]["ms"][options.warmup :])
     figures["server"] = explain(run, main, log[main]["parameters"])
@@ -349,6 +359,11 @@ def report(results: list[list[dict[str, Any]]], records: int) -> None:
                 f"{custom['ms']:>7.2f} {generic['ms']:>8.2f}  "
                 f"{custom['plan']} | {generic['plan']}"
             )
+    print("\nstatements per request (per request, p50 ms as the app timed them)")
+    for number, phases in enumerate(results, 1):
+        for r in phases:
+            for per_request, p50, text in r["statements"]:
+                print(f"{number:<4} {r['name']:<8} {per_request:>5.2f} {p50:>7.2f}  {text}")
     print("\nother shapes: 1st and 3rd request (ms), then server execution and plan")
     for number, phases in enumerate(results, 1):
         for r in phases:

@@ -1,4 +1,4 @@
-"""Benben under waitress (``threads=4``) for query_scale.py, with a statement log: each list page
+"""Benben under waitress (``threads=4``) for query_scale.py, with a statement log: each
 statement's durations as the app timed them, and its last parameters, written as JSON to the
 file named by the second argument when the process is terminated.
 
@@ -33,9 +33,9 @@ def main(port: int, log_path: str) -> None:
 
     @event.listens_for(engine, "after_cursor_execute")
     def _ended(conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        if "FROM benben_records" in statement and "ORDER BY" in statement:
-            entry = log.setdefault(statement, {"ms": [], "parameters": None})
-            entry["ms"].append((time.perf_counter() - conn.info["bench.started"]) * 1000)
+        entry = log.setdefault(statement, {"ms": [], "parameters": None})
+        entry["ms"].append((time.perf_counter() - conn.info["bench.started"]) * 1000)
+        if isinstance(parameters, dict):
             entry["parameters"] = {
                 name: [type(value).__name__, str(value)] for name, value in parameters.items()
             }
