@@ -89,9 +89,16 @@ class WaitressWorker(Worker):
     (Ctrl-C reaches every process of the terminal's group) stop it gracefully; SIGQUIT at once.
     Its waitress options are the :class:`Server`'s (``self.app``)."""
 
+    _wake: Callable[[], None] | None = None
+
     def init_signals(self) -> None:
         super().init_signals()
         signal.signal(signal.SIGINT, self.handle_exit)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        if self._wake is not None:
+            self._wake()  # the loop's wait ends now, not at the end of its turn
 
     def run(self) -> None:
         channels: dict[int, Any] = {}  # waitress's socket map: the listeners and connections
@@ -102,6 +109,7 @@ class WaitressWorker(Worker):
             **self.app.waitress_options,
         )
         listeners = [d for d in channels.values() if isinstance(d, BaseWSGIServer)]
+        self._wake = listeners[0].pull_trigger
         self._next_beat = 0.0
         while self.alive and self._parent_alive():
             self._turn(channels, LOOP_TURN)
@@ -113,8 +121,9 @@ class WaitressWorker(Worker):
             listener.accepting = False
         stopped = time.monotonic()
         deadline = stopped + self.cfg.graceful_timeout
-        while time.monotonic() < deadline and (
-            time.monotonic() < stopped + LINGER or any(map(_answering, list(channels.values())))
+        while time.monotonic() < deadline and any(
+            _answering(d) or (_connection(d) and time.monotonic() < stopped + LINGER)
+            for d in list(channels.values())
         ):
             self._turn(channels, 0.05)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
@@ -136,10 +145,14 @@ class WaitressWorker(Worker):
         return time.monotonic() < self._next_beat or os.getppid() == self.ppid
 
 
+def _connection(dispatcher: Any) -> bool:
+    return isinstance(dispatcher, HTTPChannel)
+
+
 def _answering(dispatcher: Any) -> bool:
     """A connection with a request being received, received and not yet answered, or an answer
     not yet sent."""
-    return isinstance(dispatcher, HTTPChannel) and bool(
+    return _connection(dispatcher) and bool(
         dispatcher.request is not None or dispatcher.requests or dispatcher.total_outbufs_len
     )
 
