@@ -11,7 +11,7 @@ from data_query_support import fetch, insert_many, parse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from benben.data import sql
+from benben.data import query_statistics, sql
 from benben.data.indexes import ensure_indexes, index_name
 from benben.data.query_statistics import MIN_RECORDS, refresh_if_stale, statistics_stale
 from benben.data.sql import fetch_page, list_statements
@@ -122,3 +122,20 @@ def test_a_slow_page_refreshes_stale_statistics(engine, monkeypatch):
     assert len(page.records) == 100
     assert expression_statistics(engine, "price") == 3
     assert "Sort" not in plan(engine, "_sort=-price")
+
+
+def test_a_refresh_that_fails_leaves_the_request_and_its_transaction_alone(engine, monkeypatch):
+    """ANALYZE refused (a hot-standby replica answers "cannot execute ANALYZE during
+    recovery"): no error for the request, its transaction goes on, the page is answered."""
+    declare(engine, ["price", "category"])
+    populate(engine)
+
+    def refused(session):
+        session.execute(text("SELECT 1 / 0"))
+
+    monkeypatch.setattr(query_statistics, "analyze_records", refused)
+    with Session(engine) as session, session.begin():
+        assert not refresh_if_stale(session, "things")
+        page = fetch_page(session, "things", parse("_sort=-price"), readable_by=None)
+        assert len(page.records) == 100
+    assert expression_statistics(engine, "price") == 0

@@ -18,9 +18,11 @@ indexed shapes take a few milliseconds, so only pages that are slow already pay 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import literal_column, not_, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from benben.data.indexes import analyze_records
@@ -43,6 +45,8 @@ STALE_FACTOR = 2
 MIN_RECORDS = 1000
 # pg_try_advisory_xact_lock's key: one ANALYZE of the records table at a time.
 _ANALYZE_LOCK = 0x62656E62656E_01  # "benben", 1
+
+log = logging.getLogger(__name__)
 
 
 def statistics_stale(session: Session, collection_id: str) -> bool:
@@ -71,13 +75,25 @@ def _estimated_records(session: Session, collection_id: str) -> float:
 
 def refresh_if_stale(session: Session, collection_id: str) -> bool:
     """Analyze the records table if its statistics are stale for the collection and no other
-    request is analyzing it; whether it was analyzed.  PostgreSQL only."""
+    request is analyzing it; whether it was analyzed.  PostgreSQL only.
+
+    In a savepoint, and never an error for the request: a page read from a hot-standby replica
+    (``benben.database.read_url``) cannot analyze there, a statement timeout may cut it short;
+    the page it follows was read already, and the primary's own pages will refresh them."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    if not statistics_stale(session, collection_id):
+    try:
+        with session.begin_nested():
+            if not statistics_stale(session, collection_id):
+                return False
+            lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+            if not session.execute(lock, {"key": _ANALYZE_LOCK}).scalar_one():
+                return False
+            analyze_records(session)
+            return True
+    except DBAPIError as exc:
+        log.warning(
+            "could not refresh the records table's statistics (%s: %s)",
+            type(exc.orig).__name__, exc.orig,
+        )  # fmt: skip
         return False
-    locked = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ANALYZE_LOCK})
-    if not locked.scalar_one():
-        return False
-    analyze_records(session)
-    return True
