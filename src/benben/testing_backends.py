@@ -17,7 +17,8 @@ import sqlite3
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,8 @@ def sources_key(sources: Sequence[Any]) -> SourcesKey:
 
 
 class SessionBackends:
-    """What the tests of one session share: migrated templates, a connection to PostgreSQL's
-    own database for CREATE/DROP DATABASE, and version boards being closed in the background."""
+    """What the tests of one session share: migrated databases, a connection to PostgreSQL for
+    test schemas, and the cleanup a test need not wait for, done in the background."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -54,6 +55,9 @@ class SessionBackends:
         self.schemas = SchemaPool(self.admin)
         self._sqlite_templates: dict[SourcesKey, Path] = {}
         self._closing: list[threading.Thread] = []
+        # One thread: schemas are emptied (or dropped) in the order their tests ended.
+        self._cleanup = ThreadPoolExecutor(1, thread_name_prefix="benben-test-schemas")
+        self._releasing: list[Future[None]] = []
         self._entry_points: dict[tuple[str, ...], tuple[importlib.metadata.EntryPoint, ...]] = {}
 
     def plugin_entry_points(self) -> tuple[importlib.metadata.EntryPoint, ...]:
@@ -120,10 +124,33 @@ class SessionBackends:
         with self.admin().begin() as connection:
             connection.execute(text(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE"))
 
+    def release_schema(self, name: str, key: Hashable | None) -> None:
+        """Empty the schema ``name`` and keep it (when migrated as ``key`` and changed in rows
+        only), or drop it: in the background, while the next test starts its app."""
+        self.settle(waiting=False)
+        self._releasing.append(self._cleanup.submit(self._release, name, key))
+
+    def _release(self, name: str, key: Hashable | None) -> None:
+        if key is None or not self.schemas.give_back(key, name):
+            self.drop_schema(name)
+
+    def settle(self, *, waiting: bool = True) -> None:
+        """Wait for the schemas being released (``waiting``), or only collect those released;
+        a release that failed raises here."""
+        pending = []
+        for release in self._releasing:
+            if waiting or release.done():
+                release.result()
+            else:
+                pending.append(release)
+        self._releasing = pending
+
     def close(self) -> None:
         for thread in self._closing:
             thread.join()
         self._closing.clear()
+        self.settle()
+        self._cleanup.shutdown()
         self._sqlite_templates.clear()
         if self._admin is not None:
             self.schemas.close()
@@ -191,10 +218,12 @@ class Backends:
         if backend == "sqlite" and database and Path(database).resolve() == self.sqlite_path():
             self.shared.migrate_sqlite(engine, sources)
         elif backend == "postgresql" and self._is_own_schema(engine) and self._schema_is_empty():
-            key = sources_key(sources)
-            if not self.shared.schemas.take(key, str(self.schema)):
-                upgrade(engine, sources)
-                self.shared.schemas.remember(key, str(self.schema))
+            key, schemas, schema = sources_key(sources), self.shared.schemas, str(self.schema)
+            if not schemas.take(key, schema):
+                self.shared.settle()  # the previous test's schema may be on its way back
+                if not schemas.take(key, schema):
+                    upgrade(engine, sources)
+                    schemas.remember(key, schema)
             self._schema_key = key
         else:
             upgrade(engine, sources)
@@ -226,9 +255,7 @@ class Backends:
             # Its Redis subscription thread, when one started.
             self.shared.close_later(version_board(registry))
         if self.schema is not None:
-            key, schema = self._schema_key, self.schema
-            if key is None or not self.shared.schemas.give_back(key, schema):
-                self.shared.drop_schema(schema)
+            self.shared.release_schema(self.schema, self._schema_key)
         if self.cache == "redis":
             import redis
 
