@@ -35,6 +35,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
+from benben.observability.metrics_directory import worker_exited
 from benben.serving import ProcessSettings
 
 __all__ = ["BenbenLogger", "Server", "WaitressWorker", "gunicorn_options", "waitress_options"]
@@ -189,6 +190,7 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
         self.cfg.set("when_ready", self._ready)
         self.cfg.set("worker_exit", self._worker_exit)
+        self.cfg.set("child_exit", self._child_exit)
 
     def load(self) -> Any:
         return self._load_app()
@@ -200,6 +202,10 @@ class Server(BaseApplication):
 
     def _ready(self, arbiter: Arbiter) -> None:
         self._on_ready([str(listener) for listener in arbiter.LISTENERS])
+
+    def _child_exit(self, arbiter: Arbiter, worker: Any) -> None:
+        """In the master, once a worker has ended: its live metrics stop counting."""
+        worker_exited(worker.pid)
 
     def _worker_exit(self, arbiter: Arbiter, worker: Any) -> None:
         app = getattr(worker, "wsgi", None)

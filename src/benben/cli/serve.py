@@ -134,10 +134,17 @@ def run(args: argparse.Namespace) -> int:
         load_app = _embedded_app
     options = server_options(server_conf, args.host, args.port, args.threads)
     process = _process_settings(server_conf, args.workers)
-    workers = worker_count(process, resolve_settings(app_conf, None, CORE_SETTINGS).values)
+    app_settings = resolve_settings(app_conf, None, CORE_SETTINGS).values
+    workers = worker_count(process, app_settings)
     raised = _fit_file_limit(options)  # before loading the app: a refusal comes at once
     if workers > 1:
-        return _serve_workers(load_app, app_conf, options, process, workers, raised)
+        from benben.observability.metrics_directory import shared_metrics_directory
+
+        # Named before anything imports prometheus_client (it picks its storage on import),
+        # inherited by the workers, removed when the master ends.
+        measured = app_settings["benben.metrics.enabled"] != "off"
+        with shared_metrics_directory(measured) as metrics:
+            return _serve_workers(load_app, app_conf, options, process, workers, raised, metrics)
     app = load_app()
     _log_raised(raised)
     return _serve(app, options)
@@ -282,6 +289,7 @@ def _serve_workers(
     process: ProcessSettings,
     workers: int,
     raised: tuple[int, int] | None,
+    metrics_directory: str | None,
 ) -> int:
     """Gunicorn's master: settings checked and the embedded database migrated here, once,
     before any worker forks; each worker then builds the app (never shared across a fork)."""
@@ -289,6 +297,7 @@ def _serve_workers(
     from benben.db import get_engine, migration_sources
     from benben.db.migrations import upgrade
     from benben.observability.logs import setup_logging
+    from benben.observability.metrics_directory import empty_metrics_directory
     from benben.serving_workers import Server, gunicorn_options, waitress_options
 
     setup_logging(resolve_settings(app_conf, None, CORE_SETTINGS).values)
@@ -301,6 +310,8 @@ def _serve_workers(
             os.environ["BENBEN_DATABASE_AUTO_MIGRATE"] = "false"
     finally:
         _release(registry)
+    if metrics_directory is not None:
+        empty_metrics_directory(metrics_directory)  # the master's own app counts nothing
 
     def ready(urls: list[str]) -> None:
         where = urlsplit(urls[0])
@@ -348,11 +359,14 @@ def _bind(options: Mapping[str, Any]) -> list[str]:
 
 
 def _release(registry: Any) -> None:
-    """Close the database connections (SQLite checkpoints its WAL on the last close): the
-    process then ends without tearing the app down (see exit_fast)."""
+    """Close the database connections (SQLite checkpoints its WAL on the last close) and hand
+    over the last metrics: the process then ends without tearing the app down (see exit_fast)."""
     if registry is None:
         return
     from benben.db import get_engine, get_replica_engine
+    from benben.observability.metrics import get_metrics
+
+    get_metrics(registry).close()
 
     for engine in (get_engine(registry), get_replica_engine(registry)):
         if engine is not None:

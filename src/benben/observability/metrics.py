@@ -17,9 +17,14 @@ Where each metric comes from:
       get_metrics(request.registry).login_failure("bad_password")
 
 With ``benben.metrics.enabled = off`` :func:`get_metrics` answers :data:`NULL_METRICS`, whose
-methods do nothing.  A plugin may add its own metrics to ``get_metrics(registry).registry`` (a
-``CollectorRegistry``, or ``None`` when metrics are off: prometheus_client then keeps the metric
-unregistered, which is the no-op wanted).
+methods do nothing.  Under several worker processes (``PROMETHEUS_MULTIPROC_DIR`` set by
+``benben serve --workers N``) the app gets a
+:class:`~benben.observability.multiprocess_metrics.MultiProcessMetrics` instead: the same
+interface, the same metrics, summed over the workers.
+
+A plugin may add its own metrics to ``get_metrics(registry).registry`` (a ``CollectorRegistry``,
+or ``None`` when metrics are off: prometheus_client then keeps the metric unregistered, which is
+the no-op wanted).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from benben.version import __version__
 
 __all__ = [
     "DURATION_BUCKETS",
+    "HELP",
     "METRICS_KEY",
     "METRICS_PATH",
     "NULL_METRICS",
@@ -55,8 +61,11 @@ __all__ = [
     "UNMATCHED_ROUTE",
     "Metrics",
     "NullMetrics",
+    "RouteLabels",
     "get_metrics",
+    "info_families",
     "matched_route",
+    "pool_readings",
     "route_label",
 ]
 
@@ -71,8 +80,26 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 # whatever it answers.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CACHE_RESULTS = ("hit", "miss", "error")
-_CACHE_STATS = {"hit": "hits", "miss": "misses", "error": "errors"}  # CacheStats' field names
+CACHE_STATS_FIELDS = {"hit": "hits", "miss": "misses", "error": "errors"}  # CacheStats' field names
 POOL_STATES = ("checked_out", "idle", "overflow")
+# Each metric's help text, shared by the one-process and the several-process exports.
+HELP = {
+    "benben_http_requests": "HTTP requests answered, by route pattern, method and status.",
+    "benben_http_request_duration_seconds": "Time from entering the app to the response, by "
+    "route pattern and method.",
+    "benben_http_requests_in_flight": "Requests being answered now.",
+    "benben_ratelimit_rejections": "Requests refused with 429 by a rate limit, by route group.",
+    "benben_login_failures": "Refused logins, by reason (bad_password, unknown_user, inactive, "
+    "throttled).",
+    "benben_cache_operations": "Cache reads by result; error: the backend failed (the read then "
+    "also misses).",
+    "benben_near_cache_reads": "Reads of the in-process caches (data: records, pages and "
+    "collections; identity: verified tokens), by result.",
+    "benben_db_pool_connections": "Database connections: checked_out (in use, overflow "
+    "included), idle (pooled, unused), overflow (open beyond the pool size).",
+    "benben_build_info": "Benben's version (the value is always 1).",
+    "benben_plugin_info": "The enabled plugins and their versions (the value is always 1).",
+}
 # {name:regex} in a route pattern -> {name}: the label names the route, not its regex.
 _PLACEHOLDER_REGEX = re.compile(r"\{(\w+):(?:[^{}]|\{[^{}]*\})*\}")
 
@@ -87,6 +114,23 @@ def matched_route(request: Request) -> Any:
     return request.__dict__.get("matched_route") or request.environ.get(ROUTE_ENVIRON_KEY)
 
 
+class RouteLabels:
+    """The ``route`` label of a request: its matched route's pattern, ``{name:regex}`` shown as
+    ``{name}``, never the path; computed once per route."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, str] = {}  # route name -> label
+
+    def __call__(self, request: Request) -> str:
+        route = matched_route(request)
+        if route is None:
+            return UNMATCHED_ROUTE
+        label = self._labels.get(route.name)
+        if label is None:
+            label = self._labels[route.name] = route_label(route.pattern)
+        return label
+
+
 class HitCounting(Protocol):
     """An in-process cache that counts its reads (a :class:`~benben.cache.ProcessCache`)."""
 
@@ -98,7 +142,9 @@ class NullMetrics:
     """The interface, doing nothing: what :func:`get_metrics` answers when metrics are off."""
 
     enabled = False
+    # Where plugins register their metrics; ``exported`` is what GET /metrics renders.
     registry: CollectorRegistry | None = None
+    exported: CollectorRegistry | None = None
 
     def login_failure(self, reason: str) -> None:
         """A login refused: ``bad_password``, ``unknown_user``, ``inactive``, ``throttled``..."""
@@ -118,6 +164,9 @@ class NullMetrics:
 
     def request_finished(self, request: Request, status: int, seconds: float) -> None:
         """A request left the app with ``status`` after ``seconds``."""
+
+    def close(self) -> None:
+        """The process is leaving: anything not yet shared with the other workers is."""
 
 
 NULL_METRICS = NullMetrics()
@@ -155,12 +204,13 @@ class Metrics(NullMetrics):
         self._requests: dict[tuple[str, str, str], int] = {}
         # (route, method) -> [count per bucket..., count beyond the last, sum of seconds]
         self._durations: dict[tuple[str, str], list[float]] = {}
-        self._labels: dict[str, str] = {}  # route name -> label
+        self.route_of = RouteLabels()
         self._ratelimit = _Counts()
         self._logins = _Counts()
         self._cache = _Counts()
         self._process_caches: dict[str, HitCounting] = {}
         self.registry = CollectorRegistry(auto_describe=True)
+        self.exported = self.registry
         self.registry.register(_AppCollector(self))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -202,16 +252,6 @@ class Metrics(NullMetrics):
             durations[bucket] += 1
             durations[-1] += seconds
 
-    def route_of(self, request: Request) -> str:
-        """The matched route's pattern (``{name:regex}`` shown as ``{name}``), never the path."""
-        route = matched_route(request)
-        if route is None:
-            return UNMATCHED_ROUTE
-        label = self._labels.get(route.name)
-        if label is None:
-            label = self._labels[route.name] = route_label(route.pattern)
-        return label
-
     # -- scrape -------------------------------------------------------------------------------
     def http_families(self) -> Iterator[Metric]:
         with self._lock:
@@ -220,7 +260,7 @@ class Metrics(NullMetrics):
             durations = {key: list(values) for key, values in self._durations.items()}
         total = CounterMetricFamily(
             "benben_http_requests",
-            "HTTP requests answered, by route pattern, method and status.",
+            HELP["benben_http_requests"],
             labels=("route", "method", "status"),
         )
         for labels, count in sorted(requests.items()):
@@ -228,7 +268,7 @@ class Metrics(NullMetrics):
         yield total
         histogram = HistogramMetricFamily(
             "benben_http_request_duration_seconds",
-            "Time from entering the app to the response, by route pattern and method.",
+            HELP["benben_http_request_duration_seconds"],
             labels=("route", "method"),
         )
         bounds = [floatToGoString(bound) for bound in self.buckets] + ["+Inf"]
@@ -240,42 +280,35 @@ class Metrics(NullMetrics):
             histogram.add_metric(labels, cumulative, values[-1])
         yield histogram
         yield GaugeMetricFamily(
-            "benben_http_requests_in_flight", "Requests being answered now.", value=in_flight
+            "benben_http_requests_in_flight",
+            HELP["benben_http_requests_in_flight"],
+            value=in_flight,
         )
 
     def counter_families(self) -> Iterator[Metric]:
         rejections = CounterMetricFamily(
-            "benben_ratelimit_rejections",
-            "Requests refused with 429 by a rate limit, by route group.",
-            labels=("group",),
+            "benben_ratelimit_rejections", HELP["benben_ratelimit_rejections"], labels=("group",)
         )
         for labels, count in sorted(self._ratelimit.snapshot().items()):
             rejections.add_metric(labels, count)
         yield rejections
         logins = CounterMetricFamily(
-            "benben_login_failures",
-            "Refused logins, by reason (bad_password, unknown_user, inactive, throttled).",
-            labels=("reason",),
+            "benben_login_failures", HELP["benben_login_failures"], labels=("reason",)
         )
         for labels, count in sorted(self._logins.snapshot().items()):
             logins.add_metric(labels, count)
         yield logins
         cache = CounterMetricFamily(
-            "benben_cache_operations",
-            "Cache reads by result; error: the backend failed (the read then also misses).",
-            labels=("result",),
+            "benben_cache_operations", HELP["benben_cache_operations"], labels=("result",)
         )
         core = cache_stats(self.app_registry).as_dict()
         extra = self._cache.snapshot()
         for result in CACHE_RESULTS:
-            value = core.get(_CACHE_STATS[result], 0) + extra.get((result,), 0)
+            value = core.get(CACHE_STATS_FIELDS[result], 0) + extra.get((result,), 0)
             cache.add_metric((result,), value)
         yield cache
         near = CounterMetricFamily(
-            "benben_near_cache_reads",
-            "Reads of the in-process caches (data: records, pages and collections; identity: "
-            "verified tokens), by result.",
-            labels=("cache", "result"),
+            "benben_near_cache_reads", HELP["benben_near_cache_reads"], labels=("cache", "result")
         )
         for name, watched in self._process_caches.items():
             near.add_metric((name, "hit"), watched.hits)
@@ -283,43 +316,41 @@ class Metrics(NullMetrics):
         yield near
 
     def state_families(self) -> Iterator[Metric]:
-        yield _pool_family(get_engine(self.app_registry))
-        build = GaugeMetricFamily(
-            "benben_build_info", "Benben's version (the value is always 1).", labels=("version",)
+        pool = GaugeMetricFamily(
+            "benben_db_pool_connections", HELP["benben_db_pool_connections"], labels=("state",)
         )
-        build.add_metric((__version__,), 1)
-        yield build
-        plugins = GaugeMetricFamily(
-            "benben_plugin_info",
-            "The enabled plugins and their versions (the value is always 1).",
-            labels=("name", "version"),
-        )
-        for plugin in enabled_plugins(self.app_registry):
-            plugins.add_metric((plugin.name, plugin.version), 1)
-        yield plugins
+        for state, count in pool_readings(get_engine(self.app_registry)).items():
+            pool.add_metric((state,), count)
+        yield pool
+        yield from info_families(self.app_registry)
 
 
-def _pool_family(engine: Any) -> Metric:
+def info_families(app_registry: Registry) -> Iterator[Metric]:
+    """``benben_build_info`` and ``benben_plugin_info``: the same in every process."""
+    build = GaugeMetricFamily("benben_build_info", HELP["benben_build_info"], labels=("version",))
+    build.add_metric((__version__,), 1)
+    yield build
+    plugins = GaugeMetricFamily(
+        "benben_plugin_info", HELP["benben_plugin_info"], labels=("name", "version")
+    )
+    for plugin in enabled_plugins(app_registry):
+        plugins.add_metric((plugin.name, plugin.version), 1)
+    yield plugins
+
+
+def pool_readings(engine: Any) -> dict[str, int]:
     """Connections of the engine's pool by state; on a pool that keeps no count (SQLite in
     memory, NullPool), only what it knows."""
-    family = GaugeMetricFamily(
-        "benben_db_pool_connections",
-        "Database connections: checked_out (in use, overflow included), idle (pooled, unused), "
-        "overflow (open beyond the pool size).",
-        labels=("state",),
-    )
     pool = getattr(engine, "pool", None)
     readings = {
         "checked_out": getattr(pool, "checkedout", None),
         "idle": getattr(pool, "checkedin", None),
         "overflow": getattr(pool, "overflow", None),
     }
-    for state in POOL_STATES:
-        reading = readings[state]
-        if callable(reading):
-            # overflow() starts at -pool_size: it counts up as the pool fills.
-            family.add_metric((state,), max(0, reading()))
-    return family
+    # overflow() starts at -pool_size: it counts up as the pool fills.
+    return {
+        state: max(0, reading()) for state in POOL_STATES if callable(reading := readings[state])
+    }
 
 
 class _AppCollector:

@@ -17,6 +17,11 @@ is never mistaken for an API credential (pyramid_tm asks the security policy for
 every request it wraps).  Scrapes are not counted in ``benben_http_*`` either (Prometheus's ``up``
 and ``scrape_duration_seconds`` watch them).  The route and its view remain, for other methods and
 the OpenAPI document.  The format follows ``Accept``: text 0.0.4 by default, OpenMetrics if asked.
+
+In one process the app counts in :class:`~benben.observability.metrics.Metrics`; under several
+workers (``PROMETHEUS_MULTIPROC_DIR`` set) in
+:class:`~benben.observability.multiprocess_metrics.MultiProcessMetrics`, and a scrape answers
+for all of them.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from pyramid.response import Response
 from benben.errors import problem_response
 from benben.hardening.proxies import Network, parse_address
 from benben.observability.metrics import METRICS_KEY, METRICS_PATH, Metrics, get_metrics
+from benben.observability.metrics_directory import multiprocess_directory
+from benben.observability.multiprocess_metrics import MultiProcessMetrics
 
 Handler = Callable[[Request], Response]
 
@@ -123,7 +130,7 @@ def metrics_view(request: Request) -> Response:
     if refusal is not None:
         return refusal
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    body = encoder(get_metrics(request.registry).registry)
+    body = encoder(get_metrics(request.registry).exported)
     # headerlist, not content_type=: WebOb would rewrite the parameters Prometheus reads.
     return Response(
         body=body, headerlist=[("Content-Type", content_type), ("Cache-Control", "no-store")]
@@ -155,7 +162,10 @@ def includeme(config: Configurator) -> None:
         return
     registry = config.registry
     registry[ACCESS_KEY] = MetricsAccess.from_settings(settings)
-    registry[METRICS_KEY] = Metrics(registry)
+    directory = multiprocess_directory()
+    registry[METRICS_KEY] = (
+        Metrics(registry) if directory is None else MultiProcessMetrics(registry, directory)
+    )
     config.add_tween(
         "benben.observability.metrics_view.metrics_tween_factory",
         under="benben.hardening.proxies.proxies_tween_factory",
