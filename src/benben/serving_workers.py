@@ -17,6 +17,8 @@ gracefully: no new connection accepted, the requests in flight answered, then th
 The master never builds the app: :func:`benben.cli.serve` resolves the settings, migrates when
 the embedded default asks for it, and binds the sockets; each worker then loads the app after
 its fork, so no database pool, Redis connection or thread is ever shared between processes.
+Their metrics meet in the directory the master names before forking
+(:mod:`benben.observability.metrics_directory`); the master marks each worker that ends.
 """
 
 from __future__ import annotations

@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from metrics_support import Scrape, scrape
+from metrics_support import LOCAL, Scrape, scrape
 from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import generate_latest
 from prometheus_client.multiprocess import mark_process_dead
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
 
@@ -26,6 +29,7 @@ from benben.observability.multiprocess_metrics import MultiProcessMetrics
 
 REQUESTS = "benben_http_requests_total"
 OPEN = {"benben.metrics.enabled": "open"}
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 
 
 @pytest.fixture
@@ -153,6 +157,13 @@ def test_the_app_counts_in_the_shared_directory_when_it_is_set(
     assert len(scraped.samples("gauges_ticks_total")) == 1  # not also from its own registry
     assert scraped.value("benben_plugin_info", name="gauges") == 1
     assert (directory / f"counter_{os.getpid()}.db").exists()
+
+    asked = app.get("/metrics", extra_environ=LOCAL, headers={"Accept": OPENMETRICS})
+    assert asked.text.endswith("# EOF\n")
+    families = {family.name: family for family in openmetrics_families(asked.text)}
+    assert families["benben_http_requests"].type == "counter"
+    assert families["benben_http_request_duration_seconds"].type == "histogram"
+    assert families["benben_http_requests_in_flight"].type == "gauge"
 
 
 def test_one_process_involves_no_directory(make_app, monkeypatch):
