@@ -4,7 +4,8 @@ with two (issue #15), in the same run on the same machine.
 Four servers, started as ``benben serve`` runs them (``serve_app.py``): the bare view and Benben,
 each with ``--workers 1`` (waitress) and ``--workers 2`` (Gunicorn, waitress in each worker),
 ``--threads`` each
-(2 by default); Benben on PostgreSQL + Redis with the rate limiter on (limits no run reaches).
+(2 by default); Benben on PostgreSQL + Redis with the rate limiter on (limits no run reaches)
+and, with two workers, its metrics in a multiprocess directory as ``benben serve`` sets it up.
 Each hot path (cached record GET, 100-record page, POST of a validated record; PATCH with
 ``--paths``) runs ``--rounds`` times, and in each round every server is driven by ``wrk`` (16
 connections over loopback) right after the bare view with the same worker count, the order
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,7 +68,12 @@ class Served:
         command = [sys.executable, LAUNCHER, app, str(port), f"--workers={workers}",
                    f"--threads={options.threads}",
                    f"--worker-class={options.worker_class}"]  # fmt: skip
-        self.process = subprocess.Popen(command, env={**os.environ, **env})
+        env = {**os.environ, **env}
+        self._metrics: str | None = None
+        if app == "benben" and workers > 1:
+            # As benben serve sets it up: each worker's metrics in files one scrape sums.
+            self._metrics = env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+        self.process = subprocess.Popen(command, env=env)
         wait_until_up(self.base + ("/bare" if app == "bare" else "/health/ready"), self.process)
 
     def close(self) -> None:
@@ -76,6 +83,8 @@ class Served:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self._metrics is not None:
+            shutil.rmtree(self._metrics, ignore_errors=True)
 
 
 def measure(url: str, duration: int, script: str | None) -> dict[str, float]:
