@@ -1,15 +1,17 @@
 """Plugin distributions installed for real, as a third party installs them.
 
 Every directory under tests/fixtures/plugins/ is a small distribution with a ``benben.plugins``
-entry point.  They are built and installed once per session with pip into a private directory (not
+entry point.  They are built and installed once per test run with pip into a private directory (not
 the venv), so that other tests, which discover whatever is installed, never see them.  Each test
 picks the distributions it wants: ``installed.entry_points("benben-test-hello")``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import importlib.metadata
+import os
 import shutil
 import subprocess
 import sys
@@ -48,14 +50,27 @@ class InstalledPlugins:
 
 @pytest.fixture(scope="session")
 def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> InstalledPlugins:
-    """Build and install every fixture distribution with pip, offline, in one call."""
-    root = tmp_path_factory.mktemp("plugins")
+    """Build and install every fixture distribution with pip, offline, in one call: once per
+    test run, however many xdist workers need them (the first builds, the others wait for it)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, shared by its workers
+    target = root / "test-plugins" / "site-packages"
+    with open(root / "test-plugins.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target.parent / "installed").exists():
+            _install(target)
+            (target.parent / "installed").touch()
+    return InstalledPlugins(target)
+
+
+def _install(target: Path) -> None:
     # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
-    sources = root / "src"
+    sources = target.parent / "src"
+    shutil.rmtree(target.parent, ignore_errors=True)  # what an interrupted attempt left
     shutil.copytree(
         FIXTURES, sources, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
     )
-    target = root / "site-packages"
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
         "--no-build-isolation", "--disable-pip-version-check", "--target", str(target),
@@ -64,7 +79,6 @@ def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> InstalledPlug
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         pytest.fail(f"installing the test plugins failed:\n{result.stdout}\n{result.stderr}")
-    return InstalledPlugins(target)
 
 
 @pytest.fixture
