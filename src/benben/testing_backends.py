@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from benben.testing_auth import FAST_PASSWORD_HASHING
@@ -43,6 +43,14 @@ def sources_key(sources: Sequence[Any]) -> SourcesKey:
         (source.name, source.location, source.version_table, tuple(sorted(source.heads())))
         for source in sources
     )
+
+
+def _commit_without_flushing(dbapi_connection: Any, _record: Any) -> None:
+    # Test schemas need not survive a crash of the server: their commits need not wait for the
+    # disk (the tests' own commits still do).
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    dbapi_connection.commit()
 
 
 class SessionBackends:
@@ -75,6 +83,7 @@ class SessionBackends:
         """An engine on the server's database, for creating, emptying and dropping schemas."""
         if self._admin is None:
             self._admin = create_engine(postgresql_url())
+            event.listen(self._admin, "connect", _commit_without_flushing)
         return self._admin
 
     def close_later(self, closeable: Any) -> None:
