@@ -4,12 +4,6 @@ When the storage fails (Redis down) requests are served unlimited: an outage of 
 not become an outage of the API.  Failures are counted (``get_limit_store(registry).errors``) and
 logged once per interval; the cache's ``retry_interval``, ``error_log_interval`` and
 ``socket_timeout`` settings apply.  Login throttling (:mod:`.throttle`) shares this storage.
-
-A request is counted against each of its limits with ``limits``' own calls: with Redis, one round
-trip to count (``hit``) and one to read the window back for the ``RateLimit-*`` headers
-(``get_window_stats``).  A command is never sent twice: Redis may have run one whose reply was
-lost, and a second send would count the request again.  redis-py replaces a connection that died
-while idle before it sends on it; a command that fails is a storage failure (served unlimited).
 """
 
 from __future__ import annotations
@@ -28,6 +22,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
 from benben.observability.outage import OutageGuard
+from benben.ratelimit.window import WindowCounter
 
 __all__ = ["STORE_KEY", "LimitStore", "build_store", "get_limit_store", "storage_url"]
 
@@ -55,6 +50,7 @@ class LimitStore:
     ) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
+        self.windows = WindowCounter(storage)
         self.guard = OutageGuard(
             "rate-limit storage",
             "requests are served unlimited",
@@ -81,16 +77,9 @@ class LimitStore:
     def hit_all(
         self, entries: Sequence[tuple[RateLimitItem, tuple[str, ...]]], cost: int = 1
     ) -> list[tuple[bool, limits.WindowStats]] | None:
-        """Count ``cost`` against every ``(item, identifiers)``: whether it fit, and the window
-        after counting (reset time, remaining)."""
-        return self._call("hit", lambda: [self._hit_and_read(entry, cost) for entry in entries])
-
-    def _hit_and_read(
-        self, entry: tuple[RateLimitItem, tuple[str, ...]], cost: int
-    ) -> tuple[bool, limits.WindowStats]:
-        item, identifiers = entry
-        allowed = self.limiter.hit(item, *identifiers, cost=cost)
-        return allowed, self.limiter.get_window_stats(item, *identifiers)
+        """Count ``cost`` against every ``(item, identifiers)`` and read each window back (one
+        round trip with Redis, see :mod:`.window`)."""
+        return self._call("hit", lambda: self.windows.hit(entries, cost))
 
     def test(self, item: RateLimitItem, *identifiers: str) -> bool | None:
         return self._call("test", lambda: self.limiter.test(item, *identifiers))
@@ -124,8 +113,6 @@ def build_store(settings: Mapping[str, Any]) -> LimitStore:
         timeout = float(settings.get("benben.cache.socket_timeout", 0.5))
         options["socket_timeout"] = timeout
         options["socket_connect_timeout"] = timeout
-        if not scheme.startswith("valkey"):
-            options["retry"] = _never_resend()
     try:
         storage = storage_from_string(url, **options)
     except (limits.errors.ConfigurationError, ValueError) as exc:
@@ -143,15 +130,6 @@ def build_store(settings: Mapping[str, Any]) -> LimitStore:
         retry_interval=float(settings.get("benben.cache.retry_interval", 5.0)),
         log_interval=float(settings.get("benben.cache.error_log_interval", 60.0)),
     )
-
-
-def _never_resend() -> Any:
-    """redis-py's retry policy sending no command twice: its default may re-send one after a
-    timeout, when Redis may have counted it already."""
-    from redis.backoff import NoBackoff  # the redis extra: present with a Redis storage URL
-    from redis.retry import Retry
-
-    return Retry(NoBackoff(), 0)
 
 
 def get_limit_store(registry: Registry) -> LimitStore:
