@@ -5,8 +5,8 @@ instance's next request.  Redis writes an announcement to every subscriber befor
 acknowledges the PUBLISH, and the writer acknowledges its client only after that: by the time
 that client (or anyone it told) asks another instance, the announcement is in that process's
 socket.  So before answering, a request checks whether bytes are waiting on the subscription
-socket (a peek that cannot block: see :mod:`.peek`) and, only then, waits (at most
-``_SETTLE_LIMIT``) until the listener thread has taken them in.
+socket (a peek that keeps the GIL and cannot block: see :mod:`.peek`) and, only then, waits (at
+most ``_SETTLE_LIMIT``) until the listener thread has taken them in.
 
 Only the listener thread reads the subscription, through redis-py's public ``get_message`` (so
 redis-py's own health check runs).  The socket is held as the socket object, and it is peeked,
