@@ -158,13 +158,15 @@ class SessionBackends:
         for thread in self._closing:
             thread.join()
         self._closing.clear()
-        self.settle()
-        self._cleanup.shutdown()
         self._sqlite_templates.clear()
-        if self._admin is not None:
-            self.schemas.close()
-            self._admin.dispose()
-            self._admin = None
+        try:
+            self.settle()  # a failed release raises here: the kept schemas go all the same
+        finally:
+            self._cleanup.shutdown()
+            if self._admin is not None:
+                self.schemas.close()
+                self._admin.dispose()
+                self._admin = None
 
 
 class Backends:
