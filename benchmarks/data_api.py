@@ -41,13 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from core_overhead import BARE_APP, free_port, wait_until_up
-from wrk_support import run_wrk
-
-POSTGRESQL = os.environ.get(
-    "BENBEN_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-REDIS = os.environ.get("BENBEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-PASSWORD = "bench-password-1234"  # noqa: S105 - a throwaway benchmark account
+from wrk_support import PASSWORD, POSTGRESQL, RECORD, REDIS, SCHEMA, run_wrk
 
 BENBEN_APP = textwrap.dedent(
     """
@@ -59,18 +53,6 @@ BENBEN_APP = textwrap.dedent(
     waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=4, _quiet=True)
     """
 )
-
-SCHEMA = {
-    "type": "object",
-    "required": ["title", "price"],
-    "properties": {
-        "title": {"type": "string", "maxLength": 200},
-        "price": {"type": "number", "minimum": 0},
-        "category": {"type": "string", "enum": ["a", "b", "c", "d"]},
-        "tags": {"type": "array", "items": {"type": "string"}},
-    },
-}
-RECORD = {"title": "A benchmark record", "price": 12.5, "category": "b", "tags": ["x", "y"]}
 
 
 def call(
