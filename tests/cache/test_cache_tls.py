@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from benben.cache.redis_direct import DirectRedis
 from benben.cache.redis_versions import RedisVersionBoard
+from benben.testing import unavailable
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -69,7 +70,7 @@ def tls_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("no redis-server to run with TLS")
+        unavailable("redis-server, to run one with TLS")
     directory = tmp_path_factory.mktemp("redis-tls")
     cert_file, key_file = self_signed(directory)
     port = free_port()
