@@ -34,14 +34,13 @@ import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from core_overhead import BARE_APP, free_port, wait_until_up
-from wrk_support import PASSWORD, POSTGRESQL, RECORD, REDIS, SCHEMA, run_wrk
+from wrk_support import PASSWORD, POSTGRESQL, RECORD, REDIS, SCHEMA, call, run_wrk
 
 BENBEN_APP = textwrap.dedent(
     """
@@ -53,25 +52,6 @@ BENBEN_APP = textwrap.dedent(
     waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=4, _quiet=True)
     """
 )
-
-
-def call(
-    base: str,
-    method: str,
-    path: str,
-    body: Any = None,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    headers = {"Content-Type": "application/json", **(headers or {})}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    # Loopback URLs this script builds itself.
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-        text = response.read()
-    return json.loads(text) if text else None
 
 
 class Instance:
