@@ -43,6 +43,7 @@ from benben.testing_auth import auth_headers, create_user
 from benben.testing_backends import Backends, SessionBackends
 from benben.testing_services import (
     in_ci,
+    postgresql_schema,
     postgresql_url,
     redis_url,
     require_postgresql,
@@ -59,6 +60,7 @@ __all__ = [
     "eventually",
     "in_ci",
     "isolated_state_home",
+    "postgresql_schema",
     "postgresql_url",
     "redis_url",
     "require_postgresql",

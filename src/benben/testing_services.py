@@ -7,16 +7,19 @@ must test every backend.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 __all__ = [
     "DEFAULT_POSTGRESQL_URL",
     "DEFAULT_REDIS_URL",
     "in_ci",
+    "postgresql_schema",
     "postgresql_url",
     "redis_url",
     "require_postgresql",
@@ -102,3 +105,20 @@ def require_redis() -> str:
     if problem:
         _unavailable(f"Redis at {url}", problem)
     return url
+
+
+@contextlib.contextmanager
+def postgresql_schema(base_url: str, prefix: str = "test") -> Iterator[str]:
+    """A fresh schema, dropped afterwards; yields a URL of ``base_url`` whose connections use it
+    (for a server or command started in another process)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(base_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()

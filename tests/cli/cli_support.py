@@ -19,9 +19,6 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from benben.testing_auth import FAST_PASSWORD_HASHING
 
 REPO = Path(__file__).resolve().parents[2]
@@ -158,22 +155,6 @@ def port_of(listen_line: str) -> int:
 
 def json_lines(text_: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text_.splitlines() if line.strip()]
-
-
-@contextlib.contextmanager
-def postgresql_schema(base_url: str) -> Iterator[str]:
-    """A fresh schema; yields a URL whose connections use it (as benben.testing.Backends)."""
-    schema = f"test_cli_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(base_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @contextlib.contextmanager

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from cli_support import postgresql_schema, unique_name, write_plugin
+from cli_support import unique_name, write_plugin
 from sqlalchemy import create_engine, inspect
 
 from benben.db.migrations import MigrationSource, resolve_location
-from benben.testing import require_postgresql
+from benben.testing import postgresql_schema, require_postgresql
 
 
 def core_head() -> str:

@@ -14,13 +14,12 @@ from cli_support import (
     clean_environ,
     get,
     port_of,
-    postgresql_schema,
     redis_keys_deleted,
     run_benben,
 )
 
 from benben.serving import available_cpus
-from benben.testing import require_postgresql, require_redis
+from benben.testing import postgresql_schema, require_postgresql, require_redis
 
 pytestmark = pytest.mark.slow
 

@@ -15,12 +15,11 @@ from cli_support import (
     Server,
     clean_environ,
     free_port,
-    postgresql_schema,
     redis_keys_deleted,
     run_benben,
 )
 
-from benben.testing import require_postgresql, require_redis
+from benben.testing import postgresql_schema, require_postgresql, require_redis
 
 pytestmark = pytest.mark.slow
 

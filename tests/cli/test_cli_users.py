@@ -16,11 +16,10 @@ from cli_support import (
     FAST_HASHING,
     benben_command,
     clean_environ,
-    postgresql_schema,
     run_benben,
 )
 
-from benben.testing import require_postgresql
+from benben.testing import postgresql_schema, require_postgresql
 
 PASSWORD = "correct horse battery staple"
 

@@ -23,30 +23,13 @@ import pytest
 import redis
 from metrics_support import Scrape
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from benben.testing import require_postgresql, require_redis
+from benben.testing import postgresql_schema, require_postgresql, require_redis
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql, pytest.mark.redis]
 
 START_TIMEOUT = 30.0
 VERSION_SERIES = {"route": "/version", "method": "GET", "status": "200"}
-
-
-@contextlib.contextmanager
-def postgresql_schema(base_url: str) -> Iterator[str]:
-    schema = f"test_metrics_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(base_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @contextlib.contextmanager
