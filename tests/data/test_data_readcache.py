@@ -59,6 +59,56 @@ def test_a_repeated_page_issues_no_data_query(app, alice, shelf, queries):
     assert again.headers["ETag"] == first.headers["ETag"]
 
 
+def test_a_cached_page_is_refused_once_its_since_falls_behind_the_retention(
+    app, alice, shelf, queries, monkeypatch
+):
+    """The tombstone horizon moves with the clock: a page kept in memory is checked again."""
+    import benben.data.record_views as record_views
+
+    days = app.app.registry.settings["benben.data.tombstone_retention_days"]
+    since = record_views.now_ms() - days * 86_400_000 + 3_600_000  # an hour inside it
+    url = records_url(shelf) + f"?_since={since}"
+    first = app.get(url, headers=alice.headers)
+    later = record_views.now_ms() + 2 * 3_600_000
+    monkeypatch.setattr(record_views, "now_ms", lambda: later)
+    with queries.counting() as statements:
+        gone = app.get(url, headers=alice.headers, status=410)
+    assert statements == []  # answered from the cached page, not by reading it again
+    assert gone.json["type"] == "urn:benben:problem:changes-purged"
+    monkeypatch.undo()
+    assert app.get(url, headers=alice.headers).body == first.body
+
+
+def test_a_cached_page_links_to_the_host_it_was_asked_of(app, alice, shelf):
+    app.put_json(record_url(shelf, "b2"), {"data": {"title": "Emma"}}, headers=alice.headers)
+    url = records_url(shelf) + "?_sort=title&_limit=1"
+    for host in ("one.example", "two.example", "one.example"):
+        page = app.get(url, headers={**alice.headers, "Host": host})
+        assert page.json["next"].startswith(f"http://{host}/"), page.json["next"]
+        assert page.headers["Link"].startswith(f"<http://{host}/")
+
+
+def test_a_page_asked_with_its_parameters_reordered_links_in_that_order(app, alice, shelf):
+    """The same records and ETag; the next link keeps the order asked (whichever order was
+    cached first), and a query that would not parse is refused though its twin is cached."""
+    app.put_json(record_url(shelf, "b2"), {"data": {"title": "Emma"}}, headers=alice.headers)
+    base = records_url(shelf)
+    for _ in range(2):  # answered, then from memory
+        first = app.get(base + "?_sort=title&_limit=1", headers=alice.headers)
+        again = app.get(base + "?_limit=1&_sort=title", headers=alice.headers)
+        assert again.json["data"] == first.json["data"]
+        assert again.headers["ETag"] == first.headers["ETag"]
+        assert "?_sort=title&_limit=1&_cursor=" in first.json["next"]
+        assert "?_limit=1&_sort=title&_cursor=" in again.json["next"]
+        assert app.get(again.json["next"], headers=alice.headers).json["data"][0]["id"] == "b2"
+    app.get(
+        base + "?_limit=1&_sort=title",
+        headers={**alice.headers, "If-None-Match": first.headers["ETag"]},
+        status=304,
+    )
+    app.get(base + "?_limit=1&_sort=title&_sort=id", headers=alice.headers, status=400)
+
+
 def test_every_write_is_read_back_at_once(app, alice, shelf):
     for i in range(5):
         app.get(record_url(shelf, "b1"), headers=alice.headers)

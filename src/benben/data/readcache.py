@@ -107,32 +107,41 @@ def read_record(
     the collection's version."""
     near = _near(request)
     if near is None or not usable(request, writing=writing):
-        record = load_record(request.dbsession, collection.id, record_id)
-        return RecordSnapshot.of(record) if record is not None else None
+        return load_record(request.dbsession, collection.id, record_id)
     key: Hashable = ("r", collection.id, collection.last_modified, record_id)
     found = near.get(key)
     if found is not None:
         return None if found is _ABSENT else found
     board = _board(request)
     generation = board.generation
-    record = load_record(request.dbsession, collection.id, record_id)
-    snapshot = RecordSnapshot.of(record) if record is not None else None
+    snapshot = load_record(request.dbsession, collection.id, record_id)
     if _may_fill(request, collection.id, board, generation):
         near.set(key, _ABSENT if snapshot is None else snapshot)
     return snapshot
 
 
+# What a page's absolute URLs (its next link) are made of: the same values give the same URL,
+# read without building it (``request.path_url`` quotes and joins them on every read).
+_URL_ENVIRON_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME",
+                     "PATH_INFO")  # fmt: skip
+
+
 def page_key(
     request: Request, collection: CollectionSnapshot, principals: frozenset[str]
 ) -> Hashable:
-    params = tuple(sorted(request.GET.items()))
-    return ("l", collection.id, collection.last_modified, request.path_url, params, principals)
+    """The page's key: the collection's version, the URL and the caller's principals.  The
+    query's parameters in the order given: a page found under it was answered to that very
+    query, which its view then need not parse again (see :func:`cached_page`)."""
+    environ = request.environ
+    url = tuple(environ.get(name) for name in _URL_ENVIRON_KEYS)
+    params = tuple(request.GET.items())
+    return ("l", collection.id, collection.last_modified, url, params, principals)
 
 
 def cached_page(
     request: Request, collection: CollectionSnapshot, principals: frozenset[str]
 ) -> Any:
-    """``(body, headers)`` of a list page cached at the collection's version, or None."""
+    """What :func:`store_page` kept for this page at the collection's version, or None."""
     near = _near(request)
     return None if near is None else near.get(page_key(request, collection, principals))
 
@@ -141,16 +150,17 @@ def store_page(
     request: Request,
     collection: CollectionSnapshot,
     principals: frozenset[str],
-    body: bytes,
-    headers: dict[str, str],
+    page: Any,
     generation: int,
 ) -> None:
+    """Keep ``page`` (the view's rendered answer and what it needs to answer it again) under the
+    collection's version, unless what this request read may not be cached (:func:`_may_fill`)."""
     near = _near(request)
     if near is None:
         return
     board = _board(request)
     if _may_fill(request, collection.id, board, generation):
-        near.set(page_key(request, collection, principals), (body, headers))
+        near.set(page_key(request, collection, principals), page)
 
 
 def _may_fill(request: Request, collection_id: str, board: VersionBoard, generation: int) -> bool:
