@@ -193,3 +193,24 @@ def test_identity_failing_on_the_database_is_a_503_not_a_500(make_app):
     down = app.get("/t/plain", headers=token, status=503)
     assert down.content_type == PROBLEM
     app.get("/t/plain", headers=token, status=429)  # counted against the address meanwhile
+
+
+def test_the_group_is_that_of_the_route_the_router_matches(make_app):
+    """Only routes of configured groups are tried before routing: one shadowed by an earlier
+    route, or whose predicates refuse the request, is not the request's group."""
+
+    def include(config):
+        config.add_route("t.any", "/t/any/{name}")  # first: it wins for /t/any/special
+        config.add_route("t.special", "/t/any/special")
+        config.add_route("t.posted", "/t/posted", request_method="POST")
+        config.add_route("t.other", "/t/posted")
+        for name in ("t.any", "t.special", "t.posted", "t.other"):
+            config.add_view(lambda request: Response(json_body={}), route_name=name)
+        config.set_ratelimit_group("t.special", "auth")
+        config.set_ratelimit_group("t.posted", "auth")
+
+    app = make_app({"benben.ratelimit.default": "3/minute",
+                    "benben.ratelimit.groups": "auth=2/minute"}, include=include)  # fmt: skip
+    assert app.get("/t/any/special").headers["RateLimit-Limit"] == "3"
+    assert app.get("/t/posted").headers["RateLimit-Limit"] == "3"  # t.other's
+    assert app.post("/t/posted").headers["RateLimit-Limit"] == "2"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from limits import RateLimitItem
 from pyramid.request import Request
@@ -44,8 +44,7 @@ __all__ = [
 DECISIONS_ENVIRON_KEY = "benben.ratelimit.decisions"
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """One limit checked for this request: what the RateLimit-* headers report."""
 
     limit: int
@@ -72,26 +71,27 @@ def count_against(
 ) -> list[Decision]:
     """Count ``cost`` against every limit of ``buckets`` for ``key``, one decision per limit; none
     while the storage is down (served unlimited)."""
-    store = get_limit_store(request.registry)
-    counted = [(bucket, item) for bucket, items in buckets for item in items]
-    answers = store.hit_all([(item, (bucket, key)) for bucket, item in counted], cost)
+    entries = [(item, (bucket, key)) for bucket, items in buckets for item in items]
+    answers = get_limit_store(request.registry).hit_all(entries, cost)
     if answers is None:  # the storage is down: served unlimited
         return []
     now = time.time()
     decisions = []
-    for (bucket, item), (allowed, stats) in zip(counted, answers, strict=True):
-        reset_after = max(0, math.ceil(stats.reset_time - now))
-        if not allowed:
-            reset_after = max(1, reset_after)
-        decisions.append(
-            Decision(item.amount, max(0, stats.remaining), reset_after, allowed, bucket)
-        )
+    for (item, (bucket, _)), (allowed, stats) in zip(entries, answers, strict=True):
+        reset_after = math.ceil(stats.reset_time - now)
+        if reset_after < 1:
+            reset_after = 0 if allowed else 1
+        remaining = stats.remaining if stats.remaining > 0 else 0
+        decisions.append(Decision(item.amount, remaining, reset_after, allowed, bucket))
     return decisions
 
 
 def headers_of(decisions: list[Decision]) -> dict[str, str]:
     """RateLimit-* of the tightest limit (a refused one first, then the fewest remaining)."""
-    tightest = min(decisions, key=lambda d: (d.allowed, d.remaining, -d.reset_after))
+    if len(decisions) == 1:
+        tightest = decisions[0]
+    else:
+        tightest = min(decisions, key=lambda d: (d.allowed, d.remaining, -d.reset_after))
     headers = {
         "RateLimit-Limit": str(tightest.limit),
         "RateLimit-Remaining": str(tightest.remaining),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pyramid.httpexceptions import HTTPException
-from pyramid.interfaces import IRoutesMapper
+from pyramid.interfaces import IRoute, IRoutesMapper
 from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.response import Response
@@ -40,22 +40,68 @@ EXEMPT_PREFIX = "/health/"
 Handler = Callable[[Request], Response]
 
 
-def _route_group(request: Request) -> str | None:
-    """The group of the route the router will match (tweens run before routing)."""
-    mapper = request.registry.queryUtility(IRoutesMapper)
-    if mapper is None:
+class _Groups:
+    """The configured group of the route the router will match (tweens run before routing).
+
+    Only routes of a *configured* group (``benben.ratelimit.groups``) change what is counted;
+    every other route counts against the default.  So rather than matching the whole route list
+    (the router matches it again after this tween), only those routes are tried; one that
+    matches is the router's match unless an earlier route matches too, which is then checked.
+    """
+
+    def __init__(self, registry: Registry, config: RateLimits) -> None:
+        mapper = registry.queryUtility(IRoutesMapper)
+        self.mapper = mapper
+        assigned: dict[str, str] = registry[ROUTE_GROUPS_KEY]
+        routes = list(mapper.get_routes()) if mapper is not None else []
+        self.grouped = [
+            (position, route, assigned[route.name])
+            for position, route in enumerate(routes)
+            if assigned.get(route.name) in config.groups
+        ]
+        self.routes = routes
+
+    def group(self, request: Request, path: str) -> str | None:
+        path = path or "/"  # as the router reads it
+        for position, route, group in self.grouped:
+            if self._matches(route, request, path):
+                if any(self._matches(r, request, path) for r in self.routes[:position]):
+                    return self._router_group(request)  # an earlier route wins: ask the router
+                request.environ[ROUTE_ENVIRON_KEY] = route
+                return group
         return None
-    try:
-        route = mapper(request)["route"]
-    except Exception:  # an undecodable path: the router answers it; count it as ungrouped
-        return None
-    if route is None:
-        return None
-    request.environ[ROUTE_ENVIRON_KEY] = route  # metrics label a 429 with its route too
-    return request.registry[ROUTE_GROUPS_KEY].get(route.name)
+
+    @staticmethod
+    def _matches(route: IRoute, request: Request, path: str) -> bool:
+        match = route.match(path)
+        if match is None:
+            return False
+        predicates = route.predicates
+        info = {"match": match, "route": route}
+        return not predicates or all(p(info, request) for p in predicates)
+
+    def _router_group(self, request: Request) -> str | None:
+        """The group of the route the router matches (its whole list)."""
+        route = self.route(request)
+        config_groups: dict[str, str] = request.registry[ROUTE_GROUPS_KEY]
+        return None if route is None else config_groups.get(route.name)
+
+    def route(self, request: Request) -> IRoute | None:
+        """The route the router matches, recorded for the metrics' labels."""
+        if self.mapper is None:
+            return None
+        try:
+            route = self.mapper(request)["route"]
+        except Exception:  # an undecodable path: the router answers it; counted as ungrouped
+            return None
+        if route is not None:
+            request.environ[ROUTE_ENVIRON_KEY] = route
+        return route
 
 
-def _count_this_request(request: Request, config: RateLimits) -> Exception | None:
+def _count_this_request(
+    request: Request, config: RateLimits, groups: _Groups, path: str
+) -> Exception | None:
     """Count the request once (a retried attempt was counted already); returns the error the
     caller's credential raised, to be answered once the request has been counted."""
     if DECISIONS_ENVIRON_KEY in request.environ:
@@ -66,7 +112,8 @@ def _count_this_request(request: Request, config: RateLimits) -> Exception | Non
     except Exception as exc:  # a refused token (401), or identity failing (database down)
         credential_error = exc
         key = f"addr:{request.client_addr or 'unknown'}"  # guessing tokens still costs
-    buckets = [buckets_for(config, _route_group(request))]
+    group = groups.group(request, path) if groups.grouped else None
+    buckets = [buckets_for(config, group)]
     counts_as_write = request.method not in SAFE_METHODS and WRITE_GROUP in config.groups
     if counts_as_write and buckets[0][0] != WRITE_GROUP:
         buckets.append((WRITE_GROUP, config.groups[WRITE_GROUP]))
@@ -77,13 +124,23 @@ def _count_this_request(request: Request, config: RateLimits) -> Exception | Non
 def ratelimit_tween_factory(handler: Handler, registry: Registry) -> Handler:
     config: RateLimits = registry[LIMITS_KEY]
 
+    groups = _Groups(registry, config)
+
     def ratelimit_tween(request: Request) -> Response:
-        if request.path_info.startswith(EXEMPT_PREFIX):
+        try:
+            path = request.path_info
+        except UnicodeDecodeError:  # the router answers it (400); counted as ungrouped
+            path = ""
+        if path.startswith(EXEMPT_PREFIX):
             return handler(request)
-        error = _count_this_request(request, config)
+        error = _count_this_request(request, config, groups, path)
         decisions: list[Decision] = request.environ[DECISIONS_ENVIRON_KEY]
         if any(not d.allowed for d in decisions):
+            if ROUTE_ENVIRON_KEY not in request.environ:
+                groups.route(request)  # the 429's metrics are labelled with its route
             return http_error_view(too_many(request, decisions), request)
+        if error is not None and ROUTE_ENVIRON_KEY not in request.environ:
+            groups.route(request)  # answered here: its metrics are labelled with its route
         if isinstance(error, HTTPException):
             raise error
         if error is not None:  # rendered by its exception view (503 for the database)
@@ -92,10 +149,15 @@ def ratelimit_tween_factory(handler: Handler, registry: Registry) -> Handler:
             response = handler(request)
         except HTTPException as exc:
             response = http_error_view(exc, request) if exc.code >= 400 else exc
+        if "matched_route" not in request.__dict__ and ROUTE_ENVIRON_KEY not in request.environ:
+            groups.route(request)  # answered before routing (a 413, a 404): labelled alike
         if decisions:
             headers = headers_of(decisions)
-            headers.pop("Retry-After", None)  # a 429 from count_request already carries its own
-            response.headers.update(headers)
+            if "Retry-After" in headers:  # a 429 from count_request: it carries its own
+                del headers["Retry-After"]
+                response.headers.update(headers)
+            else:  # no RateLimit-* yet (only a refusal sets them): appended, no lookups
+                response.headerlist.extend(headers.items())
         return response
 
     return ratelimit_tween

@@ -5,8 +5,9 @@ The ``limits`` library counts (``hit``) and reads a window (``get_window_stats``
 write counted against its group and ``write``.  That was most of a cached read's cost.  Here one
 Lua script does both for every limit of the request, on the library's own keys and layout (a
 list of timestamps per key, newest first), so ``limits``' other calls (``test``, ``clear``) and
-instances running either code agree.  Other storages (memory) are called as before: they cost no
-round trip.
+instances running either code agree.  The memory storage is called through its own methods (no
+round trip), other storages through the library's.  With Redis or memory a busy key is counted a
+lease of several slots at a time (:mod:`.lease`).
 
 Counted at most once: a connection that fails is sent the script again (a Redis restart drops
 idle connections), but the first send may have reached Redis and run before its reply was lost
@@ -19,14 +20,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Sequence
 from typing import Any
 
-from limits import RateLimitItem, WindowStats
-from limits.storage import RedisStorage
+from limits import WindowStats
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from benben.cache.redis_direct import DirectRedis
+from benben.ratelimit.lease import Answers, Entries, Leases
 
 __all__ = ["WindowCounter"]
 
@@ -34,39 +35,23 @@ __all__ = ["WindowCounter"]
 # connect timeout), and is gone soon after: one short string per request, for a few seconds.
 ONCE_TTL = 5
 # KEYS: the call's own key, then one list per limit.  ARGV: timestamp, cost, the call's key's
-# lifetime, then (limit, expiry) per list.  Per list, as the library's acquire_moving_window.lua
-# then moving_window.lua would do: {acquired (0|1), oldest timestamp in the window (or the
-# current one), entries in the window}.  The call's key holds what was acquired ("1" or "0" per
-# list): a call run again (its reply lost) counts nothing and answers the same.
+# lifetime, extra slots wanted (a lease, see .lease), then (limit, expiry) per list.  Each list
+# is counted as the library's acquire_moving_window.lua does (``cost`` entries when they fit),
+# plus the extra slots that fit in every list (none when any list refused); then read back as
+# its moving_window.lua does.  Answer: {extra granted, then per list {acquired (0|1), oldest
+# timestamp in the window (or the current one), entries in the window}}.  The call's key holds
+# what was decided ("1" or "0" per list, ":", extra granted): a call run again (its reply lost)
+# counts nothing and answers the same.  Entries older than the window are trimmed as the list is
+# written: the binary search then walks a list no longer than the window.
 _HIT_AND_READ = """
 local timestamp = tonumber(ARGV[1])
-local amount = tonumber(ARGV[2])
-local counted = redis.call('get', KEYS[1])
-local results, acquired_flags = {}, {}
-for i = 2, #KEYS do
-    local key = KEYS[i]
-    local limit = tonumber(ARGV[2 * i])
-    local expiry = tonumber(ARGV[2 * i + 1])
-    local acquired = 0
-    if counted then
-        acquired = tonumber(string.sub(counted, i - 1, i - 1))
-    elseif amount <= limit then
-        local entry = redis.call('lindex', key, limit - amount)
-        if not (entry and tonumber(entry) >= timestamp - expiry) then
-            local entries = {}
-            for j = 1, amount do
-                entries[j] = timestamp
-            end
-            for j = 1, #entries, 5000 do
-                redis.call('lpush', key, unpack(entries, j, math.min(j + 4999, #entries)))
-            end
-            redis.call('ltrim', key, 0, limit - 1)
-            redis.call('expire', key, expiry)
-            acquired = 1
-        end
-    end
+local cost = tonumber(ARGV[2])
+local lists = #KEYS - 1
+local limits, expiries, counts = {}, {}, {}
+for n = 1, lists do
+    local key, limit, expiry = KEYS[n + 1], tonumber(ARGV[3 + 2 * n]), tonumber(ARGV[4 + 2 * n])
     local target = timestamp - expiry
-    local low, high, found = 0, limit - 1, nil
+    local low, high, found = 0, math.min(limit, redis.call('llen', key)) - 1, -1
     while low <= high do
         local mid = math.floor((low + high) / 2)
         local value = tonumber(redis.call('lindex', key, mid))
@@ -77,52 +62,130 @@ for i = 2, #KEYS do
             high = mid - 1
         end
     end
-    acquired_flags[i - 1] = tostring(acquired)
-    if found then
-        results[i - 1] = {acquired, tostring(redis.call('lindex', key, found)), found + 1}
-    else
-        results[i - 1] = {acquired, tostring(timestamp), 0}
-    end
+    limits[n], expiries[n], counts[n] = limit, expiry, found + 1
 end
-if not counted then
-    redis.call('set', KEYS[1], table.concat(acquired_flags), 'EX', tonumber(ARGV[3]))
+local counted = redis.call('get', KEYS[1])
+local acquired, granted = {}, 0
+if counted then
+    for n = 1, lists do
+        acquired[n] = tonumber(string.sub(counted, n, n))
+    end
+    granted = tonumber(string.sub(counted, lists + 2))
+else
+    granted = tonumber(ARGV[4])
+    for n = 1, lists do
+        local free = limits[n] - counts[n] - cost
+        acquired[n] = free >= 0 and 1 or 0
+        granted = math.max(0, math.min(granted, free))
+    end
+    for n = 1, lists do
+        if acquired[n] == 1 then
+            local key, amount = KEYS[n + 1], cost + granted
+            local entries = {}
+            for j = 1, amount do
+                entries[j] = timestamp
+            end
+            for j = 1, amount, 5000 do
+                redis.call('lpush', key, unpack(entries, j, math.min(j + 4999, amount)))
+            end
+            counts[n] = counts[n] + amount
+            redis.call('ltrim', key, 0, counts[n] - 1)
+            redis.call('expire', key, expiries[n])
+        end
+    end
+    redis.call('set', KEYS[1], table.concat(acquired) .. ':' .. granted, 'EX', tonumber(ARGV[3]))
+end
+local results = {granted}
+for n = 1, lists do
+    local oldest = tostring(timestamp)
+    if counts[n] > 0 then
+        oldest = redis.call('lindex', KEYS[n + 1], counts[n] - 1)
+    end
+    results[n + 1] = {acquired[n], oldest, counts[n]}
 end
 return results
 """
 
 
 class WindowCounter:
-    """Counts ``cost`` against several moving-window limits and reads each back."""
+    """Counts ``cost`` against several moving-window limits and reads each back; a busy key's
+    requests from leased slots (:mod:`.lease`) with Redis or memory."""
 
     def __init__(self, storage: Any) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
         # Exactly RedisStorage: its subclasses (cluster) may not run a script over several keys.
         self._redis = _ScriptRunner(storage) if type(storage) is RedisStorage else None
+        if self._redis is not None:
+            self.leases: Leases | None = Leases(self._fetch_redis)
+        elif isinstance(storage, MemoryStorage):
+            self.leases = Leases(self._fetch_memory)
+        else:
+            self.leases = None
 
-    def hit(
-        self, entries: Sequence[tuple[RateLimitItem, tuple[str, ...]]], cost: int
-    ) -> list[tuple[bool, WindowStats]]:
+    def hit(self, entries: Entries, cost: int) -> Answers:
         """For each ``(item, identifiers)``: whether ``cost`` fit in the window, and the
         window's stats after counting (reset time, remaining)."""
-        if self._redis is None:
-            return [
-                (
-                    self.limiter.hit(item, *identifiers, cost=cost),
-                    self.limiter.get_window_stats(item, *identifiers),
-                )
-                for item, identifiers in entries
-            ]
-        once = self.storage.prefixed_key(f"once/{secrets.token_hex(12)}")
-        keys = [once] + [self.storage.prefixed_key(item.key_for(*ids)) for item, ids in entries]
-        arguments: list[Any] = [time.time(), cost, ONCE_TTL]
+        if self.leases is not None:
+            return self.leases.hit(entries, cost)
+        return [
+            (
+                self.limiter.hit(item, *identifiers, cost=cost),
+                self.limiter.get_window_stats(item, *identifiers),
+            )
+            for item, identifiers in entries
+        ]
+
+    def _fetch_redis(self, entries: Entries, cost: int, extra: int) -> tuple[Answers, int]:
+        assert self._redis is not None
+        prefixed = self.storage.prefixed_key
+        once = prefixed(f"once/{secrets.token_hex(12)}")
+        keys = [once] + [prefixed(item.key_for(*ids)) for item, ids in entries]
+        arguments: list[Any] = [time.time(), cost, ONCE_TTL, extra]
         for item, _ in entries:
             arguments += [item.amount, item.get_expiry()]
-        answers = self._redis.run(keys, arguments)
+        granted, *answers = self._redis.run(keys, arguments)
         return [
             (bool(acquired), WindowStats(float(oldest) + item.get_expiry(), item.amount - count))
             for (item, _), (acquired, oldest, count) in zip(entries, answers, strict=True)
-        ]
+        ], int(granted)
+
+    def _fetch_memory(self, entries: Entries, cost: int, extra: int) -> tuple[Answers, int]:
+        """The library's calls; ``cost + extra`` entries per window when every window takes
+        them, else ``cost`` (the extra ones given back), as the script decides."""
+        storage: MemoryStorage = self.storage
+        keys = [item.key_for(*ids) for item, ids in entries]
+        granted = extra
+        for (item, _), key in zip(entries, keys, strict=True):  # what every window has left
+            if granted:
+                _, count = storage.get_moving_window(key, item.amount, item.get_expiry())
+                granted = max(0, min(granted, item.amount - count - cost))
+        acquired: list[bool] = []
+        for (item, _), key in zip(entries, keys, strict=True):
+            if granted and storage.acquire_entry(
+                key, item.amount, item.get_expiry(), cost + granted
+            ):
+                acquired.append(True)
+                continue
+            if granted:  # taken meanwhile (another thread): none in any window
+                for earlier, took in zip(keys, acquired, strict=False):
+                    if took:
+                        _give_back_memory(storage, earlier, granted)
+                granted = 0
+            acquired.append(storage.acquire_entry(key, item.amount, item.get_expiry(), cost))
+        answers = []
+        for (item, _), key, took in zip(entries, keys, acquired, strict=True):
+            start, count = storage.get_moving_window(key, item.amount, item.get_expiry())
+            answers.append((took, WindowStats(start + item.get_expiry(), item.amount - count)))
+        return answers, granted
+
+
+def _give_back_memory(storage: MemoryStorage, key: str, amount: int) -> None:
+    """Remove the ``amount`` newest entries of a window (entries are interchangeable)."""
+    with storage.locks[key]:
+        events = storage.events.get(key)
+        if events:
+            del events[:amount]  # newest first, as acquire_entry inserts them
 
 
 class _ScriptRunner:
