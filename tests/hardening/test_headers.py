@@ -29,7 +29,15 @@ def add_test_routes(config):
     def echo(request):
         return Response(json_body={"length": len(request.body)})
 
-    for name, view in (("crash", crash), ("page", page), ("cached", cached), ("echo", echo)):
+    def framed(request):
+        # A view that sets a fixed header itself (any case) and its own request id.
+        response = Response(json_body={}, headerlist=[("Content-Type", "application/json")])
+        response.headerlist.extend([("x-frame-options", "SAMEORIGIN"), ("X-Request-ID", "mine")])
+        return response
+
+    views = (("crash", crash), ("page", page), ("cached", cached), ("echo", echo),
+             ("framed", framed))  # fmt: skip
+    for name, view in views:
         config.add_route(f"t.{name}", f"/t/{name}")
         config.add_view(view, route_name=f"t.{name}")
 
@@ -94,6 +102,21 @@ def test_a_view_chosen_cache_control_is_kept(app):
     assert response.headers["Cache-Control"] == "no-store"  # refused: our problem, no-store
     anonymous = app.get("/t/cached")
     assert anonymous.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_each_header_is_sent_once(app):
+    response = app.get("/api/v1/", headers={"Authorization": "Bearer forged"}, status=401)
+    names = [name.lower() for name, _ in response.headerlist]
+    assert len(names) == len(set(names)), names
+
+
+def test_a_fixed_header_a_view_set_is_replaced_not_repeated(app):
+    response = app.get("/t/framed", headers={"X-Request-ID": "given"})
+    assert_security_headers(response)
+    names = [name.lower() for name, _ in response.headerlist]
+    assert names.count("x-frame-options") == 1
+    assert names.count("x-request-id") == 1
+    assert response.headers["X-Request-ID"] == "given"
 
 
 # -- body limit ----------------------------------------------------------------------------

@@ -52,3 +52,27 @@ def test_a_path_that_is_not_utf8_is_a_logged_400_problem(app, caplog):
     assert response.headers["X-Request-ID"] == response.json["request_id"]
     (line,) = [r for r in caplog.records if r.name == "benben.access"]
     assert line.status == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/health/live", "/health/live"),
+        ("/t/caf%C3%A9", "/t/caf%C3%A9"),  # decoded by the server, logged quoted again
+        ("/t/a%20b", "/t/a%20b"),
+        ("/t/~a!$&'()*+,;=:@-._", "/t/~a!$&'()*+,;=:@-._"),
+        ("/t/50%25", "/t/50%25"),
+    ],
+)
+def test_the_access_log_shows_the_path_quoted_as_received(app, caplog, path, logged):
+    caplog.set_level(logging.INFO, logger="benben.access")
+    app.get(path, status="*")
+    (line,) = [r for r in caplog.records if r.name == "benben.access"]
+    assert line.path == logged
+
+
+def test_the_access_log_shows_the_script_name(app, caplog):
+    caplog.set_level(logging.INFO, logger="benben.access")
+    app.get("/live", extra_environ={"SCRIPT_NAME": "/health"}, status="*")
+    (line,) = [r for r in caplog.records if r.name == "benben.access"]
+    assert line.path == "/health/live"

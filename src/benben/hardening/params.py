@@ -38,10 +38,22 @@ def _headers(environ: dict[str, object], *, named: bool = True) -> Iterator[tupl
 def refuse_bad_text(event: BeforeTraversal) -> None:
     """After the route matched, before its context: every parameter named in one 400."""
     request = event.request
-    # Every request pays for this: one scan of all its text; naming the culprits only on a hit.
-    texts = [value for _, value in _path_segments(event)]
-    texts.extend(text for pair in request.GET.items() for text in pair)
-    texts.extend(value for _, value in _headers(request.environ, named=False))
+    environ = request.environ
+    # Every request pays for this: one scan of all its text, gathered inline (a generator per
+    # source cost as much as the scan); naming the culprits only on a hit.
+    texts = [
+        value
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and isinstance(value, str)
+    ]
+    for value in (request.matchdict or {}).values():
+        # A *stararg is a tuple of segments.
+        if isinstance(value, tuple):
+            texts.extend(map(str, value))
+        else:
+            texts.append(str(value))
+    if environ.get("QUERY_STRING"):  # request.GET parses nothing else
+        texts.extend(text for pair in request.GET.items() for text in pair)
     if not bad_text("".join(texts)):
         return
     errors = [

@@ -28,18 +28,23 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_ENVIRON_KEY = "benben.request_id"
 # A client's id is kept only if it cannot smuggle anything into logs or headers.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+_REQUEST_ID_ENVIRON_HEADER = "HTTP_X_REQUEST_ID"  # read from the environ: WebOb's view costs more
+# A path of these characters only is its own URL-quoted, UTF-8 form (WebOb's ``request.path``
+# quotes all else): the usual path is then logged without decoding and quoting it again.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~/!$&'()*+,;=:@-]*")
 
 Handler = Callable[[Request], Response]
 
 
 def request_id_from(request: Request) -> str:
     """The client's ``X-Request-ID`` when it is sane, a new random id otherwise."""
-    known = request.environ.get(REQUEST_ID_ENVIRON_KEY)
+    environ = request.environ
+    known = environ.get(REQUEST_ID_ENVIRON_KEY)
     if known:
         return known
-    given = request.headers.get(REQUEST_ID_HEADER, "")
+    given = environ.get(_REQUEST_ID_ENVIRON_HEADER, "")
     request_id = given if _SANE_REQUEST_ID.fullmatch(given) else _new_request_id()
-    request.environ[REQUEST_ID_ENVIRON_KEY] = request_id
+    environ[REQUEST_ID_ENVIRON_KEY] = request_id
     return request_id
 
 
@@ -55,11 +60,14 @@ def safe_path(
     """The request path for logs; a path that is not UTF-8 (``/%ff``) is shown as received.
     ``with_query``: with the query string as received, its secrets redacted (``redactor``, by
     default the app's)."""
-    try:
-        path = request.path
-    except UnicodeDecodeError:
-        path = request.environ.get("PATH_INFO", "")
-    query = request.environ.get("QUERY_STRING", "") if with_query else ""
+    environ = request.environ
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    if not _PLAIN_PATH.fullmatch(path):
+        try:
+            path = request.path
+        except UnicodeDecodeError:
+            path = environ.get("PATH_INFO", "")
+    query = environ.get("QUERY_STRING", "") if with_query else ""
     if not query:  # the usual request: nothing to parse
         return path
     redactor = redactor or get_redactor(request.registry)
@@ -67,12 +75,23 @@ def safe_path(
 
 
 def _decodable_path(request: Request) -> bool:
+    environ = request.environ
+    if environ.get("PATH_INFO", "").isascii() and environ.get("SCRIPT_NAME", "").isascii():
+        return True  # the usual path: ASCII is UTF-8
     try:
         request.path_info  # noqa: B018 - decoding it is the check
         request.script_name  # noqa: B018
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _set_request_id(response: Response, request_id: str) -> None:
+    headerlist = response.headerlist
+    if any(name.lower() == "x-request-id" for name, _ in headerlist):
+        set_headers(response, {REQUEST_ID_HEADER: request_id})
+    else:
+        headerlist.append((REQUEST_ID_HEADER, request_id))
 
 
 def observability_tween_factory(handler: Handler, registry: Registry) -> Handler:
@@ -111,7 +130,7 @@ def observability_tween_factory(handler: Handler, registry: Registry) -> Handler
             if response.status_code >= 400 and isinstance(response, HTTPException):
                 # A view *returned* an HTTP error instead of raising it.
                 response = http_error_view(response, request)
-            set_headers(response, {REQUEST_ID_HEADER: request.request_id})
+            _set_request_id(response, request.request_id)
             return response
         finally:
             status = response.status_code if response is not None else 500
