@@ -107,16 +107,14 @@ def read_record(
     the collection's version."""
     near = _near(request)
     if near is None or not usable(request, writing=writing):
-        record = load_record(request.dbsession, collection.id, record_id)
-        return RecordSnapshot.of(record) if record is not None else None
+        return load_record(request.dbsession, collection.id, record_id)
     key: Hashable = ("r", collection.id, collection.last_modified, record_id)
     found = near.get(key)
     if found is not None:
         return None if found is _ABSENT else found
     board = _board(request)
     generation = board.generation
-    record = load_record(request.dbsession, collection.id, record_id)
-    snapshot = RecordSnapshot.of(record) if record is not None else None
+    snapshot = load_record(request.dbsession, collection.id, record_id)
     if _may_fill(request, collection.id, board, generation):
         near.set(key, _ABSENT if snapshot is None else snapshot)
     return snapshot
