@@ -48,8 +48,9 @@ KEEP = 2 * LIFETIME  # a key idle this long is forgotten (seen once again next t
 
 Entries = Sequence[tuple[RateLimitItem, tuple[str, ...]]]
 Answers = list[tuple[bool, WindowStats]]
-# (entries, cost, extra) -> (an answer per entry, extra slots granted: 0 when any refused)
-Fetch = Callable[[Entries, int, int], tuple[Answers, int]]
+# (entries, cost, extra) -> (an answer per entry, extra slots granted: 0 when any refused), or
+# None when the storage could not answer (the request is then served unlimited)
+Fetch = Callable[[Entries, int, int], tuple[Answers, int] | None]
 
 
 class _Lease:
@@ -93,8 +94,9 @@ class Leases:
     def __len__(self) -> int:
         return len(self._leases)
 
-    def hit(self, entries: Entries, cost: int) -> Answers:
-        """For each ``(item, identifiers)``: whether ``cost`` fit, and the window's stats."""
+    def hit(self, entries: Entries, cost: int) -> Answers | None:
+        """For each ``(item, identifiers)``: whether ``cost`` fit, and the window's stats; None
+        when the storage could not answer."""
         # A limit by its value, read from its attributes: hashing the object costs more.
         key = tuple([(type(item), item.amount, item.multiples, ids) for item, ids in entries])
         now = self._clock()
@@ -121,16 +123,18 @@ class Leases:
                     extra = max(0, lease.next_size(now) - cost)
                     lease.fetching = extra or -1
         if lease is None:
-            return self._fetch(entries, cost, 0)[0]
-        granted = 0
+            fetched = self._fetch(entries, cost, 0)
+            return None if fetched is None else fetched[0]
+        fetched = None
         try:
-            answers, granted = self._fetch(entries, cost, extra)
+            fetched = self._fetch(entries, cost, extra)
         finally:
+            answers, granted = fetched or (None, 0)
             with self._lock:
                 lease.fetching = 0
                 lease.size, lease.left = cost + granted, granted
                 lease.fetched, lease.expires = now, now + LIFETIME
-                if granted:
+                if answers and granted:
                     lease.stats = tuple((s.reset_time, s.remaining) for _, s in answers)
                 if self._leases.get(key) is lease:  # not dropped by a fork meanwhile
                     self._leases.move_to_end(key)

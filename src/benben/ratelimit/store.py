@@ -50,7 +50,6 @@ class LimitStore:
     ) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
-        self.windows = WindowCounter(storage)
         self.guard = OutageGuard(
             "rate-limit storage",
             "requests are served unlimited",
@@ -59,6 +58,7 @@ class LimitStore:
             log_interval=log_interval,
             clock=clock,
         )
+        self.windows = WindowCounter(storage, self.guard)
 
     @property
     def errors(self) -> int:
@@ -78,8 +78,8 @@ class LimitStore:
         self, entries: Sequence[tuple[RateLimitItem, tuple[str, ...]]], cost: int = 1
     ) -> list[tuple[bool, limits.WindowStats]] | None:
         """Count ``cost`` against every ``(item, identifiers)`` and read each window back (one
-        round trip with Redis, see :mod:`.window`)."""
-        return self._call("hit", lambda: self.windows.hit(entries, cost))
+        round trip with Redis, see :mod:`.window`; none for a request served from a lease)."""
+        return self.windows.hit(entries, cost)
 
     def test(self, item: RateLimitItem, *identifiers: str) -> bool | None:
         return self._call("test", lambda: self.limiter.test(item, *identifiers))

@@ -10,6 +10,7 @@ is answered above this tween.  Each refused request counts once in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pyramid.httpexceptions import HTTPException
@@ -60,9 +61,19 @@ class _Groups:
             if assigned.get(route.name) in config.groups
         ]
         self.routes = routes
+        # What a path matching a grouped route starts with (its pattern up to the first
+        # placeholder): most requests are told apart by one startswith, without decoding the
+        # path or matching a route.  ASCII prefixes are tested on the undecoded path as well.
+        prefixes = tuple(_literal_prefix(route.pattern) for _, route, _ in self.grouped)
+        self.prefixes = prefixes if all(p.isascii() for p in prefixes) else ("",)
 
-    def group(self, request: Request, path: str) -> str | None:
-        path = path or "/"  # as the router reads it
+    def group(self, request: Request) -> str | None:
+        if not request.environ.get("PATH_INFO", "").startswith(self.prefixes):
+            return None
+        try:
+            path = request.path_info or "/"  # as the router reads it
+        except UnicodeDecodeError:  # the router answers it (400); counted as ungrouped
+            return None
         for position, route, group in self.grouped:
             if self._matches(route, request, path):
                 if any(self._matches(r, request, path) for r in self.routes[:position]):
@@ -99,9 +110,14 @@ class _Groups:
         return route
 
 
-def _count_this_request(
-    request: Request, config: RateLimits, groups: _Groups, path: str
-) -> Exception | None:
+def _literal_prefix(pattern: str) -> str:
+    """The part of a route pattern before its first placeholder (``{name}``, ``*rest`` or the
+    old ``:name``), with the leading slash the router adds."""
+    pattern = pattern if pattern.startswith("/") else "/" + pattern
+    return re.split(r"[{*:]", pattern, maxsplit=1)[0]
+
+
+def _count_this_request(request: Request, config: RateLimits, groups: _Groups) -> Exception | None:
     """Count the request once (a retried attempt was counted already); returns the error the
     caller's credential raised, to be answered once the request has been counted."""
     if DECISIONS_ENVIRON_KEY in request.environ:
@@ -112,7 +128,7 @@ def _count_this_request(
     except Exception as exc:  # a refused token (401), or identity failing (database down)
         credential_error = exc
         key = f"addr:{request.client_addr or 'unknown'}"  # guessing tokens still costs
-    group = groups.group(request, path) if groups.grouped else None
+    group = groups.group(request) if groups.grouped else None
     buckets = [buckets_for(config, group)]
     counts_as_write = request.method not in SAFE_METHODS and WRITE_GROUP in config.groups
     if counts_as_write and buckets[0][0] != WRITE_GROUP:
@@ -127,13 +143,10 @@ def ratelimit_tween_factory(handler: Handler, registry: Registry) -> Handler:
     groups = _Groups(registry, config)
 
     def ratelimit_tween(request: Request) -> Response:
-        try:
-            path = request.path_info
-        except UnicodeDecodeError:  # the router answers it (400); counted as ungrouped
-            path = ""
-        if path.startswith(EXEMPT_PREFIX):
+        # The undecoded path: an ASCII prefix is the same there, and decoding costs.
+        if request.environ.get("PATH_INFO", "").startswith(EXEMPT_PREFIX):
             return handler(request)
-        error = _count_this_request(request, config, groups, path)
+        error = _count_this_request(request, config, groups)
         decisions: list[Decision] = request.environ[DECISIONS_ENVIRON_KEY]
         if any(not d.allowed for d in decisions):
             if ROUTE_ENVIRON_KEY not in request.environ:

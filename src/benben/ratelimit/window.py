@@ -27,7 +27,8 @@ from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from benben.cache.redis_direct import DirectRedis
-from benben.ratelimit.lease import Answers, Entries, Leases
+from benben.observability.outage import OutageGuard
+from benben.ratelimit.lease import Answers, Entries, Fetch, Leases
 
 __all__ = ["WindowCounter"]
 
@@ -111,30 +112,45 @@ class WindowCounter:
     """Counts ``cost`` against several moving-window limits and reads each back; a busy key's
     requests from leased slots (:mod:`.lease`) with Redis or memory."""
 
-    def __init__(self, storage: Any) -> None:
+    def __init__(self, storage: Any, guard: OutageGuard | None = None) -> None:
+        """``guard``: the storage's calls go through it (None when they fail); a request served
+        from a lease calls nothing."""
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
+        self._guard = guard
         # Exactly RedisStorage: its subclasses (cluster) may not run a script over several keys.
         self._redis = _ScriptRunner(storage) if type(storage) is RedisStorage else None
         if self._redis is not None:
-            self.leases: Leases | None = Leases(self._fetch_redis)
+            self.leases: Leases | None = Leases(self._guarded(self._fetch_redis))
         elif isinstance(storage, MemoryStorage):
-            self.leases = Leases(self._fetch_memory)
+            self.leases = Leases(self._guarded(self._fetch_memory))
         else:
             self.leases = None
+            self._fetch_other = self._guarded(self._fetch_library)
 
-    def hit(self, entries: Entries, cost: int) -> Answers:
+    def hit(self, entries: Entries, cost: int) -> Answers | None:
         """For each ``(item, identifiers)``: whether ``cost`` fit in the window, and the
-        window's stats after counting (reset time, remaining)."""
+        window's stats after counting (reset time, remaining); None when the storage failed."""
         if self.leases is not None:
             return self.leases.hit(entries, cost)
-        return [
+        fetched = self._fetch_other(entries, cost, 0)
+        return None if fetched is None else fetched[0]
+
+    def _guarded(self, fetch: Fetch) -> Fetch:
+        guard = self._guard
+        if guard is None:
+            return fetch
+        return lambda entries, cost, extra: guard.call("hit", lambda: fetch(entries, cost, extra))
+
+    def _fetch_library(self, entries: Entries, cost: int, extra: int) -> tuple[Answers, int]:
+        answers = [
             (
                 self.limiter.hit(item, *identifiers, cost=cost),
                 self.limiter.get_window_stats(item, *identifiers),
             )
             for item, identifiers in entries
         ]
+        return answers, 0
 
     def _fetch_redis(self, entries: Entries, cost: int, extra: int) -> tuple[Answers, int]:
         assert self._redis is not None
