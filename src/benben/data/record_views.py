@@ -218,7 +218,7 @@ def _refuse_purged_changes(request: Request, since: int | None) -> None:
     validators=(content_type(JSON),),
     responses={201: _CREATED, 413: _WRITE_RESPONSES[413], 415: _WRITE_RESPONSES[415]},
 )
-def create_record_view(request: Request) -> dict[str, Any]:
+def create_record_view(request: Request) -> Any:
     accept_params(request)
     context: RecordsResource = request.context
     assert context.collection is not None
@@ -271,7 +271,7 @@ def _json_response(request: Request, body: bytes) -> Any:
     parameters=[bodies.IF_MATCH, bodies.IF_NONE_MATCH_PUT],
     responses={200: _RECORD, 201: _CREATED, **_WRITE_RESPONSES},
 )
-def put_record_view(request: Request) -> dict[str, Any]:
+def put_record_view(request: Request) -> Any:
     accept_params(request)
     context: RecordResource = request.context
     assert context.collection is not None
@@ -304,7 +304,7 @@ def put_record_view(request: Request) -> dict[str, Any]:
         **_WRITE_RESPONSES,
     },
 )
-def patch_record_view(request: Request) -> dict[str, Any]:
+def patch_record_view(request: Request) -> Any:
     accept_params(request)
     context: RecordResource = request.context
     assert context.collection is not None
@@ -334,7 +334,7 @@ def patch_record_view(request: Request) -> dict[str, Any]:
     parameters=[bodies.IF_MATCH],
     responses={200: Response("The tombstone", TOMBSTONE, _ETAG), 412: "If-Match failed."},
 )
-def delete_record_view(request: Request) -> dict[str, Any]:
+def delete_record_view(request: Request) -> Any:
     accept_params(request)
     context: RecordResource = request.context
     assert context.collection is not None
@@ -342,7 +342,7 @@ def delete_record_view(request: Request) -> dict[str, Any]:
     Conditions.from_request(request).check_write(context.etag)
     tombstone = delete_record(request, context.collection, context.record)
     request.response.headers["ETag"] = etag_of(tombstone.last_modified)
-    return tombstone_json(tombstone)
+    return _json_response(request, render_json(tombstone_json(tombstone)))
 
 
 def _current_permissions(context: RecordResource) -> dict[str, list[str]]:
@@ -350,14 +350,16 @@ def _current_permissions(context: RecordResource) -> dict[str, list[str]]:
     return dict(context.record.permissions or {}) if context.record is not None else {}
 
 
-def _answer(request: Request, record: Any, *, created: bool) -> dict[str, Any]:
+def _answer(request: Request, record: RecordSnapshot, *, created: bool) -> Any:
+    """The written record, rendered here as Pyramid's JSON renderer would (see
+    :func:`_json_response`)."""
     request.response.headers["ETag"] = etag_of(record.last_modified)
     if created:
         request.response.status_code = 201
         request.response.headers["Location"] = request.route_url(
             "api.data.record", cid=record.collection_id, rid=record.id
         )
-    return record_json(record, show_permissions=True)
+    return _json_response(request, record.rendered(show_permissions=True))
 
 
 def _list_etag(request: Request, version: int, principals: frozenset[str]) -> str:
