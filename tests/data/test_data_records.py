@@ -28,6 +28,24 @@ def books(app, alice):
     return app.post_json(COLLECTIONS, body, headers=alice.headers).json
 
 
+def test_a_created_record_is_located_under_the_app_s_host_and_mount_point(app, alice, books):
+    # Built from the request's application URL, as route_url builds it: a prefix the app is
+    # mounted under (SCRIPT_NAME) and the host asked for are kept, by POST and by PUT.
+    environ = {"SCRIPT_NAME": "/mounted", "HTTP_HOST": "data.example:8443"}
+    body = {"data": {"title": "Dune"}}
+    posted = app.post_json(
+        records_url("books"), body, headers=alice.headers, extra_environ=environ, status=201
+    )
+    url = record_url("books", posted.json["id"])
+    assert posted.headers["Location"] == f"http://data.example:8443/mounted{url}"
+    put = app.put_json(
+        record_url("books", "r-1_x"), body, headers=alice.headers, extra_environ=environ, status=201
+    )
+    assert (
+        put.headers["Location"] == f"http://data.example:8443/mounted{record_url('books', 'r-1_x')}"
+    )
+
+
 def test_create_read_replace_and_delete_a_record(app, alice, books):
     created = app.post_json(
         records_url("books"),
