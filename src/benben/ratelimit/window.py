@@ -167,8 +167,10 @@ class WindowCounter:
         ], int(granted)
 
     def _fetch_memory(self, entries: Entries, cost: int, extra: int) -> tuple[Answers, int]:
-        """The library's calls; ``cost + extra`` entries per window when every window takes
-        them, else ``cost`` (the extra ones given back), as the script decides."""
+        """The storage's own calls; ``cost`` plus the extra slots every window has room for,
+        as the script decides.  A window filled meanwhile by another thread takes ``cost`` only
+        and the lease gets none: slots already taken in the windows before it stay counted,
+        unused (towards refusing, never towards admitting more)."""
         storage: MemoryStorage = self.storage
         keys = [item.key_for(*ids) for item, ids in entries]
         granted = extra
@@ -176,32 +178,16 @@ class WindowCounter:
             if granted:
                 _, count = storage.get_moving_window(key, item.amount, item.get_expiry())
                 granted = max(0, min(granted, item.amount - count - cost))
-        acquired: list[bool] = []
-        for (item, _), key in zip(entries, keys, strict=True):
-            if granted and storage.acquire_entry(
-                key, item.amount, item.get_expiry(), cost + granted
-            ):
-                acquired.append(True)
-                continue
-            if granted:  # taken meanwhile (another thread): none in any window
-                for earlier, took in zip(keys, acquired, strict=False):
-                    if took:
-                        _give_back_memory(storage, earlier, granted)
-                granted = 0
-            acquired.append(storage.acquire_entry(key, item.amount, item.get_expiry(), cost))
         answers = []
-        for (item, _), key, took in zip(entries, keys, acquired, strict=True):
-            start, count = storage.get_moving_window(key, item.amount, item.get_expiry())
-            answers.append((took, WindowStats(start + item.get_expiry(), item.amount - count)))
+        for (item, _), key in zip(entries, keys, strict=True):
+            amount, expiry = item.amount, item.get_expiry()
+            took = bool(granted) and storage.acquire_entry(key, amount, expiry, cost + granted)
+            if not took:
+                granted = 0
+                took = storage.acquire_entry(key, amount, expiry, cost)
+            start, count = storage.get_moving_window(key, amount, expiry)
+            answers.append((took, WindowStats(start + expiry, amount - count)))
         return answers, granted
-
-
-def _give_back_memory(storage: MemoryStorage, key: str, amount: int) -> None:
-    """Remove the ``amount`` newest entries of a window (entries are interchangeable)."""
-    with storage.locks[key]:
-        events = storage.events.get(key)
-        if events:
-            del events[:amount]  # newest first, as acquire_entry inserts them
 
 
 class _ScriptRunner:
