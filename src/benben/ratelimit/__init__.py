@@ -3,6 +3,7 @@
 - :mod:`.rules`: which limits apply (settings, the ``set_ratelimit_group`` directive);
 - :mod:`.store`: the storage (memory or Redis), failing open while it is down;
 - :mod:`.window`: a request counted against all its windows and read back in one round trip;
+- :mod:`.lease`: a busy key's requests admitted from slots counted ahead, with no round trip;
 - :mod:`.counting`: decisions, ``RateLimit-*`` headers, ``count_request`` for views;
 - :mod:`.tween`: every request counted once;
 - :mod:`.reserve` and :mod:`.throttle`: failed logins per account and per address.

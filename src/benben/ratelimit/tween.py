@@ -6,6 +6,11 @@ for routes of no configured group; unsafe methods (POST, PUT, PATCH, DELETE) als
 ``write`` when that group is configured.  ``/health/*`` is never limited (probes); ``GET /metrics``
 is answered above this tween.  Each refused request counts once in
 ``benben_ratelimit_rejections_total``, under the group of the limit that refused it.
+
+A tween rather than a subscriber after routing: a refused request is answered before the body
+limit, the transaction and the router, and a credential's 401 after it was counted.  Routing
+twice is avoided instead: before routing only the routes of configured groups are tried, and
+most paths are told apart from them by their prefix (see :class:`_Groups`).
 """
 
 from __future__ import annotations
