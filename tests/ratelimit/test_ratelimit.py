@@ -214,3 +214,46 @@ def test_the_group_is_that_of_the_route_the_router_matches(make_app):
     assert app.get("/t/any/special").headers["RateLimit-Limit"] == "3"
     assert app.get("/t/posted").headers["RateLimit-Limit"] == "3"  # t.other's
     assert app.post("/t/posted").headers["RateLimit-Limit"] == "2"
+
+
+LABELS: list[str | None] = []
+
+
+def label_recorder_factory(handler, registry):
+    """Above the rate limiter: the route the metrics label each answer with."""
+    from benben.observability.metrics import matched_route
+
+    def tween(request):
+        try:
+            return handler(request)
+        finally:  # a 401 is raised through here, rendered above
+            LABELS.append(getattr(matched_route(request), "pattern", None))
+
+    return tween
+
+
+def test_answers_given_before_routing_are_labelled_with_their_route(make_app):
+    def include(config):
+        add_test_routes(config)
+        config.add_tween(f"{__name__}.label_recorder_factory",
+                         over="benben.ratelimit.tween.ratelimit_tween_factory")  # fmt: skip
+
+    app = make_app({"benben.ratelimit.default": "2/minute",
+                    "benben.security.max_body_size": "1024"}, include=include)  # fmt: skip
+    LABELS.clear()
+    app.get("/t/plain", headers={"Authorization": "Bearer not-a-token"}, status=401)
+    app.post("/t/plain", b"x" * 2000, status=413)  # the body limit, under the rate limiter
+    app.get("/t/plain", status=429)
+    app.get("/t/nowhere", extra_environ={"REMOTE_ADDR": "10.0.0.9"}, status=404)
+    assert LABELS == ["/t/plain", "/t/plain", "/t/plain", None]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefix"),
+    [("/api/v1/auth/login", "/api/v1/auth/login"), ("api/v1/{name}/x", "/api/v1/"),
+     ("/files/*rest", "/files/"), ("/old/:name", "/old/"), ("{anything}", "/")],
+)  # fmt: skip
+def test_a_route_s_literal_prefix_is_what_every_matching_path_starts_with(pattern, prefix):
+    from benben.ratelimit.tween import _literal_prefix
+
+    assert _literal_prefix(pattern) == prefix
