@@ -25,7 +25,9 @@ the lease plus the lease's unused slots.
 
 Threads: one lock per table, held for a few dictionary operations.  At most one thread fetches
 a key's lease; others wait for it (at most a lifetime) and take a slot, or go to the storage
-themselves without a lease.  Leases belong to a process: a forked child starts with none.
+themselves without a lease.  Leases belong to a process: a forked child starts with none.  While
+the storage is down a lease's slots are still served (they were counted); then requests are
+served unlimited, as without leases.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ class _Lease:
         self.left = 0  # of which not yet used
         self.fetched = now
         self.expires = now
-        self.fetching = 0  # extra slots asked by a fetch in flight (0: none, or one without)
+        # A fetch in flight: the extra slots it asked (others wait for them), -1 when it asked
+        # none (others do not wait), 0 when there is none.
+        self.fetching = 0
         self.stats: tuple[tuple[float, int], ...] = ()  # (reset time, remaining) per entry
 
     def next_size(self, now: float) -> int:
