@@ -29,6 +29,8 @@ def settings(tmp_path):
         ("benben.ratelimit.storage_url", "async+memory://"),
         ("benben.auth.login_failures_per_account", "five"),
         ("benben.auth.login_failures_per_address", "0/minute"),
+        ("benben.ratelimit.lease_slots", "0"),
+        ("benben.ratelimit.lease_slots", "many"),
     ],
 )
 def test_invalid_settings_are_refused_naming_the_setting(settings, key, value):

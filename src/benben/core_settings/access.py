@@ -106,6 +106,14 @@ ACCESS_SETTINGS: tuple[Setting, ...] = (
         "Per route group limits, as group=limit words (groups: auth, write, read, ...).",
     ),
     Setting(
+        "benben.ratelimit.lease_slots",
+        as_int(1, 1024),
+        32,
+        "Most requests of a busy client counted at once (one Redis round trip), and at most "
+        "1/64 of its limit; a process may serve that many more than the limit per window. "
+        "1: every request counted on its own (exact, a round trip each).",
+    ),
+    Setting(
         "benben.cors.origins",
         as_list,
         (),

@@ -44,7 +44,7 @@ from benben.cache.after_fork import reset_in_child
 __all__ = ["FRACTION", "LIFETIME", "MOST", "Answers", "Entries", "Fetch", "Leases"]
 
 LIFETIME = 1.0  # seconds a leased slot may wait for its request
-MOST = 32  # slots of one lease at most
+MOST = 32  # slots of one lease at most (the default of benben.ratelimit.lease_slots)
 FRACTION = 64  # and at most this fraction of the tightest limit
 KEEP = 2 * LIFETIME  # a key idle this long is forgotten (seen once again next time)
 
@@ -82,8 +82,12 @@ class _Lease:
 class Leases:
     """Admits requests from leased slots, fetching leases with ``fetch``."""
 
-    def __init__(self, fetch: Fetch, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, fetch: Fetch, clock: Callable[[], float] = time.monotonic, most: int = MOST
+    ) -> None:
+        """``most``: slots of one lease at most (``benben.ratelimit.lease_slots``)."""
         self._fetch = fetch
+        self._most = most
         self._clock = clock
         self._reset()
         reset_in_child(self, "_reset")
@@ -108,7 +112,7 @@ class Leases:
         with self._lock:
             lease = self._leases.get(key)
             if lease is None:
-                ceiling = min(MOST, min(item.amount for item, _ in entries) // FRACTION)
+                ceiling = min(self._most, min(item.amount for item, _ in entries) // FRACTION)
                 if ceiling >= 2:  # else a small limit: always counted exactly, no lease
                     # Seen once: counted on its own, remembered to be recognised as busy.
                     lease = self._leases[key] = _Lease(ceiling, now)

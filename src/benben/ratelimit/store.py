@@ -22,6 +22,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
 from benben.observability.outage import OutageGuard
+from benben.ratelimit.lease import MOST
 from benben.ratelimit.window import WindowCounter
 
 __all__ = ["STORE_KEY", "LimitStore", "build_store", "get_limit_store", "storage_url"]
@@ -47,6 +48,7 @@ class LimitStore:
         retry_interval: float = 5.0,
         log_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        lease_slots: int = MOST,
     ) -> None:
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
@@ -58,7 +60,7 @@ class LimitStore:
             log_interval=log_interval,
             clock=clock,
         )
-        self.windows = WindowCounter(storage, self.guard)
+        self.windows = WindowCounter(storage, self.guard, lease_slots)
 
     @property
     def errors(self) -> int:
@@ -129,6 +131,7 @@ def build_store(settings: Mapping[str, Any]) -> LimitStore:
         storage,
         retry_interval=float(settings.get("benben.cache.retry_interval", 5.0)),
         log_interval=float(settings.get("benben.cache.error_log_interval", 60.0)),
+        lease_slots=int(settings.get("benben.ratelimit.lease_slots", MOST)),
     )
 
 

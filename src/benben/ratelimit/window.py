@@ -28,7 +28,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from benben.cache.redis_direct import DirectRedis
 from benben.observability.outage import OutageGuard
-from benben.ratelimit.lease import Answers, Entries, Fetch, Leases
+from benben.ratelimit.lease import MOST, Answers, Entries, Fetch, Leases
 
 __all__ = ["WindowCounter"]
 
@@ -112,18 +112,20 @@ class WindowCounter:
     """Counts ``cost`` against several moving-window limits and reads each back; a busy key's
     requests from leased slots (:mod:`.lease`) with Redis or memory."""
 
-    def __init__(self, storage: Any, guard: OutageGuard | None = None) -> None:
+    def __init__(
+        self, storage: Any, guard: OutageGuard | None = None, lease_slots: int = MOST
+    ) -> None:
         """``guard``: the storage's calls go through it (None when they fail); a request served
-        from a lease calls nothing."""
+        from a lease calls nothing.  ``lease_slots``: the most of one lease (1: none)."""
         self.storage = storage
         self.limiter = MovingWindowRateLimiter(storage)
         self._guard = guard
         # Exactly RedisStorage: its subclasses (cluster) may not run a script over several keys.
         self._redis = _ScriptRunner(storage) if type(storage) is RedisStorage else None
         if self._redis is not None:
-            self.leases: Leases | None = Leases(self._guarded(self._fetch_redis))
+            self.leases: Leases | None = Leases(self._guarded(self._fetch_redis), most=lease_slots)
         elif isinstance(storage, MemoryStorage):
-            self.leases = Leases(self._guarded(self._fetch_memory))
+            self.leases = Leases(self._guarded(self._fetch_memory), most=lease_slots)
         else:
             self.leases = None
             self._fetch_other = self._guarded(self._fetch_library)
