@@ -7,7 +7,8 @@ of a schema-validated record, PATCH and PUT with ``If-Match``, DELETE (a fresh r
 request).  For each path, in rounds, the bare view is measured right before it (the machine's
 speed drifts over minutes); printed are the medians of the rounds: process CPU µs/request (every
 thread: the cache's listener threads count), wall µs/request, the SQL statements, transactions
-(BEGIN, the first statement's round trip with psycopg) and Redis round trips per request, and
+(psycopg sends each one's BEGIN as a round trip of its own; on SQLite the BEGIN is counted among
+the statements) and Redis round trips per request, and
 ``ratio``, the bare view's CPU over the path's: the throughput one core could reach against the
 bare view's, the figure issue #15's targets are written in (POST >= 0.25, PATCH/PUT/DELETE >=
 0.15).  webtest skips the HTTP server, so these ratios are above those ``serving.py`` measures.
