@@ -63,15 +63,14 @@ def load_record(session: Session, collection_id: str, record_id: str) -> RecordS
     row = session.execute(_record_select(), {"cid": collection_id, "rid": record_id}).first()
     if row is None:
         return None
-    collection, record, data, permissions, created_by, last_modified, deleted = row
-    return RecordSnapshot(
-        collection, record, data, dict(permissions or {}), created_by, last_modified, deleted
-    )
+    values = dict(zip(_SNAPSHOT_COLUMNS, row, strict=True))
+    values["permissions"] = dict(values["permissions"] or {})
+    return RecordSnapshot(**values)
 
 
 @functools.cache
 def _record_select() -> Select[Any]:
-    """Built once; the columns in :class:`RecordSnapshot`'s order."""
+    """Built once: the columns of a :class:`RecordSnapshot`."""
     table = Record.__table__
     columns = [table.c[name] for name in _SNAPSHOT_COLUMNS]
     return select(*columns).where(
@@ -207,7 +206,13 @@ def _change_record(
             previous=previous,
         )
     return RecordSnapshot(
-        collection.id, read.id, data, permissions, created_by, last_modified, deleted
+        collection_id=collection.id,
+        id=read.id,
+        data=data,
+        permissions=permissions,
+        created_by=created_by,
+        last_modified=last_modified,
+        deleted=deleted,
     )
 
 
@@ -269,7 +274,15 @@ def _insert_record(
         if not _id_taken(error):
             raise
         collection_changed(request, collection.id)
-    return RecordSnapshot(collection.id, record_id, data, permissions, user_id, timestamp, False)
+    return RecordSnapshot(
+        collection_id=collection.id,
+        id=record_id,
+        data=data,
+        permissions=permissions,
+        created_by=user_id,
+        last_modified=timestamp,
+        deleted=False,
+    )
 
 
 def _id_taken(error: IntegrityError) -> bool:
