@@ -213,3 +213,28 @@ def test_a_schema_a_test_changed_is_dropped_not_kept(tmp_path, monkeypatch):
     finally:
         third.close()
         shared.close()
+
+
+REVISION = '''revision = "{revision}"
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+'''
+
+
+def test_heads_are_read_again_when_a_revision_is_added(tmp_path):
+    from benben.db.migrations import MigrationSource
+    from benben.testing_backends import HeadsCache, sources_key
+
+    (tmp_path / "first.py").write_text(REVISION.format(revision="first", down=None))
+    source = MigrationSource("mine", str(tmp_path), "mine_version")
+    heads = HeadsCache()
+    assert heads.heads(source) == ("first",)
+    assert sources_key([source], heads) == sources_key([source])
+    (tmp_path / "second.py").write_text(REVISION.format(revision="second", down="first"))
+    assert heads.heads(source) == ("second",)
+    assert sources_key([source], heads) == sources_key([source])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import os
 import sqlite3
 import sys
 import threading
@@ -29,7 +30,7 @@ from benben.testing_auth import FAST_PASSWORD_HASHING
 from benben.testing_schemas import SchemaPool, quote
 from benben.testing_services import postgresql_url, require_postgresql, require_redis
 
-__all__ = ["Backends", "SessionBackends", "sources_key"]
+__all__ = ["Backends", "HeadsCache", "SessionBackends", "sources_key"]
 
 # How many tables a database holds: none means never migrated.
 _SQLITE_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
@@ -37,12 +38,45 @@ _SQLITE_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 SourcesKey = tuple[tuple[str, str, str, tuple[str, ...]], ...]
 
 
-def sources_key(sources: Sequence[Any]) -> SourcesKey:
-    """What a migrated database is a copy of: each source, its version table and its heads."""
+def sources_key(sources: Sequence[Any], heads: HeadsCache | None = None) -> SourcesKey:
+    """What a migrated database is a copy of: each source, its version table and its heads
+    (found through ``heads`` when given, see :class:`HeadsCache`)."""
+    found = heads.heads if heads is not None else lambda source: tuple(sorted(source.heads()))
     return tuple(
-        (source.name, source.location, source.version_table, tuple(sorted(source.heads())))
-        for source in sources
+        (source.name, source.location, source.version_table, found(source)) for source in sources
     )
+
+
+class HeadsCache:
+    """Migration sources' heads, read again only when their directory changed.
+
+    Alembic reads and compiles every revision file to find the heads: about a tenth of what
+    building a test's app costs, for an answer that does not change during a session unless a
+    test writes a revision (then the directory's listing, names, sizes and mtimes, differs)."""
+
+    def __init__(self) -> None:
+        self._heads: dict[tuple[str, Hashable], tuple[str, ...]] = {}
+
+    def heads(self, source: Any) -> tuple[str, ...]:
+        signature = (source.location, _listing(source.location))
+        if signature[1] is None:
+            return tuple(sorted(source.heads()))
+        if signature not in self._heads:
+            self._heads[signature] = tuple(sorted(source.heads()))
+        return self._heads[signature]
+
+
+def _listing(directory: str) -> Hashable | None:
+    """What a directory holds, as far as a change of its revisions shows (None: not readable)."""
+    try:
+        with os.scandir(directory) as entries:
+            found = []
+            for entry in entries:
+                state = entry.stat()
+                found.append((entry.name, state.st_size, state.st_mtime_ns))
+    except OSError:
+        return None
+    return tuple(sorted(found))
 
 
 def _commit_without_flushing(dbapi_connection: Any, _record: Any) -> None:
@@ -67,6 +101,7 @@ class SessionBackends:
         self._cleanup = ThreadPoolExecutor(1, thread_name_prefix="benben-test-schemas")
         self._releasing: list[Future[None]] = []
         self._entry_points: dict[tuple[str, ...], tuple[importlib.metadata.EntryPoint, ...]] = {}
+        self.heads = HeadsCache()
 
     def plugin_entry_points(self) -> tuple[importlib.metadata.EntryPoint, ...]:
         """The installed plugins' entry points, found once for each ``sys.path``: looking
@@ -105,7 +140,7 @@ class SessionBackends:
         if tables:
             upgrade(engine, sources)
             return
-        key = sources_key(sources)
+        key = sources_key(sources, self.heads)
         template = self._sqlite_templates.get(key)
         raw = engine.raw_connection()
         try:
@@ -229,7 +264,8 @@ class Backends:
         if backend == "sqlite" and database and Path(database).resolve() == self.sqlite_path():
             self.shared.migrate_sqlite(engine, sources)
         elif backend == "postgresql" and self._is_own_schema(engine) and self._schema_is_empty():
-            key, schemas, schema = sources_key(sources), self.shared.schemas, str(self.schema)
+            key = sources_key(sources, self.shared.heads)
+            schemas, schema = self.shared.schemas, str(self.schema)
             if not schemas.take(key, schema):
                 self.shared.settle()  # the previous test's schema may be on its way back
                 if not schemas.take(key, schema):
