@@ -16,6 +16,7 @@ Draft 2020-12 is the default; draft 2019-09 and draft-07 are accepted when a sch
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,11 +81,19 @@ def _format_checker(stock: Validator, *, with_regex: bool) -> Any:
 def _pinned_evolve(self: Any, **changes: Any) -> Any:
     """jsonschema's ``evolve``, but never another class: a subschema's ``$schema`` (or the
     root's, reached again by ``$ref: "#"``) would otherwise select a stock validator."""
+    cls = type(self)
     changes.setdefault("schema", self.schema)
-    for attribute in fields(type(self)):
-        if attribute.init and attribute.alias not in changes:
-            changes[attribute.alias] = getattr(self, attribute.name)
-    return type(self)(**changes)
+    for alias, name in _init_fields(cls):
+        if alias not in changes:
+            changes[alias] = getattr(self, name)
+    return cls(**changes)
+
+
+@functools.cache
+def _init_fields(cls: type) -> tuple[tuple[str, str], ...]:
+    """(alias, attribute name) of each field ``cls.__init__`` takes: asked once per class, as
+    a record's validation evolves a validator for every subschema it descends into."""
+    return tuple((a.alias, a.name) for a in fields(cls) if a.init)
 
 
 def _safe_class(stock: Any, overrides: Mapping[str, Any]) -> Any:
