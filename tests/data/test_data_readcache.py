@@ -297,3 +297,50 @@ def test_metrics_count_near_cache_hits(make_app, app_settings):
     assert hits is not None
     assert float(hits.group(1)) >= 4
     assert 'benben_near_cache_reads_total{cache="identity",result="hit"}' in text
+
+
+def _tagging(config):
+    """A response factory and a NewRequest subscriber, as a plugin might add."""
+    from pyramid.events import NewRequest
+    from pyramid.response import Response
+
+    def factory(request):
+        response = Response()
+        response.headers["X-Made-By"] = "factory"
+        return response
+
+    def early(event):
+        if event.request.headers.get("X-Touch"):
+            event.request.response.headers["X-Touched"] = "yes"
+
+    config.set_response_factory(factory)
+    config.add_subscriber(early, NewRequest)
+
+
+@pytest.mark.parametrize("touched", [False, True])
+def test_cached_reads_keep_what_the_app_set_on_the_response(make_app, touched):
+    """Reads answered from memory build their response in one go only when nothing would be
+    lost: a configured response factory, or headers set on request.response, are kept."""
+    app = subscribed(make_app(include=_tagging))
+    owner = make_user(app, "owner")
+    app.put_json(f"{COLLECTIONS}/tagged", {}, headers=owner.headers, status=201)
+    app.put_json(record_url("tagged", "t1"), {"data": {"n": 1}}, headers=owner.headers)
+    headers = {**owner.headers, **({"X-Touch": "1"} if touched else {})}
+    for url in (record_url("tagged", "t1"), records_url("tagged")):
+        for _ in range(2):  # from the database, then from memory
+            response = app.get(url, headers=headers)
+            assert response.headers["X-Made-By"] == "factory"
+            assert response.headers.get("X-Touched") == ("yes" if touched else None)
+            assert response.content_type == "application/json"
+            assert response.headers["ETag"]
+
+
+def test_a_cached_read_is_one_response_with_its_headers_once(app, alice, shelf):
+    for url in (record_url(shelf, "b1"), records_url(shelf)):
+        for _ in range(2):  # from the database, then from memory
+            response = app.get(url, headers={**alice.headers, "X-Request-ID": "r-1"})
+            names = [name.lower() for name, _ in response.headerlist]
+            assert len(names) == len(set(names)), names
+            assert response.headers["Content-Type"] == "application/json"
+            assert int(response.headers["Content-Length"]) == len(response.body)
+            assert response.headers["X-Request-ID"] == "r-1"

@@ -18,9 +18,12 @@ Writes that would change a record's ``permissions`` need CHANGE_PERMISSIONS on i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from pyramid.interfaces import IResponseFactory
 from pyramid.request import Request
+from pyramid.response import Response as PyramidResponse
 
 import benben.data.bodies as bodies
 from benben.cache import version_board
@@ -188,8 +191,7 @@ def _cached_page_response(request: Request, page: _CachedPage) -> Any:
     etag = page.headers["ETag"]
     if Conditions.from_request(request).matches_read(etag):
         return not_modified(etag)
-    request.response.headers.update(page.headers)
-    return _json_response(request, page.body)
+    return _read_response(request, page.body, page.headers)
 
 
 def _refuse_purged_changes(request: Request, since: int | None) -> None:
@@ -243,11 +245,29 @@ def get_record_view(request: Request) -> Any:
     assert context.etag is not None
     if Conditions.from_request(request).matches_read(context.etag):
         return not_modified(context.etag)
-    request.response.headers["ETag"] = context.etag
     show_permissions = context.permits(WRITE)
     if isinstance(context.record, RecordSnapshot):  # from the read cache: serialized once
-        return _json_response(request, context.record.rendered(show_permissions=show_permissions))
+        body = context.record.rendered(show_permissions=show_permissions)
+        return _read_response(request, body, {"ETag": context.etag})
+    request.response.headers["ETag"] = context.etag
     return record_json(context.record, show_permissions=show_permissions)
+
+
+def _read_response(request: Request, body: bytes, headers: Mapping[str, str]) -> Any:
+    """A read's JSON answer (``body`` already rendered) with ``headers``: built in one go
+    (about 4 us less than filling ``request.response``, which builds a default response first
+    and then rewrites its headers) when nothing was set on ``request.response`` yet and no
+    response factory is configured; else ``request.response``, as any view answers."""
+    if "response" not in request.__dict__ and (
+        request.registry.queryUtility(IResponseFactory) is None
+    ):
+        # What _json_response makes of a fresh request.response, and the callbacks, tweens and
+        # NewResponse subscribers see it alike: Pyramid hands on whatever response a view returns.
+        headerlist = [("Content-Type", JSON), ("Content-Length", str(len(body)))]
+        headerlist.extend(headers.items())
+        return PyramidResponse(app_iter=[body], headerlist=headerlist)
+    request.response.headers.update(headers)
+    return _json_response(request, body)
 
 
 def _json_response(request: Request, body: bytes) -> Any:
