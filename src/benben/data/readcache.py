@@ -67,7 +67,8 @@ def usable(request: Request, *, writing: bool = False) -> bool:
         (writing or request.method in _READS)
         and _near(request) is not None
         and IN_BATCH_ENVIRON_KEY not in request.environ
-        and "no-cache" not in request.headers.get("Cache-Control", "")
+        # The environ, not WebOb's header view (which translates the name on every read).
+        and "no-cache" not in request.environ.get("HTTP_CACHE_CONTROL", "")
     )
 
 
