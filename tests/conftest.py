@@ -38,20 +38,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order the test files for xdist (``--dist loadfile --no-loadscope-reorder``).
 
-    Workers take files in collection order, so the longest go first: ``HEAVY_FILES``, then
-    files marked slow (they start processes and wait for them), then the others by how many
-    tests they have.  A short file then ends the run, not a long one.  A file's tests keep
-    their order."""
+    Workers take files in collection order, so the longest go first: ``HEAVY_FILES``, then the
+    files marked slow, each followed by two others (a slow file waits for the processes it
+    starts: a worker busy with another file meanwhile uses the core), then the remaining files
+    by how many tests they have.  A short file then ends the run, not a long one.  A file's
+    tests keep their order."""
     by_file: dict[str, list[pytest.Item]] = {}
     for item in items:
         by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
 
-    def weight(path: str) -> tuple[int, int]:
-        tests = by_file[path]
-        if path in HEAVY_FILES:
-            return (0, -len(tests))
-        slow = any(item.get_closest_marker("slow") for item in tests)
-        return (1 if slow else 2, -len(tests))
+    def size(path: str) -> int:
+        return -len(by_file[path])
 
-    ordered = sorted(by_file, key=weight)  # stable: files of equal weight keep their order
+    heavy = [path for path in by_file if path in HEAVY_FILES]
+    slow, others = [], []
+    for path in by_file:
+        if path not in HEAVY_FILES:
+            marked = any(item.get_closest_marker("slow") for item in by_file[path])
+            (slow if marked else others).append(path)
+    slow.sort(key=size)  # stable: files of equal size keep their order
+    others.sort(key=size)
+    ordered = list(heavy)
+    for number, path in enumerate(slow):
+        ordered += [path, *others[2 * number : 2 * number + 2]]
+    ordered += others[2 * len(slow) :]
     items[:] = [item for path in ordered for item in by_file[path]]
