@@ -215,7 +215,7 @@ def test_a_schema_a_test_changed_is_dropped_not_kept(tmp_path, monkeypatch):
         shared.close()
 
 
-REVISION = '''revision = "{revision}"
+REVISION = """revision = "{revision}"
 down_revision = {down!r}
 branch_labels = None
 depends_on = None
@@ -223,7 +223,7 @@ depends_on = None
 
 def upgrade():
     pass
-'''
+"""
 
 
 def test_heads_are_read_again_when_a_revision_is_added(tmp_path):
