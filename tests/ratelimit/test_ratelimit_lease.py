@@ -13,6 +13,7 @@ import pytest
 from limits import WindowStats
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from ratelimit_support import lose_the_first_reply
 
 from benben.ratelimit.lease import LIFETIME, MOST, Leases
 from benben.ratelimit.window import WindowCounter
@@ -186,24 +187,11 @@ def test_threads_never_get_more_than_the_limit(counter):
 def test_a_lease_call_run_twice_is_counted_once():
     """The lease's script ran, its reply was lost and the call sent again: its slots are counted
     once and granted the same."""
-    import redis.exceptions
-
     prefix = f"benben-test-{uuid.uuid4().hex[:12]}:ratelimit"
     storage = storage_from_string(require_redis(), key_prefix=prefix)
     counter = WindowCounter(storage)
     item = limits.parse("6400/minute")
-    direct = counter._redis._redis
-    sent = []
-
-    class LosesTheFirstReply:
-        def execute(self, *command):
-            reply = direct.execute(*command)  # Redis ran it
-            sent.append(command[0])
-            if len(sent) == 1:
-                raise redis.exceptions.ConnectionError("Error while reading from socket")
-            return reply
-
-    counter._redis._redis = LosesTheFirstReply()
+    sent = lose_the_first_reply(counter)
     try:
         answers, granted = counter._fetch_redis([(item, ("default", "k"))], 1, 7)
         assert len(sent) == 2

@@ -10,6 +10,7 @@ import limits
 import pytest
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from ratelimit_support import lose_the_first_reply
 
 from benben.ratelimit.store import get_limit_store
 from benben.ratelimit.window import WindowCounter
@@ -117,22 +118,9 @@ def test_a_connection_dropped_while_idle_is_replaced(redis_storage):
 def test_a_reply_lost_after_the_script_ran_is_not_counted_again(redis_storage):
     """The script ran, its reply was lost (a timeout reads as a failed connection), and the call
     was sent again: the request is counted once, and answered as the first run decided."""
-    import redis.exceptions
-
     counter = WindowCounter(redis_storage)
     item = limits.parse("2/minute")
-    direct = counter._redis._redis
-    sent = []
-
-    class LosesTheFirstReply:
-        def execute(self, *command):
-            reply = direct.execute(*command)  # Redis ran it
-            sent.append(command[0])
-            if len(sent) == 1:
-                raise redis.exceptions.ConnectionError("Error while reading from socket")
-            return reply
-
-    counter._redis._redis = LosesTheFirstReply()
+    sent = lose_the_first_reply(counter)
     [(allowed, stats)] = counter.hit([(item, ("a",))], 1)
     assert len(sent) == 2  # sent again
     assert allowed
