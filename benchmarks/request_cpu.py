@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from serve_app import bare_app  # noqa: E402
-from wrk_support import PASSWORD, RECORD, SCHEMA, benben_environment  # noqa: E402
+from wrk_support import PASSWORD, RECORD, SCHEMA, batch_bodies, benben_environment  # noqa: E402
 
 PATHS = ("get", "page", "post", "patch", "put", "delete")
 RECORDS = "/api/v1/collections/bench/records"
@@ -134,13 +134,8 @@ class Bench:
             self.etags[rid] = self.app.get(f"{RECORDS}/{rid}", headers=self.headers).headers["ETag"]
 
     def _batch(self, collection: str, records: list[tuple[str, Any]]) -> None:
-        for start in range(0, len(records), 50):
-            operations = [
-                {"method": "PUT", "path": f"/api/v1/collections/{collection}/records/{rid}",
-                 "body": {"data": data}}
-                for rid, data in records[start : start + 50]
-            ]  # fmt: skip
-            self.app.post_json("/api/v1/batch", {"requests": operations}, headers=self.headers)
+        for body in batch_bodies(collection, records):
+            self.app.post_json("/api/v1/batch", body, headers=self.headers)
 
     def request(self, path: str) -> Callable[[], Any]:
         app, headers = self.app, self.headers

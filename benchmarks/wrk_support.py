@@ -174,14 +174,21 @@ def login_and_seed(base: str) -> str:
     call(base, "POST", "/api/v1/collections", collection, token)
     records = [(f"r{i}", {**RECORD, "price": i, "title": f"record {i}"}) for i in range(200)]
     records += [(f"p{i}", RECORD) for i in range(1, WRK_THREADS + 1)]
-    for start in range(0, len(records), 50):
-        operations = [
-            {"method": "PUT", "path": f"/api/v1/collections/bench/records/{rid}",
-             "body": {"data": data}}
-            for rid, data in records[start : start + 50]
-        ]  # fmt: skip
-        call(base, "POST", "/api/v1/batch", {"requests": operations}, token)
+    for body in batch_bodies("bench", records):
+        call(base, "POST", "/api/v1/batch", body, token)
     return token
+
+
+def batch_bodies(collection: str, records: list[tuple[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``POST /api/v1/batch`` bodies writing ``(id, data)`` records, 50 a batch."""
+    for start in range(0, len(records), 50):
+        yield {
+            "requests": [
+                {"method": "PUT", "path": f"/api/v1/collections/{collection}/records/{rid}",
+                 "body": {"data": data}}
+                for rid, data in records[start : start + 50]
+            ]
+        }  # fmt: skip
 
 
 def wrk_script(kind: str, token: str) -> str:
