@@ -32,6 +32,10 @@ Directives added to the Configurator by Benben (core uses them too):
   ``summary``, ``parameters=[Parameter(...)]``, ``body_schema`` (or ``body_schemas={media
   type: schema}`` when the Content-Type decides what the body is), ``responses={201: ...}``);
   ``config.add_openapi_contributor(fn)`` adds what changes at run time.
+- ``config.add_event_listener(callback, "record.*", ...)``: ``callback(event, request)`` after
+  the transaction that published the event commits, in this process (docs/events.md).  For
+  work that must happen, read the durable feed with a consumer's cursor instead:
+  :func:`consumer_position`, :func:`read_events`, :func:`advance_consumer`.
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
@@ -74,6 +78,14 @@ from benben.cache.service import ICacheService
 from benben.cli.common import CommandError, add_ini_argument
 from benben.deprecation import Deprecation
 from benben.errors import problem_response
+from benben.events.event import EVENT_TYPES, START, Event, FeedGapError, FeedPosition
+from benben.events.feed import (
+    advance_consumer,
+    consumer_position,
+    latest_position,
+    read_events,
+)
+from benben.events.feed import publish as publish_event
 from benben.listing import (
     Listing,
     ListParams,
@@ -95,11 +107,16 @@ if TYPE_CHECKING:
     from benben.db.meta import Base
 
 __all__ = [
+    "EVENT_TYPES",
+    "START",
     "Base",
     "CommandError",
     "ConfigurationError",
     "Configurator",
     "Deprecation",
+    "Event",
+    "FeedGapError",
+    "FeedPosition",
     "HealthCheck",
     "ICacheService",
     "ListParams",
@@ -115,6 +132,7 @@ __all__ = [
     "Service",
     "Setting",
     "add_ini_argument",
+    "advance_consumer",
     "as_bool",
     "as_choice",
     "as_float",
@@ -122,11 +140,13 @@ __all__ = [
     "as_list",
     "as_str",
     "command_app",
+    "consumer_position",
     "core_version",
     "current_plugin",
     "enabled_plugins",
     "fetch_page",
     "invalid_parameter",
+    "latest_position",
     "list_envelope",
     "list_response",
     "list_schema",
@@ -135,6 +155,8 @@ __all__ = [
     "plugin_settings",
     "problem_response",
     "public_url",
+    "publish_event",
+    "read_events",
     "use_primary",
 ]
 

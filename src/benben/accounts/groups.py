@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from benben.accounts.events import publish_group_event, publish_member_event
 from benben.accounts.models import Group, GroupMember, User
 from benben.accounts.services import (
     NO_COLLECTIONS_GROUP,
@@ -43,6 +44,7 @@ def create_group(request: Request, *, name: Any, description: Any = None) -> Gro
         raise taken("name", clean)
     group = Group(name=clean, description=text or "")
     in_savepoint(dbsession, lambda: dbsession.add(group), lambda: taken("name", clean))
+    publish_group_event(request, "group.created", group)
     return group
 
 
@@ -64,11 +66,14 @@ def update_group(request: Request, group: Group, changes: dict[str, Any]) -> set
         in_savepoint(dbsession, apply, lambda: taken("name", changes.get("name", "")))
     if "name" in changed:
         invalidate_principals(request, *member_ids(dbsession, group))
+    if changed:
+        publish_group_event(request, "group.updated", group, changed)
     return changed
 
 
 def delete_group(request: Request, group: Group) -> None:
     members = member_ids(request.dbsession, group)
+    publish_group_event(request, "group.deleted", group)
     request.dbsession.delete(group)
     request.dbsession.flush()
     invalidate_principals(request, *members)
@@ -110,6 +115,7 @@ def add_member(request: Request, group: Group, user: User) -> bool:
     except IntegrityError:  # a concurrent request added them first: same outcome
         return False
     invalidate_principals(request, user.id)
+    publish_member_event(request, "group.member_added", group, user)
     return True
 
 
@@ -121,6 +127,7 @@ def remove_member(request: Request, group: Group, user: User) -> bool:
     request.dbsession.delete(membership)
     request.dbsession.flush()
     invalidate_principals(request, user.id)
+    publish_member_event(request, "group.member_removed", group, user)
     return True
 
 

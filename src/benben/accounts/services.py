@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
+from benben.accounts.events import publish_user_event
 from benben.accounts.models import Group, GroupMember, User
 from benben.accounts.validation import (
     ConflictError,
@@ -92,6 +93,7 @@ def create_user(
         lambda: dbsession.add(user),
         lambda: _user_conflict(dbsession, clean_username, clean_mail),
     )
+    publish_user_event(request, "user.created", user)
     return user
 
 
@@ -139,6 +141,11 @@ def update_user(request: Request, user: User, changes: dict[str, Any]) -> set[st
         )
     if changed & {"username", "is_admin", "is_active"}:
         invalidate_principals(request, user.id)
+    if changed:
+        deactivated = "is_active" in changed and not user.is_active
+        publish_user_event(
+            request, "user.deactivated" if deactivated else "user.updated", user, changed
+        )
     return changed
 
 
@@ -157,6 +164,7 @@ def delete_user(request: Request, user: User) -> None:
     """Delete a user with their memberships and tokens; never the last active administrator."""
     if user.is_admin and user.is_active:
         _ensure_other_active_admin(request.dbsession, user, "id")
+    publish_user_event(request, "user.deleted", user)
     request.dbsession.delete(user)
     request.dbsession.flush()
     invalidate_principals(request, user.id)

@@ -5,6 +5,9 @@ Each bumps the collection (see :mod:`.storage`) and returns the bump's row (``la
 ``record_count``, ``updated_at``), so the caller handles it as any bump's; when the collection is
 gone there is no bump row and nothing else is written.  Table names are the models'; every value
 is a bound parameter.
+
+With the change feed on (``benben.events.enabled``), each also inserts the change's event
+(:mod:`benben.events`): the same data as the history entry, in the same statement.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from benben.data.models import Collection, HistoryEntry, Record, RecordGrant
+from benben.events.models import EventRow
 
 __all__ = ["change_statement", "create_statement"]
 
@@ -36,9 +40,23 @@ _BUMP_COLUMNS = (
 )
 
 
+def _event_cte(source: str, record_id: str) -> str:
+    """The change's event, inserted from the CTE ``source`` (which has the new last_modified);
+    its data is the history entry's (``:history``, bound once)."""
+    return f"""
+            , new_event AS (
+                INSERT INTO {EventRow.__table__.name}
+                       (type, occurred_at, actor, collection_id, record_id, last_modified, data)
+                SELECT :event_type, :now, :user_id, :cid, {record_id}, {source}.last_modified,
+                       :history
+                  FROM {source}
+            )"""  # noqa: S608
+
+
 @functools.cache
-def create_statement() -> TextClause:
-    """Bump the collection, insert the record, its grants and its history entry."""
+def create_statement(with_event: bool = False) -> TextClause:
+    """Bump the collection, insert the record, its grants and its history entry (and with
+    ``with_event``, its event: ``:event_type``)."""
     collections, records = Collection.__table__.name, Record.__table__.name
     grants, history = RecordGrant.__table__.name, HistoryEntry.__table__.name
     parameters = [
@@ -51,6 +69,9 @@ def create_statement() -> TextClause:
         bindparam("grants", type_=JSONB()),
         bindparam("history", type_=JSON()),
     ]
+    if with_event:
+        parameters.append(bindparam("event_type", type_=String()))
+    event = _event_cte("new_record", "new_record.id") if with_event else ""
     return (
         text(
             f"""
@@ -77,7 +98,7 @@ def create_statement() -> TextClause:
                 SELECT new_record.collection_id, 'record', new_record.id, 'create', :user_id,
                        new_record.last_modified, :history
                   FROM new_record
-            )
+            ){event}
             SELECT last_modified, record_count, updated_at FROM bump
             """  # noqa: S608
         )
@@ -87,14 +108,17 @@ def create_statement() -> TextClause:
 
 
 @functools.cache
-def change_statement() -> TextClause:
+def change_statement(with_event: bool = False) -> TextClause:
     """Bump the collection (``record_count`` by ``:delta``), overwrite the record if its
     ``last_modified`` is still ``:read``, and insert the history entry of the change.  The bump
     waits for the collection's lock; the record's row is then matched against its newest
     committed version (PostgreSQL re-checks an updated row's condition), so a write committed
-    meanwhile makes ``changed`` 0, and the caller aborts the transaction."""
+    meanwhile makes ``changed`` 0, and the caller aborts the transaction.  ``with_event``: the
+    change's event too (``:event_type``)."""
     collections, records = Collection.__table__.name, Record.__table__.name
     history = HistoryEntry.__table__.name
+    event = _event_cte("changed", "changed.id") if with_event else ""
+    extra = [bindparam("event_type", type_=String())] if with_event else []
     return (
         text(
             f"""
@@ -118,7 +142,7 @@ def change_statement() -> TextClause:
                 SELECT :cid, 'record', changed.id, :action, :user_id, changed.last_modified,
                        :history, :previous
                   FROM changed
-            )
+            ){event}
             SELECT last_modified, record_count, updated_at,
                    (SELECT count(*) FROM changed) AS changed
               FROM bump
@@ -138,6 +162,7 @@ def change_statement() -> TextClause:
             bindparam("user_id", type_=String()),
             bindparam("history", type_=JSON()),
             bindparam("previous", type_=JSON()),
+            *extra,
         )
         .columns(*_BUMP_COLUMNS, column("changed", Integer()))
     )

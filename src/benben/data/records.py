@@ -37,6 +37,7 @@ from benben.data.storage import (
     record_history,
     user_id_of,
 )
+from benben.events.feed import feed_enabled, note_published, publish
 from benben.uuids import random_uuid
 
 __all__ = [
@@ -124,6 +125,15 @@ def save_record(
     )
     if not live or dict(current.permissions or {}) != new_permissions:
         _regrant(request.dbsession, record)
+        if live:
+            publish(
+                request,
+                "record.permissions_changed",
+                {"permissions": new_permissions, "previous": dict(current.permissions or {})},
+                collection_id=collection.id,
+                record_id=record_id,
+                last_modified=record.last_modified,
+            )
     return record, not live
 
 
@@ -142,6 +152,7 @@ def delete_record(request: Request, collection: AnyCollection, record: AnyRecord
 
 
 _RECORD_DELTAS = {"update": 0, "create": 1, "delete": -1}  # a re-creation revives a tombstone
+_EVENT_TYPES = {"update": "record.updated", "create": "record.created", "delete": "record.deleted"}
 
 
 def _change_record(
@@ -173,20 +184,34 @@ def _change_record(
     }
     previous = record_body(read)
     history = None if deleted else {"data": data, "permissions": permissions}
+    with_event = feed_enabled(request.registry)
     if session.get_bind().dialect.name == "postgresql":
         parameters = {
             **values,
-            "now": now_ms(),
+            "now": (now := now_ms()),
             "delta": _RECORD_DELTAS[action],
             "action": action,
             "user_id": user_id,
             "history": history,
             "previous": previous,
         }
-        row = session.connection().execute(change_statement(), parameters).one_or_none()
+        if with_event:
+            parameters["event_type"] = _EVENT_TYPES[action]
+        statement = change_statement(with_event)
+        row = session.connection().execute(statement, parameters).one_or_none()
         last_modified = bumped(request, collection, row)
         if not row.changed:
             collection_changed(request, collection.id)
+        if with_event:
+            note_published(
+                request,
+                _EVENT_TYPES[action],
+                history,
+                collection_id=collection.id,
+                record_id=read.id,
+                last_modified=last_modified,
+                occurred_at=now,
+            )
     else:
         last_modified = bump(request, collection, _RECORD_DELTAS[action])
         result = session.connection().execute(
@@ -205,6 +230,15 @@ def _change_record(
             data=history,
             previous=previous,
         )
+        if with_event:
+            publish(
+                request,
+                _EVENT_TYPES[action],
+                history,
+                collection_id=collection.id,
+                record_id=read.id,
+                last_modified=last_modified,
+            )
     return RecordSnapshot(
         collection_id=collection.id,
         id=read.id,
@@ -252,11 +286,12 @@ def _insert_record(
     permissions = dict(permissions or {})
     grants = grant_rows(permissions, user_id, "write")
     body = {"data": data, "permissions": permissions}
+    with_event = feed_enabled(request.registry)
     try:
         if session.get_bind().dialect.name == "postgresql":
             parameters = {
                 "cid": collection.id,
-                "now": now_ms(),
+                "now": (now := now_ms()),
                 "rid": record_id,
                 "data": data,
                 "permissions": permissions,
@@ -264,8 +299,21 @@ def _insert_record(
                 "grants": grants,
                 "history": body,
             }
-            row = session.connection().execute(create_statement(), parameters).one_or_none()
+            if with_event:
+                parameters["event_type"] = "record.created"
+            statement = create_statement(with_event)
+            row = session.connection().execute(statement, parameters).one_or_none()
             timestamp = bumped(request, collection, row)
+            if with_event:
+                note_published(
+                    request,
+                    "record.created",
+                    body,
+                    collection_id=collection.id,
+                    record_id=record_id,
+                    last_modified=timestamp,
+                    occurred_at=now,
+                )
         else:
             timestamp = _insert_record_statements(
                 request, collection, record_id, data, permissions, grants
@@ -333,6 +381,15 @@ def _insert_record_statements(
         user_id=user_id,
         data={"data": data, "permissions": permissions},
     )
+    if feed_enabled(request.registry):
+        publish(
+            request,
+            "record.created",
+            {"data": data, "permissions": permissions},
+            collection_id=collection.id,
+            record_id=record_id,
+            last_modified=timestamp,
+        )
     return timestamp
 
 

@@ -23,7 +23,8 @@ itself (rare) lock its row first (``SELECT ... FOR UPDATE``); a batch locks the 
 writes in id order (see :mod:`.batch`).
 
 History: each change inserts one :class:`HistoryEntry` (who, when, what, the new and previous
-values) in the same transaction.  Grants: ``permissions`` are mirrored into
+values) in the same transaction, and publishes its event to the change feed
+(:mod:`benben.events`).  Grants: ``permissions`` are mirrored into
 :class:`CollectionGrant` / :class:`RecordGrant` rows, so that lists are filtered in SQL.
 """
 
@@ -46,6 +47,7 @@ from benben.data.indexes import drop_indexes, ensure_indexes
 from benben.data.models import Collection, CollectionGrant, HistoryEntry
 from benben.data.snapshots import CollectionSnapshot, successor
 from benben.errors import ProblemError
+from benben.events.feed import publish
 from benben.security.principals import user_principal
 from benben.timestamps import iso, utcnow
 
@@ -278,6 +280,13 @@ def create_collection(
         user_id=user_id,
         data=collection_fields(collection),
     )
+    publish(
+        request,
+        "collection.created",
+        collection_fields(collection),
+        collection_id=collection_id,
+        last_modified=collection.last_modified,
+    )
     announce_after_commit(request, session, collection_id, collection.last_modified)
     return collection
 
@@ -312,6 +321,21 @@ def replace_collection(
         data=collection_fields(collection),
         previous=previous,
     )
+    publish(
+        request,
+        "collection.updated",
+        {**collection_fields(collection), "previous": previous},
+        collection_id=collection.id,
+        last_modified=timestamp,
+    )
+    if previous["permissions"] != new["permissions"]:
+        publish(
+            request,
+            "collection.permissions_changed",
+            {"permissions": new["permissions"], "previous": previous["permissions"]},
+            collection_id=collection.id,
+            last_modified=timestamp,
+        )
     return collection
 
 
@@ -331,6 +355,13 @@ def delete_collection(request: Request, collection: Collection) -> None:
         timestamp=timestamp,
         user_id=user_id_of(request),
         previous=previous,
+    )
+    publish(
+        request,
+        "collection.deleted",
+        {"previous": previous},
+        collection_id=collection.id,
+        last_modified=timestamp,
     )
     session.execute(delete(Collection.__table__).where(Collection.__table__.c.id == collection.id))
     session.expunge(collection)
