@@ -158,6 +158,7 @@ __all__ = [
     "publish_event",
     "read_events",
     "use_primary",
+    "user_may_read",
 ]
 
 HealthCheck = Callable[[Request], str | None]
@@ -231,6 +232,25 @@ def use_primary(request: Request) -> None:
     from benben.db import use_primary as use_primary_session
 
     use_primary_session(request.dbsession)
+
+
+def user_may_read(
+    session: Any,
+    user_id: str,
+    collection_id: str,
+    record_id: str | None = None,
+    *,
+    former: Mapping[str, Any] | None = None,
+) -> bool:
+    """Whether the user ``user_id`` may read, now, the collection (``record_id``: that record of
+    it) as ``GET`` would allow them: for work done on a user's behalf outside of their request
+    (a webhook's delivery).  Their current principals (active, administrator, groups) against
+    the collection's and record's ACLs.  ``former``: a deleted collection's last fields
+    (``permissions``, ``created_by``), else a missing collection is readable by nobody.  See
+    :mod:`benben.data.visibility`."""
+    from benben.data.visibility import user_may_read as may_read
+
+    return may_read(session, user_id, collection_id, record_id, former=former)
 
 
 @contextmanager
