@@ -48,6 +48,7 @@ def core(config: Configurator) -> None:
     config.include("benben.db")
     config.include("benben.cache")
     config.include("benben.events")  # the change feed, add_event_listener
+    config.include("benben.worker")  # add_task, add_periodic_task: Celery, from benben.worker.*
     config.include("benben.api")  # add_api_capability, /api/v1/, /version
     config.include("benben.security")  # identity, the policy, tokens, passwords
     config.include("benben.ratelimit")  # set_ratelimit_group, the tween, login throttling

@@ -36,6 +36,15 @@ Directives added to the Configurator by Benben (core uses them too):
   the transaction that published the event commits, in this process (docs/events.md).  For
   work that must happen, read the durable feed with a consumer's cursor instead:
   :func:`consumer_position`, :func:`read_events`, :func:`advance_consumer`.
+- ``config.add_task(name, func, queue=None)``: a background task run by a worker as
+  ``func(ctx, *args, **kwargs)``, ``ctx`` a :class:`TaskContext` (``ctx.registry``,
+  ``ctx.settings``, ``with ctx.transaction() as request:`` a scripted request whose
+  ``dbsession`` commits at the end of the block, aborts on an exception; open several in turn).
+  ``config.add_periodic_task(name, seconds)`` has the one scheduler send it every ``seconds``.
+  :func:`enqueue_task` ``(request, name, *args, **kwargs)`` sends it after the request commits
+  (nothing if it aborts; a broker outage is logged, never raised), ``(registry, ...)`` at once.
+  Delivery is at least once: tasks must be idempotent, and work that must happen is recorded in
+  the database first and found again by a periodic sweep (docs/events.md).
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
@@ -100,6 +109,7 @@ from benben.plugins.installed import enabled_plugins, including_plugin
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
 from benben.settings import Setting, as_bool, as_choice, as_float, as_int, as_list, as_str
+from benben.worker.tasks import TaskContext, TaskFunction, enqueue_task
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -131,6 +141,8 @@ __all__ = [
     "Router",
     "Service",
     "Setting",
+    "TaskContext",
+    "TaskFunction",
     "add_ini_argument",
     "advance_consumer",
     "as_bool",
@@ -144,6 +156,7 @@ __all__ = [
     "core_version",
     "current_plugin",
     "enabled_plugins",
+    "enqueue_task",
     "fetch_page",
     "invalid_parameter",
     "latest_position",

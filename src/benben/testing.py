@@ -50,6 +50,7 @@ from benben.testing_services import (
     require_redis,
     unavailable,
 )
+from benben.worker.embedded import run_queued_tasks
 
 __all__ = [
     "BACKENDS",
@@ -65,6 +66,7 @@ __all__ = [
     "redis_url",
     "require_postgresql",
     "require_redis",
+    "run_queued_tasks",
     "unavailable",
 ]
 

@@ -2,7 +2,8 @@
 
 :data:`CORE_SETTINGS` is what ``benben config``, the generated configuration reference and
 start-up validation all read, so a setting is added in exactly one place: the module of its
-area (instance, access, data, events, telemetry). Their order here is the order users see.
+area (instance, access, data, events, worker, telemetry). Their order here is the order users
+see.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from benben.core_settings.data import DATA_SETTINGS
 from benben.core_settings.events import EVENTS_SETTINGS
 from benben.core_settings.instance import INSTANCE_SETTINGS
 from benben.core_settings.telemetry import TELEMETRY_SETTINGS
+from benben.core_settings.worker import WORKER_SETTINGS
 from benben.settings import Setting
 
 __all__ = ["CORE_SETTINGS"]
@@ -21,5 +23,6 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     *ACCESS_SETTINGS,
     *DATA_SETTINGS,
     *EVENTS_SETTINGS,
+    *WORKER_SETTINGS,
     *TELEMETRY_SETTINGS,
 )
