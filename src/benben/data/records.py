@@ -17,15 +17,14 @@ from sqlalchemy import (
     Select,
     Update,
     bindparam,
-    delete,
-    insert,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from benben.data.models import Collection, Record, RecordGrant
+from benben.data.models import Collection, Record
+from benben.data.record_rows import insert_record_rows, regrant
 from benben.data.record_statements import change_statement, create_statement
 from benben.data.snapshots import CollectionSnapshot, RecordSnapshot, record_body
 from benben.data.storage import (
@@ -124,7 +123,7 @@ def save_record(
         created_by=created_by,
     )
     if not live or dict(current.permissions or {}) != new_permissions:
-        _regrant(request.dbsession, record)
+        regrant(request.dbsession, record)
         if live:
             publish(
                 request,
@@ -315,7 +314,7 @@ def _insert_record(
                     occurred_at=now,
                 )
         else:
-            timestamp = _insert_record_statements(
+            timestamp = insert_record_rows(
                 request, collection, record_id, data, permissions, grants
             )
     except IntegrityError as error:
@@ -339,79 +338,6 @@ def _id_taken(error: IntegrityError) -> bool:
     if getattr(error.orig, "sqlstate", None) == "23505":
         return True
     return "UNIQUE constraint failed" in str(error.orig)
-
-
-def _insert_record_statements(
-    request: Request,
-    collection: AnyCollection,
-    record_id: str,
-    data: dict[str, Any],
-    permissions: dict[str, list[str]],
-    grants: list[dict[str, str]],
-) -> int:
-    """SQLite: the bump and the three INSERTs one by one (no round trip to save)."""
-    session = request.dbsession
-    user_id = user_id_of(request)
-    timestamp = bump(request, collection, 1)
-    connection = session.connection()
-    connection.execute(
-        RECORD_INSERT,
-        {
-            "collection_id": collection.id,
-            "id": record_id,
-            "data": data,
-            "permissions": permissions,
-            "created_by": user_id,
-            "last_modified": timestamp,
-            "deleted": False,
-        },
-    )
-    if grants:
-        connection.execute(
-            GRANTS_INSERT,
-            [{"collection_id": collection.id, "record_id": record_id, **g} for g in grants],
-        )
-    record_history(
-        session,
-        collection_id=collection.id,
-        resource="record",
-        record_id=record_id,
-        action="create",
-        timestamp=timestamp,
-        user_id=user_id,
-        data={"data": data, "permissions": permissions},
-    )
-    if feed_enabled(request.registry):
-        publish(
-            request,
-            "record.created",
-            {"data": data, "permissions": permissions},
-            collection_id=collection.id,
-            record_id=record_id,
-            last_modified=timestamp,
-        )
-    return timestamp
-
-
-# Built once: constructing an INSERT per write cost more CPU than executing it.
-RECORD_INSERT = insert(Record.__table__)
-GRANTS_INSERT = insert(RecordGrant.__table__)
-
-
-def _regrant(session: Session, record: RecordSnapshot) -> None:
-    """Replace a (loaded) record's grants with those of its permissions and creator."""
-    table = RecordGrant.__table__
-    session.execute(
-        delete(table).where(
-            table.c.collection_id == record.collection_id, table.c.record_id == record.id
-        )
-    )
-    rows = grant_rows(record.permissions, record.created_by, "write")
-    if rows:
-        session.execute(
-            GRANTS_INSERT,
-            [{"collection_id": record.collection_id, "record_id": record.id, **r} for r in rows],
-        )
 
 
 def iter_live_records(
