@@ -10,13 +10,16 @@ served the same way is the baseline: each path runs ``--rounds`` times, each run
 of the baseline, and is printed with the median of those ratios (and their range; 5 rounds by
 default, as single runs on a busy machine vary by a third).  The hot paths run twice per backend:
 with the rate limiter off (the data API alone), then on as configured by default but with limits
-no run reaches ("+limiter": its cost per request).
+no run reaches ("+limiter": its cost per request).  ``--events both`` also runs each backend with
+the change feed off (``benben.events.enabled = false``, "-feed") and prints what the feed costs
+each path (issue #16's target: POST with the feed >= 0.9 of POST without it).
 
 The filtered, sorted first page of a large collection is measured by
 ``benchmarks/query_scale.py``, not here.
 
     python benchmarks/data_api.py [--duration 10] [--rounds 5] [--backends postgresql,sqlite]
                                   [--ratelimit off|on|both] [--paths get,page,post,patch,...]
+                                  [--events on|off|both]
 
 Needs ``wrk`` on PATH, and PostgreSQL and Redis as the test suite expects them
 (``BENBEN_TEST_POSTGRESQL_URL``, ``BENBEN_TEST_REDIS_URL`` override).  Not part of the test run.
@@ -57,7 +60,7 @@ BENBEN_APP = textwrap.dedent(
 class Instance:
     """One Benben process on one backend pair, with a logged-in administrator."""
 
-    def __init__(self, backend: str, data_dir: str, ratelimit: bool) -> None:
+    def __init__(self, backend: str, data_dir: str, ratelimit: bool, events: bool = True) -> None:
         self.backend = backend
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -69,6 +72,7 @@ class Instance:
             "BENBEN_ADMIN_PASSWORD": PASSWORD,
             "BENBEN_DATABASE_AUTO_MIGRATE": "true",
             "BENBEN_DATA_MAX_PAGE_SIZE": "1000",
+            "BENBEN_EVENTS_ENABLED": "true" if events else "false",
         }
         if ratelimit:  # counted, but never refusing: its cost shows in the figures
             env["BENBEN_RATELIMIT_DEFAULT"] = "100000000/minute"
@@ -115,7 +119,7 @@ class Instance:
         tables = ", ".join(
             f'"{self.schema}".{name}'
             for name in ("benben_collections", "benben_records", "benben_record_grants",
-                         "benben_history")
+                         "benben_history", "benben_events")
         )  # fmt: skip
         self._psql(f"VACUUM (ANALYZE) {tables}")
 
@@ -380,17 +384,23 @@ def report(baseline: dict[str, Any], results: list[dict[str, Any]]) -> None:
 
 
 def run_backend(
-    backend: str, limited: bool, baseline: Baseline, options: argparse.Namespace
+    backend: str,
+    limited: bool,
+    baseline: Baseline,
+    options: argparse.Namespace,
+    events: bool = True,
 ) -> list[dict[str, Any]]:
-    """The hot paths on one backend with the limiter on or off."""
+    """The hot paths on one backend with the limiter on or off, the change feed on or off."""
     with tempfile.TemporaryDirectory() as data_dir:
-        instance = Instance(backend, data_dir, limited)
+        instance = Instance(backend, data_dir, limited, events)
         instance.data_dir = data_dir
         try:
             results = hot_paths(instance, baseline, options)
             for result in results:
                 if limited:
                     result["name"] += " +limiter"
+                if not events:
+                    result["name"] += " -feed"
         finally:
             instance.close()
     return results
@@ -420,6 +430,12 @@ def main() -> None:
         help="the hot paths with the rate limiter off, on (the default configuration, with "
         "limits never reached: its cost shows in the figures), or both (default)",
     )
+    parser.add_argument(
+        "--events",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the change feed on (default), off, or both: then what it costs each path",
+    )
     options = parser.parse_args()
     unknown = set(options.paths.split(",")) - set(PATHS)
     if unknown:
@@ -429,13 +445,27 @@ def main() -> None:
     baseline = Baseline()
     results: list[dict[str, Any]] = []
     modes = {"off": [False], "on": [True], "both": [False, True]}[options.ratelimit]
+    feeds = {"off": [False], "on": [True], "both": [True, False]}[options.events]
     try:
         for backend in options.backends.split(","):
             for limited in modes:
-                results += run_backend(backend, limited, baseline, options)
+                for events in feeds:
+                    results += run_backend(backend, limited, baseline, options, events)
     finally:
         baseline.close()
     report(baseline.summary(), results)
+    if options.events == "both":
+        report_feed_cost(results)
+
+
+def report_feed_cost(results: list[dict[str, Any]]) -> None:
+    """Each path's throughput with the feed over without it, from the ratios to the baseline
+    (each measured right after its own baseline run, so the machine's drift cancels)."""
+    without = {r["name"].removesuffix(" -feed"): r for r in results if r["name"].endswith("-feed")}
+    print(f"\n{'with the change feed / without':<51} {'ratio':>6}")
+    for r in results:
+        if r["name"] in without:
+            print(f"{r['name']:<51} {r['ratio'] / without[r['name']]['ratio']:>6.2f}")
 
 
 if __name__ == "__main__":
