@@ -1,0 +1,1 @@
+"""The webhooks plugin's Alembic revisions (its own version table, benben_version_webhooks)."""
