@@ -16,6 +16,8 @@ STORED = {
     "BENBEN_SECRET": "S" * 10 + "".join(chr(c) for c in range(65, 91)) * 3,
     "BENBEN_DATABASE_URL": "postgresql://benben:stored@db.stored.svc:5432/benben",
     "BENBEN_CACHE_URL": "redis://cache.stored.svc:6379/2",
+    # The workers' broker as the chart derives it from the cache's URL (its database 1).
+    "BENBEN_WORKER_BROKER_URL": "redis://cache.stored.svc:6379/1",
 }
 
 
@@ -34,7 +36,7 @@ def template(helm, cluster: FakeCluster, *sets: str) -> list[dict]:
 
 
 def checksums(objects: list[dict]) -> dict[str, str]:
-    return one(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    return one(objects, "Deployment", FULLNAME)["spec"]["template"]["metadata"]["annotations"]
 
 
 def test_upgrade_without_secret_values_keeps_the_stored_ones(helm, cluster) -> None:

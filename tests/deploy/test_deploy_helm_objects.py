@@ -1,10 +1,10 @@
 """The optional objects: ServiceMonitor (only with the Prometheus Operator's API), NetworkPolicy,
-the helm test pod, and no worker."""
+the helm test pod (the workers' and the scheduler's: test_deploy_helm_worker.py)."""
 
 from __future__ import annotations
 
 import pytest
-from chart_support import API_VERSIONS, CHART, CI_VALUES, RELEASE, find, one
+from chart_support import API_VERSIONS, CHART, RELEASE, find, one
 
 FULLNAME = f"{RELEASE}-benben"
 
@@ -63,8 +63,8 @@ def test_network_policy_admits_the_http_port_from_the_given_peers_and_limits_egr
     render,
 ) -> None:
     objects = render("networkpolicy-values.yaml")
-    policy = one(objects, "NetworkPolicy")["spec"]
-    pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    policy = one(objects, "NetworkPolicy", FULLNAME)["spec"]
+    pod_labels = one(objects, "Deployment", FULLNAME)["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     (rule,) = policy["ingress"]
@@ -88,7 +88,7 @@ def test_network_policy_without_peers_admits_any_source_on_the_http_port_only(re
         "networkpolicy-values.yaml",
         set=("networkPolicy.ingressFrom=null", "networkPolicy.egress.enabled=false"),
     )
-    policy = one(objects, "NetworkPolicy")["spec"]
+    policy = one(objects, "NetworkPolicy", FULLNAME)["spec"]
     assert policy["policyTypes"] == ["Ingress"]
     assert policy["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
     assert "egress" not in policy
@@ -101,19 +101,9 @@ def test_helm_test_pod_asks_the_service_for_readiness(render) -> None:
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert pod["spec"]["restartPolicy"] == "Never"
     (check,) = pod["spec"]["containers"]
-    assert (
-        check["image"]
-        == one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
-    )
+    server = one(objects, "Deployment", FULLNAME)
+    assert check["image"] == server["spec"]["template"]["spec"]["containers"][0]["image"]
     assert check["command"][:2] == ["python", "-c"]
     # The Service's name and port, as configured (8080 in this values file).
     assert f'url = "http://{FULLNAME}:8080/health/ready"' in check["command"][2]
     compile(check["command"][2], "helm-test", "exec")  # valid Python
-
-
-@pytest.mark.parametrize("values", CI_VALUES, ids=[p.name for p in CI_VALUES])
-def test_no_worker_is_rendered(render, values) -> None:
-    objects = render(values.name, api_versions=API_VERSIONS)
-    assert [o["metadata"]["name"] for o in find(objects, "Deployment")] == [FULLNAME]
-    components = {o["metadata"]["labels"].get("app.kubernetes.io/component") for o in objects}
-    assert "worker" not in components

@@ -102,8 +102,11 @@ def test_schema_rejects_wrong_types_and_unknown_keys(helm, assignment: str, mess
          "secrets.databaseUrl is required"),
         (("secrets.existingSecret=creds", "secrets.databaseUrl=postgresql://db/b"),
          "secrets.existingSecret is set: leave secrets.secret, databaseUrl"),
-        (("secrets.existingSecret=creds", "worker.enabled=true"),
-         "worker.enabled: this version of Benben has no worker process"),
+        (("secrets.existingSecret=creds", "secrets.brokerUrl=redis://r/1"),
+         "secrets.existingSecret is set: leave secrets.secret, databaseUrl, cacheUrl, brokerUrl"),
+        (("secrets.secret=" + "k" * 64, "secrets.databaseUrl=postgresql://db/b",
+          "secrets.cacheUrl=redis://r/0", "secrets.brokerUrl=redis://r/1", "worker.enabled=false"),
+         "secrets.brokerUrl is set but worker.enabled is false"),
         (("secrets.existingSecret=creds", "preStopSleepSeconds=30"),
          "preStopSleepSeconds must be below terminationGracePeriodSeconds"),
         (("secrets.existingSecret=creds", "autoscaling.enabled=true", "autoscaling.minReplicas=9",
@@ -130,6 +133,8 @@ def test_chart_secret_holds_exactly_the_given_credentials(render) -> None:
         "BENBEN_SECRET": values["secret"],
         "BENBEN_DATABASE_URL": values["databaseUrl"],
         "BENBEN_CACHE_URL": values["cacheUrl"],
+        # With workers and no secrets.brokerUrl: the cache's Redis, database 1.
+        "BENBEN_WORKER_BROKER_URL": values["cacheUrl"].removesuffix("/0") + "/1",
     }
     assert "data" not in secret
 
@@ -161,7 +166,7 @@ def test_generated_secret_is_one_value_shared_by_every_object_of_the_render(rend
 def test_existing_secret_replaces_the_chart_s_secret_everywhere(render) -> None:
     objects = render("existing-secret-values.yaml")
     assert find(objects, "Secret") == []
-    deployment = one(objects, "Deployment")
+    deployment = one(objects, "Deployment", FULLNAME)
     (benben,) = deployment["spec"]["template"]["spec"]["containers"]
     assert {"secretRef": {"name": "benben-credentials"}} in benben["envFrom"]
     job = one(objects, "Job")
@@ -204,24 +209,30 @@ def test_migrations_run_as_a_pre_install_pre_upgrade_hook_with_their_own_inputs(
         field = "data" if kind == "ConfigMap" else "stringData"
         assert copy[field] == original[field]
         assert not is_hook(original)
-    deployment = one(objects, "Deployment")
-    assert "initContainers" not in deployment["spec"]["template"]["spec"]
+    for deployment in find(objects, "Deployment"):
+        assert "initContainers" not in deployment["spec"]["template"]["spec"]
 
 
 def test_without_hooks_every_pod_migrates_first_in_an_init_container(render) -> None:
     objects = render("gitops-values.yaml")
     assert find(objects, "Job") == []
     assert [o for o in objects if is_hook(o) and o["kind"] != "Pod"] == []  # only helm test
-    spec = one(objects, "Deployment")["spec"]["template"]["spec"]
-    (init,) = spec["initContainers"]
-    (benben,) = spec["containers"]
-    assert init["command"] == ["benben", "migrate", "--ini", "production.ini"]
-    assert init["image"] == benben["image"]
-    assert init["envFrom"] == benben["envFrom"]
-    assert init["env"] == benben["env"] == [{"name": "BENBEN_LOGGING_LEVEL", "value": "warning"}]
+    extra = [{"name": "BENBEN_LOGGING_LEVEL", "value": "warning"}]
+    deployments = find(objects, "Deployment")
+    assert len(deployments) == 3  # the servers, the workers and the scheduler
+    for deployment in deployments:
+        spec = deployment["spec"]["template"]["spec"]
+        (init,) = spec["initContainers"]
+        (container,) = spec["containers"]
+        assert init["command"] == ["benben", "migrate", "--ini", "production.ini"]
+        assert init["image"] == container["image"]
+        assert init["envFrom"] == container["envFrom"]
+        assert init["env"] == extra
+        assert container["env"][-1:] == extra  # extraEnv last: it wins
 
 
 def test_migrations_disabled_render_no_migration_at_all(render) -> None:
     objects = render("hardened-scheduling-values.yaml")
     assert find(objects, "Job") == []
-    assert "initContainers" not in one(objects, "Deployment")["spec"]["template"]["spec"]
+    for deployment in find(objects, "Deployment"):
+        assert "initContainers" not in deployment["spec"]["template"]["spec"]

@@ -76,7 +76,7 @@ def test_the_several_processes_example_sizes_the_pod_for_them(render) -> None:
     assert config["BENBEN_SERVER_WORKERS"] == "2"
     assert config["BENBEN_SERVER_TIMEOUT"] == "60"
     assert config["BENBEN_SERVER_GRACEFUL_TIMEOUT"] == "45"  # 60 - 10 (preStop) - 5
-    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    deployment = one(objects, "Deployment", FULLNAME)
     (benben,) = deployment["spec"]["template"]["spec"]["containers"]
     assert benben["resources"]["requests"] == {"cpu": "1", "memory": "768Mi"}  # 500m, 384Mi x 2
 
