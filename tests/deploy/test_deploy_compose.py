@@ -32,7 +32,8 @@ from deploy_tools import NGINX_CONF, ROOT, nginx_command, require, system_tool
 
 NGINX_SCRIPT = ROOT / "conf" / "nginx" / "compose" / "40-benben-upstream.sh"
 REQUIRED = ("BENBEN_SECRET", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
-LONG_RUNNING = ("app", "postgres", "redis", "nginx")
+LONG_RUNNING = ("app", "worker", "scheduler", "postgres", "redis", "nginx")
+BACKGROUND = ("worker", "scheduler")  # the instances' image and environment, no traffic
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +98,11 @@ def test_docker_compose_would_refuse_a_broken_file(binary: Path, filled_env: Pat
 
 def test_services_of_the_production_picture(model: dict[str, Any]) -> None:
     services = model["services"]
-    assert set(services) == {"migrate", "app", "postgres", "redis", "nginx"}
+    assert set(services) == {"migrate", "app", "worker", "scheduler", "postgres", "redis", "nginx"}
     assert services["app"]["build"]["context"] == str(ROOT)
     assert services["app"]["build"]["dockerfile"] == "Dockerfile"
-    assert services["migrate"]["image"] == services["app"]["image"]
+    for name in ("migrate", *BACKGROUND):
+        assert services[name]["image"] == services["app"]["image"]
     assert services["app"]["deploy"]["replicas"] >= 2
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
@@ -212,7 +214,7 @@ def test_ports_agree_with_production_ini_the_image_and_nginx(model: dict[str, An
     (published,) = services["nginx"]["ports"]
     assert (published["target"], published["published"]) == (int(listen), "8080")
     assert f"127.0.0.1:{listen}/" in services["nginx"]["healthcheck"]["test"][-1]
-    for name in ("postgres", "redis", "migrate"):
+    for name in ("postgres", "redis", "migrate", *BACKGROUND):
         assert "ports" not in services[name]
 
 
@@ -259,8 +261,12 @@ def test_networks_keep_the_data_stores_private(model: dict[str, Any]) -> None:
     assert model["networks"]["backend"]["internal"] is True
     assert set(services["nginx"]["networks"]) == {"web"}
     assert set(services["app"]["networks"]) == {"web", "backend"}
-    for name in ("migrate", "postgres", "redis"):
+    for name in ("migrate", "scheduler", "postgres", "redis"):
         assert set(services[name]["networks"]) == {"backend"}, name
+    # Webhooks go out: the workers alone have a way out, and nothing reaches them from it.
+    assert set(services["worker"]["networks"]) == {"backend", "outbound"}
+    assert not model["networks"]["outbound"].get("internal", False)
+    assert [n for n, s in services.items() if "outbound" in s["networks"]] == ["worker"]
 
 
 def test_containers_are_hardened_and_bounded(model: dict[str, Any]) -> None:
@@ -270,7 +276,7 @@ def test_containers_are_hardened_and_bounded(model: dict[str, Any]) -> None:
         assert "no-new-privileges:true" in service["security_opt"], name
         assert service["deploy"]["resources"]["limits"]["memory"], name
         assert service["logging"]["options"]["max-size"], name
-    for name in ("app", "migrate"):
+    for name in ("app", "migrate", *BACKGROUND):
         service = model["services"][name]
         assert service["user"] == image_user
         assert service["cap_drop"] == ["ALL"]
@@ -291,7 +297,7 @@ def test_data_lives_in_a_named_volume_and_nothing_in_anonymous_ones(
     # is memory, owned by the image's user, rather than an anonymous volume per container.
     (data_dir,) = json.loads(dockerfile_runtime("VOLUME")[0])
     uid = dockerfile_runtime("USER")[0].split(":")[0]
-    for name in ("app", "migrate"):
+    for name in ("app", "migrate", *BACKGROUND):
         (tmpfs,) = [t for t in model["services"][name]["tmpfs"] if t.startswith(data_dir + ":")]
         assert f"uid={uid}" in tmpfs
         assert "mode=0700" in tmpfs
@@ -385,3 +391,51 @@ def test_instances_run_a_process_per_cpu_and_stop_within_their_grace(
     assert cpus == 2  # what the comment and docs/deployment.md say
     grace = int(str(app["stop_grace_period"]).rstrip("s"))
     assert process.graceful_timeout < grace
+
+
+# -- background work: the workers and their one scheduler -----------------------------------------
+
+
+def test_workers_and_one_scheduler_share_the_instances_image_and_environment(
+    model: dict[str, Any],
+) -> None:
+    from importlib.metadata import entry_points
+
+    from benben.cli.common import read_app_settings
+    from benben.config import load_settings
+    from benben.plugins.loader import discover_plugins
+
+    services = model["services"]
+    app = services["app"]
+    plugins = discover_plugins(entry_points(group="benben.plugins", name="backstage"))
+    for name, command in [("worker", "worker"), ("scheduler", "scheduler")]:
+        service = services[name]
+        assert service["command"] == ["benben", command, "--ini", "production.ini"]
+        environment = service["environment"]
+        assert {k: v for k, v in environment.items() if k in app["environment"]} == app[
+            "environment"
+        ]
+        depends = service["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert (
+            depends["postgres"]["condition"] == depends["redis"]["condition"] == "service_healthy"
+        )
+        # The health check asks the worker's health server, on the port it is given.
+        port = environment["BENBEN_WORKER_HEALTH_PORT"]
+        assert f"http://127.0.0.1:{port}/health/live" in service["healthcheck"]["test"][-1]
+        resolved, _ = load_settings(
+            read_app_settings(str(ROOT / "production.ini")), environment, plugins
+        )
+        assert resolved.unknown == []
+        broker = urlsplit(resolved.values["benben.worker.broker_url"])
+        assert (broker.scheme, broker.hostname, broker.path) == ("redis", "redis", "/1")
+        assert broker.password == services["redis"]["environment"]["REDIS_PASSWORD"]
+        cache = urlsplit(resolved.values["benben.cache.url"])
+        assert cache.path != broker.path  # the cache's flushes never touch the queues
+    assert services["scheduler"]["deploy"]["replicas"] == 1
+    assert services["worker"]["environment"]["BENBEN_WORKER_CONCURRENCY"] == "4"
+    # Running tasks finish before Docker's SIGKILL (a webhook attempt: 15 s at most).
+    minutes, seconds = re.fullmatch(
+        r"(?:(\d+)m)?(?:(\d+)s)?", services["worker"]["stop_grace_period"]
+    ).groups()
+    assert int(minutes or 0) * 60 + int(seconds or 0) >= 30
