@@ -26,6 +26,8 @@ from benben.testing_auth import FAST_PASSWORD_HASHING, add_user, bearer, login
 NOT_LISTS = {
     "/api/v1/": "the API root: what this instance runs, one small document",
     "/backstage/entities": "a fixed document (catalog-info.yaml as JSON), Backstage's format",
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}": "one delivery with its latest attempts "
+    "(at most 50, the count of all in `attempts`)",
 }
 
 
@@ -79,7 +81,18 @@ def _build(backends: Backends) -> World:
         app.post_json("/api/v1/collections", body, headers=headers)
     for price in (3, 1, 2):
         app.post_json("/api/v1/collections/c1/records", {"data": {"price": price}}, headers=headers)
+    hooks = [
+        app.post_json("/api/v1/webhooks", {"url": f"https://hooks.example.org/{n}"},
+                      headers=headers).json["id"]
+        for n in (2, 3, 1)
+    ]  # fmt: skip
+    for _ in range(3):
+        app.post(f"/api/v1/webhooks/{hooks[0]}/test", headers=headers)
     cases = {
+        "/api/v1/webhooks": Case("/api/v1/webhooks", ("created_at", "url")),
+        "/api/v1/webhooks/{id}/deliveries": Case(
+            f"/api/v1/webhooks/{hooks[0]}/deliveries", ("created_at",)
+        ),
         "/api/v1/users": Case("/api/v1/users", ("username", "created_at", "updated_at")),
         "/api/v1/groups": Case("/api/v1/groups", ("name", "created_at", "updated_at")),
         "/api/v1/groups/{id}/members": Case(

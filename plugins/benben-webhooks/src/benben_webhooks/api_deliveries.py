@@ -36,11 +36,13 @@ from .settings import get_settings
 from .validation import answers_refusals, field_error, invalid
 from .wake import wake_sender
 
-__all__ = ["SERVICES", "TEST_EVENT_TYPE", "test_payload"]
+__all__ = ["ATTEMPT_LOG_LENGTH", "SERVICES", "TEST_EVENT_TYPE", "test_payload"]
 
 TAGS = ["webhooks"]
 TEST_EVENT_TYPE = "webhook.test"
 STATUSES = ("pending", "succeeded", "failed", "skipped")
+# A delivery shows its latest attempts: a schedule's ten, and a few redeliveries' more.
+ATTEMPT_LOG_LENGTH = 50
 
 deliveries = Service(
     name="webhooks.deliveries",
@@ -120,15 +122,18 @@ def list_deliveries_view(request: Request) -> dict[str, Any]:
 )
 def get_delivery_view(request: Request) -> dict[str, Any]:
     delivery = _delivery(request)
-    attempts = request.dbsession.scalars(
-        select(Attempt).where(Attempt.delivery_id == delivery.id).order_by(Attempt.id)
+    latest = request.dbsession.scalars(
+        select(Attempt)
+        .where(Attempt.delivery_id == delivery.id)
+        .order_by(Attempt.id.desc())
+        .limit(ATTEMPT_LOG_LENGTH)
     ).all()
     limit = get_settings(request.registry).response_log_bytes
-    latency = attempts[-1].latency_ms if attempts else None
+    tries, latency = _attempt_facts(request, [delivery.id]).get(delivery.id, (0, None))
     return {
-        **delivery_json(delivery, len(attempts), latency),
+        **delivery_json(delivery, tries, latency),
         "payload": delivery.payload,
-        "attempt_log": [attempt_json(attempt, limit) for attempt in attempts],
+        "attempt_log": [attempt_json(attempt, limit) for attempt in reversed(latest)],
     }
 
 

@@ -233,7 +233,13 @@ DELIVERY_DETAIL: dict[str, Any] = {
     "properties": {
         **DELIVERY["properties"],
         "payload": {"type": "object", "description": "The JSON body sent."},
-        "attempt_log": {"type": "array", "items": ATTEMPT, "description": "Oldest first."},
+        "attempt_log": {
+            "type": "array",
+            "items": ATTEMPT,
+            "maxItems": 50,
+            "description": "The latest attempts (at most 50; `attempts` counts them all), "
+            "oldest first.",
+        },
     },
 }
 
