@@ -1,0 +1,325 @@
+"""Deliveries in the database: claiming the due ones, and recording what an attempt did.
+
+A worker *claims* due deliveries (pending, ``next_attempt_at`` past, no live lease) in a short
+transaction by setting ``locked_until`` (its lease: now + the timeout + a margin), sends them
+with no transaction open, then records each attempt in another.  A worker killed while sending
+leaves its leases to expire; the deliveries are then claimed and sent again (at least once: the
+receiver dedupes on ``webhook-id``).
+
+Claims respect each endpoint's ``max_in_flight`` (its live leases counted): the endpoint's row is
+locked while its deliveries are claimed (PostgreSQL ``FOR UPDATE SKIP LOCKED``: another worker
+claims for other endpoints meanwhile; SQLite has a single writer), so two workers never exceed
+it together.  Before a claim is sent, the endpoint's owner must still be allowed to read what
+the event is about (``user_may_read``); a delivery they may not is ``skipped``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from benben.plugin import user_may_read
+
+from .models import Attempt, Delivery, Endpoint, utcnow
+from .schedule import next_attempt_at
+from .sending import Outcome
+from .signing import headers as signed_headers
+from .signing import secrets_in_force
+
+__all__ = [
+    "DISABLED_EVENT",
+    "LEASE_MARGIN",
+    "Claim",
+    "claim_due",
+    "disable_endpoint",
+    "may_deliver",
+    "record_outcome",
+]
+
+DISABLED_EVENT = "webhook.disabled"
+LEASE_MARGIN = datetime.timedelta(seconds=30)  # beyond the timeout: time to record the outcome
+ENDPOINTS_PER_CLAIM = 100
+# Events about no collection that go to any endpoint's owner who may see the account side:
+# administrators only.  The plugin's own events about an endpoint also go to its owner.
+OWN_EVENTS = ("webhook.",)
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed delivery: everything needed to send it with no transaction open."""
+
+    delivery_id: str
+    endpoint_id: str
+    url: str
+    message_id: str
+    body: bytes
+    secrets: list[str]
+    lease: datetime.datetime
+    attempts: int  # made before this one
+    max_in_flight: int = field(default=1, compare=False)
+
+    def headers(self, now: datetime.datetime | None = None) -> dict[str, str]:
+        """The Standard Webhooks headers of an attempt made ``now``."""
+        return signed_headers(self.secrets, self.message_id, now or utcnow(), self.body)
+
+
+def body_of(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _due(now: datetime.datetime) -> Any:
+    return (
+        (Delivery.status == "pending")
+        & (Delivery.next_attempt_at <= now)
+        & or_(Delivery.locked_until.is_(None), Delivery.locked_until < now)
+    )
+
+
+def claim_due(
+    session: Session,
+    *,
+    timeout: float,
+    limit: int = 16,
+    endpoint_id: str | None = None,
+    now: datetime.datetime | None = None,
+) -> list[Claim]:
+    """Claim up to ``limit`` due deliveries (``endpoint_id``: of that endpoint only), oldest
+    due first, within each endpoint's ``max_in_flight``; deliveries the owner may no longer
+    read are marked skipped.  In the caller's transaction, which must commit before sending."""
+    now = now or utcnow()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    candidates: Select[Any] = (
+        select(Delivery.endpoint_id)
+        .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
+        .where(_due(now), Endpoint.enabled.is_(True))
+        .group_by(Delivery.endpoint_id)
+        .order_by(func.min(Delivery.next_attempt_at))
+        .limit(ENDPOINTS_PER_CLAIM)
+    )
+    if endpoint_id is not None:
+        candidates = candidates.where(Delivery.endpoint_id == endpoint_id)
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    locking = select(Endpoint).where(Endpoint.id.in_(ids), Endpoint.enabled.is_(True))
+    if postgresql:
+        locking = locking.with_for_update(skip_locked=True)
+    endpoints = {
+        e.id: e for e in session.scalars(locking.execution_options(populate_existing=True))
+    }
+    live = dict(
+        session.execute(
+            select(Delivery.endpoint_id, func.count())
+            .where(
+                Delivery.endpoint_id.in_(list(endpoints)),
+                Delivery.status == "pending",
+                Delivery.locked_until >= now,
+            )
+            .group_by(Delivery.endpoint_id)
+        ).all()
+    )
+    lease = now + datetime.timedelta(seconds=timeout) + LEASE_MARGIN
+    claims: list[Claim] = []
+    for candidate in ids:
+        endpoint = endpoints.get(candidate)
+        free = 0 if endpoint is None else endpoint.max_in_flight - live.get(candidate, 0)
+        if endpoint is None or free <= 0:
+            continue
+        for delivery in _due_of(session, endpoint.id, now, min(free, limit - len(claims))):
+            if not may_deliver(session, endpoint, delivery):
+                delivery.status = "skipped"
+                delivery.last_error = "the endpoint's owner may not read what the event is about"
+                continue
+            delivery.locked_until = lease
+            claims.append(_claim(endpoint, delivery, lease, now))
+        if len(claims) >= limit:
+            break
+    session.flush()
+    return claims
+
+
+def _due_of(session: Session, endpoint_id: str, now: datetime.datetime, count: int) -> list[Any]:
+    if count <= 0:
+        return []
+    query = (
+        select(Delivery)
+        .where(Delivery.endpoint_id == endpoint_id, _due(now))
+        .order_by(Delivery.next_attempt_at, Delivery.event_tx, Delivery.event_id)
+        .limit(count)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _claim(
+    endpoint: Endpoint, delivery: Delivery, lease: datetime.datetime, now: datetime.datetime
+) -> Claim:
+    return Claim(
+        delivery_id=delivery.id,
+        endpoint_id=endpoint.id,
+        url=endpoint.url,
+        message_id=delivery.message_id,
+        body=body_of(delivery.payload),
+        secrets=secrets_in_force(endpoint, now),
+        lease=lease,
+        attempts=delivery.attempts,
+        max_in_flight=endpoint.max_in_flight,
+    )
+
+
+def may_deliver(session: Session, endpoint: Endpoint, delivery: Delivery) -> bool:
+    """Whether the endpoint's owner may, now, read what the delivery's event is about."""
+    owner = endpoint.owner_id
+    kind = delivery.event_type
+    data: dict[str, Any] = (delivery.payload or {}).get("data") or {}
+    if delivery.event_tx == 0 and delivery.event_id == 0:
+        return True  # a test event: about the endpoint itself, asked for by its owner
+    collection = data.get("collection")
+    if isinstance(collection, str):
+        record = data.get("id") if kind.startswith("record.") else None
+        former = None
+        if kind == "collection.deleted":
+            # Gone: judged by its last grants; whoever deleted it held its admin permission.
+            actor = (delivery.payload or {}).get("actor")
+            former = {**(data.get("previous") or {}), "created_by": actor}
+        return user_may_read(session, owner, collection, record, former=former)
+    if kind.startswith(OWN_EVENTS) and (data.get("endpoint") or {}).get("owner_id") == owner:
+        return True
+    return _is_admin(session, owner)
+
+
+def _is_admin(session: Session, user_id: str) -> bool:
+    # Asked through the public API: a collection with no grants (and no creator) is readable by
+    # the administrator role alone.
+    return user_may_read(session, user_id, "", former={"permissions": {}, "created_by": None})
+
+
+def record_outcome(
+    session: Session,
+    claim: Claim,
+    outcome: Outcome,
+    *,
+    attempted_at: datetime.datetime,
+    disable_after: datetime.timedelta,
+    publish: Publish | None = None,
+    now: datetime.datetime | None = None,
+) -> str:
+    """Record an attempt and update its delivery and endpoint, in the caller's transaction;
+    the delivery's new status."""
+    now = now or utcnow()
+    session.add(
+        Attempt(
+            delivery_id=claim.delivery_id,
+            endpoint_id=claim.endpoint_id,
+            attempted_at=attempted_at,
+            succeeded=outcome.succeeded,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+            response_body=outcome.response_body,
+        )
+    )
+    delivery = session.get(Delivery, claim.delivery_id, populate_existing=True)
+    if delivery is None:  # deleted with its endpoint meanwhile
+        session.flush()
+        return "gone"
+    delivery.attempts += 1
+    delivery.last_attempt_at = attempted_at
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = outcome.error
+    if _same_moment(delivery.locked_until, claim.lease):
+        delivery.locked_until = None  # ours: released (else another worker holds it now)
+    if delivery.status != "pending":
+        session.flush()  # finished meanwhile (a duplicate send), or its endpoint disabled
+        return str(delivery.status)
+    endpoints = Endpoint.__table__
+    if outcome.succeeded:
+        delivery.status = "succeeded"
+        session.execute(
+            update(endpoints)
+            .where(endpoints.c.id == claim.endpoint_id, endpoints.c.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+        session.flush()
+        return "succeeded"
+    retry_after = outcome.retry_after
+    upcoming = (
+        None if outcome.gone else next_attempt_at(delivery.attempts, now, retry_after=retry_after)
+    )
+    if upcoming is None:
+        delivery.status = "failed"
+    else:
+        delivery.next_attempt_at = upcoming
+    session.execute(
+        update(endpoints)
+        .where(endpoints.c.id == claim.endpoint_id, endpoints.c.failing_since.is_(None))
+        .values(failing_since=attempted_at)
+    )
+    session.flush()
+    endpoint = session.get(Endpoint, claim.endpoint_id, populate_existing=True)
+    if endpoint is not None and endpoint.enabled:
+        since = endpoint.failing_since
+        if outcome.gone:
+            disable_endpoint(session, endpoint, "the receiver answered 410 Gone", publish)
+        elif since is not None and now - _aware(since) >= disable_after:
+            hours = disable_after.total_seconds() / 3600
+            reason = f"failing since {_aware(since).isoformat()} (over {hours:g} hours)"
+            disable_endpoint(session, endpoint, reason, publish)
+    return str(delivery.status)
+
+
+def disable_endpoint(
+    session: Session, endpoint: Endpoint, reason: str, publish: Publish | None = None
+) -> int:
+    """Disable ``endpoint`` (Benben's doing: ``disabled_reason``), fail its pending deliveries,
+    and publish ``webhook.disabled``; the number of deliveries failed."""
+    changed = session.execute(
+        update(Endpoint.__table__)
+        .where(Endpoint.__table__.c.id == endpoint.id, Endpoint.__table__.c.enabled.is_(True))
+        .values(enabled=False, disabled_reason=reason[:500], updated_at=utcnow())
+    ).rowcount
+    if not changed:
+        return 0  # another worker did
+    failed = session.execute(
+        update(Delivery.__table__)
+        .where(
+            Delivery.__table__.c.endpoint_id == endpoint.id,
+            Delivery.__table__.c.status == "pending",
+        )
+        .values(status="failed", last_error="the endpoint was disabled", locked_until=None)
+    ).rowcount
+    session.expire(endpoint)
+    if publish is not None:
+        data = {
+            "endpoint": {"id": endpoint.id, "owner_id": endpoint.owner_id, "url": endpoint.url},
+            "reason": reason,
+            "failed_deliveries": failed,
+        }
+        publish(DISABLED_EVENT, data)
+    return int(failed)
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
+
+
+def _same_moment(a: datetime.datetime | None, b: datetime.datetime) -> bool:
+    return a is not None and abs((_aware(a) - _aware(b)).total_seconds()) < 0.001
+
+
+def pending_count(session: Session, endpoint_ids: Sequence[str] | None = None) -> int:
+    """Deliveries still pending (of these endpoints): for tests and the benchmark."""
+    query = select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+    if endpoint_ids is not None:
+        query = query.where(Delivery.endpoint_id.in_(list(endpoint_ids)))
+    return int(session.scalar(query) or 0)
