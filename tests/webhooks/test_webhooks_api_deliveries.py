@@ -104,6 +104,8 @@ def test_redelivery_bodies_are_checked(app, who):
         ({"since": "yesterday"}, "/since"),
         ({"since": "2026-12-01T00:00:00"}, "/since"),
         ({"since_event": "12"}, "/since_event"),
+        ({"since_event": "9" * 19 + "-1"}, "/since_event"),
+        ({"since": "9999-12-31T23:00:00-05:00"}, "/since"),
         ({"since": "2026-12-01T00:00:00Z", "since_event": "1-1"}, ""),
     ]:
         problem = app.post_json(url, body, headers=who.admin, status=400).json
@@ -149,3 +151,24 @@ def test_deleting_an_endpoint_deletes_its_log(app, who):
     with session_of(app.app.registry) as session:
         assert session.get(Delivery, delivery) is None
         assert session.query(Attempt).filter_by(delivery_id=delivery).count() == 0
+
+
+def test_a_redelivered_test_event_reaches_the_receiver_again_with_its_id(app, who):
+    from webhooks_support import receiver
+
+    from benben.worker.embedded import run_queued_tasks
+
+    with receiver() as hook:
+        created = create_webhook(app, who.admin, url=hook.url)
+        hook.secrets = [created["secret"]]
+        url = f"/api/v1/webhooks/{created['id']}"
+        delivery = app.post(f"{url}/test", headers=who.admin, status=202).json
+        run_queued_tasks(app.app.registry)
+        app.post(f"{url}/deliveries/{delivery['id']}/redeliver", headers=who.admin, status=202)
+        run_queued_tasks(app.app.registry)
+        ids = [sent.headers["webhook-id"] for sent in hook.received]
+        assert ids == [delivery["message_id"]] * 2
+    shown = app.get(f"{url}/deliveries/{delivery['id']}", headers=who.admin).json
+    assert shown["status"] == "succeeded"
+    assert shown["attempts"] == 2
+    assert [attempt["succeeded"] for attempt in shown["attempt_log"]] == [True, True]

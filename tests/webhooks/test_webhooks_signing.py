@@ -105,3 +105,25 @@ def test_rotation_through_the_api_then_verified(app, who):
     signed = headers(in_force, "msg_3", int(time.time()), BODY)
     for secret in (created["secret"], rotated["secret"]):
         assert Webhook(secret).verify(BODY, signed)
+
+
+def test_a_test_event_sent_during_the_overlap_verifies_with_both_secrets(app, who):
+    """End to end: the API's test event, sent by the delivery side's task to a loopback
+    receiver, carries signatures the library verifies with the old and the new secret."""
+    from webhooks_support import create_webhook, receiver
+
+    from benben.worker.embedded import run_queued_tasks
+
+    with receiver() as hook:
+        created = create_webhook(app, who.admin, url=hook.url)
+        url = f"/api/v1/webhooks/{created['id']}"
+        rotated = app.post(f"{url}/secret/rotate", headers=who.admin, status=201).json
+        app.post(f"{url}/test", headers=who.admin, status=202)
+        hook.secrets = [created["secret"]]
+        run_queued_tasks(app.app.registry)
+        assert len(hook.received) == 1
+        sent = hook.received[0]
+        assert sent.payload["type"] == "webhook.test"
+        assert Webhook(rotated["secret"]).verify(sent.body, sent.headers) == sent.payload
+    log = app.get(f"{url}/deliveries", headers=who.admin).json["data"]
+    assert [(item["status"], item["attempts"]) for item in log] == [("succeeded", 1)]

@@ -30,11 +30,13 @@ benben_plugin = PluginMetadata(
 
 def includeme(config: Configurator) -> None:
     from . import api_deliveries, api_endpoints
+    from .tasks import register_delivery
 
     config.registry[SETTINGS_KEY] = WebhooksSettings.from_settings(plugin_settings(config))
     config.add_migrations("benben_webhooks:migrations")
     for service in (*api_endpoints.SERVICES, *api_deliveries.SERVICES):
         config.add_cornice_service(service)
+    register_delivery(config)
     config.add_api_capability(
         "webhooks",
         "Signed webhooks (Standard Webhooks) for collections', records' and accounts' events",

@@ -283,7 +283,10 @@ def _moment(text: str) -> datetime.datetime:
         raise invalid(field_error("since", "must be an RFC 3339 date-time")) from None
     if moment.tzinfo is None:
         raise invalid(field_error("since", "must include a time zone (Z or +hh:mm)"))
-    return moment.astimezone(datetime.UTC)
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in no UTC year
+        raise invalid(field_error("since", "is out of range")) from None
 
 
 SERVICES = (deliveries, delivery_item, redeliver_one, redeliver_since, send_test)

@@ -250,7 +250,7 @@ REDELIVER: dict[str, Any] = {
     "to this endpoint created then or after, succeeded or failed, is sent again.",
     "properties": {
         "since": {"type": "string", "format": "date-time", "maxLength": 64},
-        "since_event": {"type": "string", "pattern": "^[0-9]{1,20}-[0-9]{1,20}$"},
+        "since_event": {"type": "string", "pattern": "^[0-9]{1,18}-[0-9]{1,18}$"},
     },
     "additionalProperties": False,
     "minProperties": 1,
