@@ -23,6 +23,8 @@ from deploy_tools import ROOT, ToolUnavailableError
 COMPOSE_FILE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
+# What .env must give: compose refuses to run without each.
+REQUIRED = ("BENBEN_SECRET", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
 # Where the schema's JSON starts inside the binary (the document's first two members).
 _SCHEMA_START = re.compile(rb'\{\s*"\$schema":\s*"[^"]+",\s*"\$id":\s*"compose_spec\.json"')
 

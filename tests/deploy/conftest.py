@@ -1,8 +1,11 @@
-"""Fixtures of the deployment checks: the helm binary and rendered chart objects."""
+"""Fixtures of the deployment checks: the helm binary and rendered chart objects; Docker
+Compose's binary and compose.yaml as it resolves it."""
 
 from __future__ import annotations
 
 import copy
+import json
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 from chart_support import CHART, NAMESPACE, RELEASE, Objects
+from compose_support import (
+    ENV_EXAMPLE,
+    REQUIRED,
+    compose_binary,
+    compose_config,
+    parse_env_file,
+    write_env_file,
+)
 from deploy_tools import helm_binary, require
 
 
@@ -65,3 +76,29 @@ def render(helm: Callable[..., subprocess.CompletedProcess]) -> Callable[..., Ob
         return copy.deepcopy(cache[key])
 
     return run
+
+
+# -- compose.yaml ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def binary() -> Path:
+    return require(compose_binary)
+
+
+@pytest.fixture(scope="module")
+def filled_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """.env.example with its required secrets filled in, as a user's .env would be."""
+    values = parse_env_file(ENV_EXAMPLE)
+    # As .env.example says to generate them: passwords of letters and digits (they go into URLs).
+    values |= {name: secrets.token_hex(24) for name in REQUIRED}
+    values["BENBEN_SECRET"] = secrets.token_urlsafe(64)
+    return write_env_file(tmp_path_factory.mktemp("compose") / ".env", values)
+
+
+@pytest.fixture(scope="module")
+def model(binary: Path, filled_env: Path) -> dict:
+    """The project as Docker Compose resolves it: interpolated, merged, normalised."""
+    result = compose_config(binary, filled_env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

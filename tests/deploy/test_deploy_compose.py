@@ -9,19 +9,17 @@ import json
 import math
 import os
 import re
-import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
-import pytest
 import yaml
 from compose_support import (
     COMPOSE_FILE,
     ENV_EXAMPLE,
-    compose_binary,
+    REQUIRED,
     compose_config,
     compose_spec_schema,
     dockerfile_runtime,
@@ -31,32 +29,8 @@ from compose_support import (
 from deploy_tools import NGINX_CONF, ROOT, nginx_command, require, system_tool
 
 NGINX_SCRIPT = ROOT / "conf" / "nginx" / "compose" / "40-benben-upstream.sh"
-REQUIRED = ("BENBEN_SECRET", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
 LONG_RUNNING = ("app", "worker", "scheduler", "postgres", "redis", "nginx")
 BACKGROUND = ("worker", "scheduler")  # the instances' image and environment, no traffic
-
-
-@pytest.fixture(scope="module")
-def binary() -> Path:
-    return require(compose_binary)
-
-
-@pytest.fixture(scope="module")
-def filled_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """.env.example with its required secrets filled in, as a user's .env would be."""
-    values = parse_env_file(ENV_EXAMPLE)
-    # As .env.example says to generate them: passwords of letters and digits (they go into URLs).
-    values |= {name: secrets.token_hex(24) for name in REQUIRED}
-    values["BENBEN_SECRET"] = secrets.token_urlsafe(64)
-    return write_env_file(tmp_path_factory.mktemp("compose") / ".env", values)
-
-
-@pytest.fixture(scope="module")
-def model(binary: Path, filled_env: Path) -> dict[str, Any]:
-    """The project as Docker Compose resolves it: interpolated, merged, normalised."""
-    result = compose_config(binary, filled_env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def raw_compose() -> dict[str, Any]:
@@ -391,51 +365,3 @@ def test_instances_run_a_process_per_cpu_and_stop_within_their_grace(
     assert cpus == 2  # what the comment and docs/deployment.md say
     grace = int(str(app["stop_grace_period"]).rstrip("s"))
     assert process.graceful_timeout < grace
-
-
-# -- background work: the workers and their one scheduler -----------------------------------------
-
-
-def test_workers_and_one_scheduler_share_the_instances_image_and_environment(
-    model: dict[str, Any],
-) -> None:
-    from importlib.metadata import entry_points
-
-    from benben.cli.common import read_app_settings
-    from benben.config import load_settings
-    from benben.plugins.loader import discover_plugins
-
-    services = model["services"]
-    app = services["app"]
-    plugins = discover_plugins(entry_points(group="benben.plugins", name="backstage"))
-    for name, command in [("worker", "worker"), ("scheduler", "scheduler")]:
-        service = services[name]
-        assert service["command"] == ["benben", command, "--ini", "production.ini"]
-        environment = service["environment"]
-        assert {k: v for k, v in environment.items() if k in app["environment"]} == app[
-            "environment"
-        ]
-        depends = service["depends_on"]
-        assert depends["migrate"]["condition"] == "service_completed_successfully"
-        assert (
-            depends["postgres"]["condition"] == depends["redis"]["condition"] == "service_healthy"
-        )
-        # The health check asks the worker's health server, on the port it is given.
-        port = environment["BENBEN_WORKER_HEALTH_PORT"]
-        assert f"http://127.0.0.1:{port}/health/live" in service["healthcheck"]["test"][-1]
-        resolved, _ = load_settings(
-            read_app_settings(str(ROOT / "production.ini")), environment, plugins
-        )
-        assert resolved.unknown == []
-        broker = urlsplit(resolved.values["benben.worker.broker_url"])
-        assert (broker.scheme, broker.hostname, broker.path) == ("redis", "redis", "/1")
-        assert broker.password == services["redis"]["environment"]["REDIS_PASSWORD"]
-        cache = urlsplit(resolved.values["benben.cache.url"])
-        assert cache.path != broker.path  # the cache's flushes never touch the queues
-    assert services["scheduler"]["deploy"]["replicas"] == 1
-    assert services["worker"]["environment"]["BENBEN_WORKER_CONCURRENCY"] == "4"
-    # Running tasks finish before Docker's SIGKILL (a webhook attempt: 15 s at most).
-    minutes, seconds = re.fullmatch(
-        r"(?:(\d+)m)?(?:(\d+)s)?", services["worker"]["stop_grace_period"]
-    ).groups()
-    assert int(minutes or 0) * 60 + int(seconds or 0) >= 30
