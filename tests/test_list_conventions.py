@@ -25,6 +25,8 @@ from benben.testing_auth import FAST_PASSWORD_HASHING, add_user, bearer, login
 # GETs whose answer holds an array of objects without being a list of the API, and why.
 NOT_LISTS = {
     "/api/v1/": "the API root: what this instance runs, one small document",
+    "/api/v1/events": "the change feed: read forwards from a feed position, in feed order (no "
+    "_sort, no _count); `next` is always where to poll (docs/events.md)",
     "/backstage/entities": "a fixed document (catalog-info.yaml as JSON), Backstage's format",
     "/api/v1/webhooks/{id}/deliveries/{delivery_id}": "one delivery with its latest attempts "
     "(at most 50, the count of all in `attempts`)",

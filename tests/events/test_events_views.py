@@ -19,6 +19,7 @@ def test_administrators_page_through_the_feed(app, admin_headers):
     assert [event["type"] for event in page["data"]] == ["collection.created"] + [
         "record.created"
     ] * 2
+    assert page["position"] == page["data"][-1]["id"]
     rest = app.get(page["next"], headers=admin_headers).json
     assert [event["data"]["data"]["n"] for event in rest["data"]] == [2, 3, 4]
     assert app.get(rest["next"], headers=admin_headers).json["data"] == []

@@ -1,7 +1,7 @@
 """``GET /api/v1/events``: the change feed, for administrators (events carry every change's
 data, whoever may read it).
 
-The list envelope of every list (``{"data", "next"}``), read forwards from a position:
+Like a list's envelope, plus ``position``: ``{"data", "next", "position"}``, read forwards:
 ``_cursor`` is the last position read (``"<tx>-<id>"``, or ``0-0`` for the oldest kept event),
 ``_limit`` the page size, ``type`` (comma-separated exact types) and ``collection`` filters.  A
 feed has no last page: ``next`` is always the URL to poll for what follows (the same cursor when
@@ -18,12 +18,12 @@ from pyramid.request import Request
 from benben.errors import ProblemError
 from benben.events.event import START, FeedGapError, FeedPosition, check_event_type
 from benben.events.feed import read_events
-from benben.listing import invalid_parameter, list_envelope, list_schema
+from benben.listing import invalid_parameter, list_envelope
 from benben.rest import Parameter, Response, Service
 from benben.security.permissions import ADMIN
 from benben.security.resources import Root
 
-__all__ = ["EVENT_SCHEMA", "events", "includeme"]
+__all__ = ["EVENT_SCHEMA", "FEED_PAGE_SCHEMA", "events", "includeme"]
 
 events = Service(
     name="api.events",
@@ -43,6 +43,19 @@ EVENT_SCHEMA: dict[str, Any] = {
         "timestamp": {"type": "string", "format": "date-time"},
         "actor": {"type": ["string", "null"], "description": "The user who made the change."},
         "data": {"type": "object", "description": "What changed (docs/events.md)."},
+    },
+}
+
+# Not the list envelope of docs/api-conventions.md (no _sort, no _count, no last page): its
+# own shape, which also names the position reached.
+FEED_PAGE_SCHEMA: dict[str, Any] = {
+    "title": "EventFeedPage",
+    "type": "object",
+    "required": ["data", "next", "position"],
+    "properties": {
+        "data": {"type": "array", "items": EVENT_SCHEMA},
+        "next": {"type": "string", "description": "The URL to poll for the events that follow."},
+        "position": {"type": "string", "description": "The last position read: `_cursor`."},
     },
 }
 
@@ -69,7 +82,7 @@ _MAX_LIMIT = 1000
         Parameter("collection", description="Only events about this collection."),
     ],
     responses={
-        200: Response("Events after the cursor", list_schema(EVENT_SCHEMA, "EventList")),
+        200: Response("Events after the cursor", FEED_PAGE_SCHEMA),
         410: Response("Retention deleted events after the cursor (`resume_at`)"),
     },
 )
@@ -93,7 +106,7 @@ def events_view(request: Request) -> dict[str, Any]:
     last = page[-1].position if page else after
     body, headers = list_envelope(request, [event.payload() for event in page], str(last))
     request.response.headers.update(headers)
-    return body
+    return {**body, "position": str(last)}
 
 
 def _params(request: Request) -> tuple[FeedPosition, int, list[str] | None, str | None]:
