@@ -1,4 +1,5 @@
-"""Where the test servers are (PostgreSQL, Redis), and skipping or failing when one is missing.
+"""Where the test servers are (PostgreSQL, Redis, RabbitMQ), and skipping or failing when one
+is missing.
 
 The servers are found at ``BENBEN_TEST_POSTGRESQL_URL`` / ``BENBEN_TEST_REDIS_URL`` (defaults:
 local servers).  A missing server skips its tests locally; with ``CI=true`` it fails them, as CI
@@ -17,18 +18,22 @@ from sqlalchemy import create_engine, make_url, text
 
 __all__ = [
     "DEFAULT_POSTGRESQL_URL",
+    "DEFAULT_RABBITMQ_URL",
     "DEFAULT_REDIS_URL",
     "in_ci",
     "postgresql_schema",
     "postgresql_url",
+    "rabbitmq_url",
     "redis_url",
     "require_postgresql",
+    "require_rabbitmq",
     "require_redis",
     "unavailable",
 ]
 
 DEFAULT_POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def postgresql_url() -> str:
@@ -37,6 +42,10 @@ def postgresql_url() -> str:
 
 def redis_url() -> str:
     return os.environ.get("BENBEN_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def rabbitmq_url() -> str:
+    return os.environ.get("BENBEN_TEST_RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
 
 
 def in_ci() -> bool:
@@ -104,6 +113,23 @@ def require_redis() -> str:
     problem = _probe("redis", check)
     if problem:
         _unavailable(f"Redis at {url}", problem)
+    return url
+
+
+def require_rabbitmq() -> str:
+    """The RabbitMQ URL (``BENBEN_TEST_RABBITMQ_URL``), or skip (fail in CI) when the broker is
+    not reachable."""
+    url = rabbitmq_url()
+
+    def check() -> None:
+        import kombu
+
+        with kombu.Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+
+    problem = _probe("rabbitmq", check)
+    if problem:
+        _unavailable(f"RabbitMQ at {url}", problem)
     return url
 
 

@@ -65,9 +65,14 @@ def test_task_context_transactions_commit_or_abort(task_app):
     assert ctx.settings["benben.worker.embedded"] == "auto"
     with ctx.transaction() as request:
         enqueue_task(request, WRITE_TASK, "from-a-task")
-    with pytest.raises(RuntimeError), ctx.transaction() as request:
-        enqueue_task(request, WRITE_TASK, "never")
-        raise RuntimeError("abort")
+
+    def aborted() -> None:
+        with ctx.transaction() as request:
+            enqueue_task(request, WRITE_TASK, "never")
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        aborted()
     assert run_queued_tasks(registry) == 1
     assert written(registry) == {"from-a-task"}
 

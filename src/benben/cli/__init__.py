@@ -25,7 +25,7 @@ with warnings.catch_warnings():
 
 from pyramid.exceptions import ConfigurationError
 
-from benben.cli import config, data, migrate, plugins, serve, shell, users
+from benben.cli import config, data, migrate, plugins, serve, shell, users, worker
 from benben.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
 from benben.cli.extensions import add_plugin_commands
 from benben.version import __version__
@@ -33,7 +33,7 @@ from benben.version import __version__
 __all__ = ["main"]
 
 PROG = "benben"
-COMMANDS = (serve, migrate, plugins, config, shell, users, data)
+COMMANDS = (serve, worker, worker.SCHEDULER, migrate, plugins, config, shell, users, data)
 
 
 class ArgumentParser(argparse.ArgumentParser):

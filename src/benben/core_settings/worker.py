@@ -50,6 +50,12 @@ WORKER_SETTINGS: tuple[Setting, ...] = (
         "(core's `benben` and those plugins declare).",
     ),
     Setting(
+        "benben.worker.queue_prefix",
+        as_str,
+        "",
+        "Prefix of the queue names on the broker, for deployments sharing one (staging.).",
+    ),
+    Setting(
         "benben.worker.prefetch",
         as_int(1, 1000),
         1,

@@ -53,7 +53,9 @@ def build_celery(settings: Mapping[str, Any]) -> Celery:
     broker = settings["benben.worker.broker_url"] or EMBEDDED_BROKER
     embedded = not settings["benben.worker.broker_url"]
     # memory:// is shared by every app of the process: a prefix keeps each app's queues apart.
-    prefix = f"benben-{uuid.uuid4().hex[:12]}." if embedded else ""
+    prefix = settings["benben.worker.queue_prefix"]
+    if embedded:
+        prefix = f"{prefix}benben-{uuid.uuid4().hex[:12]}."
     app = Celery("benben", set_as_current=False, broker=broker)
     routes: dict[str, str] = {}
     default = f"{prefix}{DEFAULT_QUEUE}"
@@ -82,6 +84,7 @@ def build_celery(settings: Mapping[str, Any]) -> Celery:
             # Benben's tasks report through the database, never through results.
             "task_ignore_result": True,
             "result_backend": None,
+            "result_expires": None,  # else beat schedules celery.backend_cleanup
             "task_default_queue": default,
             "task_default_exchange": default,
             "task_default_routing_key": default,

@@ -20,6 +20,7 @@ import logging
 import threading
 from typing import Any
 
+from celery.bootsteps import CLOSE, RUN
 from celery.worker import WorkController
 from pyramid.registry import Registry
 
@@ -95,9 +96,7 @@ class EmbeddedWorker:
             without_gossip=True,
             loglevel=logging.WARNING,
         )
-        self.thread = threading.Thread(
-            target=self.controller.start, name="benben-embedded-worker", daemon=True
-        )
+        self.thread = threading.Thread(target=self._run, name="benben-embedded-worker", daemon=True)
         self.thread.start()
         if not self.controller.started.wait(timeout):
             log.warning("the embedded worker did not start within %s s", timeout)
@@ -106,15 +105,41 @@ class EmbeddedWorker:
             self.scheduler.start()
         log.info("embedded worker started (tasks run in this process)")
 
+    def _run(self) -> None:
+        # The solo pool runs tasks in this thread, looking them up in the thread's current app
+        # (thread-local: other apps of the process keep theirs).
+        self.app.set_current()
+        controller = self.controller
+        assert controller is not None
+        try:
+            controller.start()  # returns once stop() closed the consumer's loop
+        finally:
+            # Stopped here, in the thread that owns the broker connection: closing its channels
+            # from another thread would race this one's reads (py-amqp is not thread-safe).
+            consumer = getattr(controller, "consumer", None)
+            if consumer is not None and consumer.blueprint.state == CLOSE:
+                consumer.blueprint.state = RUN
+            controller.stop(in_sighandler=False)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.scheduler is not None:
             self.scheduler.stop(timeout)
-        if self.controller is not None:
-            self.controller.stop(in_sighandler=False)
+        consumer = getattr(self.controller, "consumer", None)
+        if consumer is not None and consumer.blueprint.state == RUN:
+            # The consumer's loop checks this at each turn and returns: a turn ends within 2 s
+            # (memory://), or when the event loop of a real broker is woken (thread-safe).
+            consumer.blueprint.state = CLOSE
+            hub = getattr(self.controller, "hub", None)
+            if hub is not None:
+                hub.call_soon(_nothing)
         if self.thread is not None:
             self.thread.join(timeout)
             if self.thread.is_alive():
                 log.warning("the embedded worker did not stop within %s s", timeout)
+
+
+def _nothing() -> None:
+    """Called in the worker's event loop: waking it is the point."""
 
 
 def start_embedded(registry: Registry) -> EmbeddedWorker | None:
