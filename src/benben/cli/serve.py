@@ -261,6 +261,7 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
     # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets. Set
     # before the line that says the server is up, which is when supervisors start stopping it.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    _start_tasks(app)
     try:
         print(f"benben: serving on {urls} ({options['threads']} threads); Ctrl-C to stop")
         print("\n".join(banner), flush=True)
@@ -326,7 +327,7 @@ def _serve_workers(
     server = Server(
         settings,
         waitress_options(options),
-        load_app,
+        lambda: _start_tasks(load_app()),
         ready,
         lambda app: _release(getattr(app, "registry", None)),
     )
@@ -358,6 +359,18 @@ def _bind(options: Mapping[str, Any]) -> list[str]:
     return bound
 
 
+def _start_tasks(app: Any) -> Any:
+    """The embedded default: this process runs the tasks (and, holding the scheduler lock, the
+    schedule) itself, in threads (:mod:`benben.worker.embedded`); nothing with a broker set.
+    Under Gunicorn each worker process runs its own, after the fork."""
+    registry = getattr(app, "registry", None)
+    if registry is not None:
+        from benben.worker.embedded import start_embedded
+
+        start_embedded(registry)
+    return app
+
+
 def _release(registry: Any) -> None:
     """Close the database connections (SQLite checkpoints its WAL on the last close) and hand
     over the last metrics: the process then ends without tearing the app down (see exit_fast)."""
@@ -365,7 +378,9 @@ def _release(registry: Any) -> None:
         return
     from benben.db import get_engine, get_replica_engine
     from benben.observability.metrics import get_metrics
+    from benben.worker.embedded import stop_embedded
 
+    stop_embedded(registry)  # tasks in flight finish first: they use the database
     get_metrics(registry).close()
 
     for engine in (get_engine(registry), get_replica_engine(registry)):

@@ -62,6 +62,9 @@ def build_celery(settings: Mapping[str, Any]) -> Celery:
     transport_options: dict[str, Any] = {
         "visibility_timeout": settings["benben.worker.visibility_timeout"],
     }
+    if embedded:
+        # memory:// is polled (1 s by default): a task waits at most this long for its thread.
+        transport_options["polling_interval"] = 0.1
     if broker.startswith(("amqp", "pyamqp")):
         # Without confirmations, a publish the broker never took can be lost without an error.
         transport_options["confirm_publish"] = True

@@ -18,7 +18,15 @@ from sqlalchemy import delete
 
 from benben.worker.tasks import TaskContext
 
-__all__ = ["BUILTIN_TASKS", "cleanup_tokens", "includeme", "prune_feed", "purge_data"]
+__all__ = [
+    "BUILTIN_TASKS",
+    "WAKE_TASK",
+    "cleanup_tokens",
+    "includeme",
+    "prune_feed",
+    "purge_data",
+    "wake",
+]
 
 HOUR_MS = 3_600_000
 
@@ -59,6 +67,13 @@ def cleanup_tokens(ctx: TaskContext) -> dict[str, int]:
         return {"refresh_tokens": int(refresh.rowcount or 0), "revoked": int(revoked.rowcount or 0)}
 
 
+WAKE_TASK = "benben.worker.wake"
+
+
+def wake(ctx: TaskContext) -> None:
+    """Nothing: sent to an embedded worker waiting for messages, so that it sees it must stop."""
+
+
 # name -> (function, the setting of its interval)
 BUILTIN_TASKS = {
     "benben.events.prune": (prune_feed, "benben.worker.feed_prune_seconds"),
@@ -69,6 +84,7 @@ BUILTIN_TASKS = {
 
 def includeme(config: Configurator) -> None:
     settings = config.get_settings()
+    config.add_task(WAKE_TASK, wake)
     for name, (func, interval) in BUILTIN_TASKS.items():
         config.add_task(name, func)
         config.add_periodic_task(name, settings[interval])

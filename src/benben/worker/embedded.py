@@ -24,6 +24,7 @@ from celery.bootsteps import CLOSE, RUN
 from celery.worker import WorkController
 from pyramid.registry import Registry
 
+from benben.worker.builtin import WAKE_TASK
 from benben.worker.tasks import get_celery
 
 __all__ = ["EmbeddedWorker", "run_queued_tasks", "start_embedded", "stop_embedded"]
@@ -132,6 +133,8 @@ class EmbeddedWorker:
             hub = getattr(self.controller, "hub", None)
             if hub is not None:
                 hub.call_soon(_nothing)
+            else:  # memory:// waits 2 s for a message: one that does nothing ends the wait
+                self.app.tasks[WAKE_TASK].apply_async()
         if self.thread is not None:
             self.thread.join(timeout)
             if self.thread.is_alive():

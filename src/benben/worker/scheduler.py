@@ -44,7 +44,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-_BEAT_TICK = 1.0  # beat's longest sleep: how soon a stop (or a lost lock) ends it
+_BEAT_TICK = 0.5  # beat's longest sleep: how soon a stop (or a lost lock) ends it
 
 
 class SchedulerLock(Protocol):
