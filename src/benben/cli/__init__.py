@@ -1,4 +1,5 @@
-"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data.
+"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data, worker,
+scheduler.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
 2 for bad input (options, ini file, settings), 1 for failures at run time.  ``--traceback`` shows
@@ -33,7 +34,7 @@ from benben.version import __version__
 __all__ = ["main"]
 
 PROG = "benben"
-COMMANDS = (serve, worker, worker.SCHEDULER, migrate, plugins, config, shell, users, data)
+COMMANDS = (serve, migrate, plugins, config, shell, users, data, worker, worker.SCHEDULER)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -261,7 +261,7 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
     # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets. Set
     # before the line that says the server is up, which is when supervisors start stopping it.
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    _start_tasks(app)
+    _start_tasks(app)  # the embedded default: tasks run in this process (benben.worker)
     try:
         print(f"benben: serving on {urls} ({options['threads']} threads); Ctrl-C to stop")
         print("\n".join(banner), flush=True)
@@ -327,7 +327,7 @@ def _serve_workers(
     server = Server(
         settings,
         waitress_options(options),
-        lambda: _start_tasks(load_app()),
+        lambda: _start_tasks(load_app()),  # in each worker process, after the fork
         ready,
         lambda app: _release(getattr(app, "registry", None)),
     )
@@ -360,15 +360,9 @@ def _bind(options: Mapping[str, Any]) -> list[str]:
 
 
 def _start_tasks(app: Any) -> Any:
-    """The embedded default: this process runs the tasks (and, holding the scheduler lock, the
-    schedule) itself, in threads (:mod:`benben.worker.embedded`); nothing with a broker set.
-    Under Gunicorn each worker process runs its own, after the fork."""
-    registry = getattr(app, "registry", None)
-    if registry is not None:
-        from benben.worker.embedded import start_embedded
+    from benben.worker.embedded import serve_tasks  # Celery: imported by serve only
 
-        start_embedded(registry)
-    return app
+    return serve_tasks(app)
 
 
 def _release(registry: Any) -> None:

@@ -27,7 +27,13 @@ from pyramid.registry import Registry
 from benben.worker.builtin import WAKE_TASK
 from benben.worker.tasks import get_celery
 
-__all__ = ["EmbeddedWorker", "run_queued_tasks", "start_embedded", "stop_embedded"]
+__all__ = [
+    "EmbeddedWorker",
+    "run_queued_tasks",
+    "serve_tasks",
+    "start_embedded",
+    "stop_embedded",
+]
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +161,16 @@ def start_embedded(registry: Registry) -> EmbeddedWorker | None:
     worker = registry[_EMBEDDED_KEY] = EmbeddedWorker(registry)
     worker.start()
     return worker
+
+
+def serve_tasks(app: Any) -> Any:
+    """``benben serve``'s hook, given its WSGI app (returned): on the embedded default, this
+    process runs the tasks (and, holding the scheduler lock, the schedule) itself; with a
+    broker, nothing.  Under Gunicorn each worker process calls it after the fork."""
+    registry = getattr(app, "registry", None)
+    if registry is not None:
+        start_embedded(registry)
+    return app
 
 
 def stop_embedded(registry: Registry | None) -> None:

@@ -16,10 +16,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from prometheus_client import Counter, Histogram
-
-from benben.observability.metrics import get_metrics
-
 __all__ = ["TASK_BUCKETS", "WorkerMetrics", "worker_metrics"]
 
 _KEY = "benben.worker.metrics"
@@ -30,6 +26,12 @@ TASK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 
 class WorkerMetrics:
     def __init__(self, registry: Any) -> None:
+        # Imported here: benben.plugin imports this module, and prometheus_client must not be
+        # imported before benben serve --workers names its multiprocess directory.
+        from prometheus_client import Counter, Histogram
+
+        from benben.observability.metrics import get_metrics
+
         target = get_metrics(registry).registry
         self.duration = Histogram(
             "benben_task_duration_seconds",
