@@ -54,3 +54,14 @@ def test_workers_and_one_scheduler_share_the_instances_image_and_environment(
         r"(?:(\d+)m)?(?:(\d+)s)?", services["worker"]["stop_grace_period"]
     ).groups()
     assert int(minutes or 0) * 60 + int(seconds or 0) >= 30
+
+
+def test_background_commands_are_benbens(model: dict[str, Any]) -> None:
+    from benben.cli import build_parser
+    from benben.cli.worker import run_scheduler, run_worker
+
+    parser = build_parser()
+    for name, handler in [("worker", run_worker), ("scheduler", run_scheduler)]:
+        args = parser.parse_args(model["services"][name]["command"][1:])
+        assert args.handler is handler
+        assert args.ini == "production.ini"

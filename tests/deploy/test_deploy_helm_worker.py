@@ -264,3 +264,15 @@ def test_without_hooks_the_servers_alone_register_in_backstage(render) -> None:
     assert "BENBEN_BACKSTAGE_REGISTER_ON_STARTUP" not in env_of(
         one(render("backstage-values.yaml"), "Deployment", WORKER)
     )
+
+
+def test_background_commands_are_benbens(render) -> None:
+    from benben.cli import build_parser
+    from benben.cli.worker import run_scheduler, run_worker
+
+    objects = render("default-values.yaml")
+    parser = build_parser()
+    for name, handler in [(WORKER, run_worker), (SCHEDULER, run_scheduler)]:
+        args = parser.parse_args(container(one(objects, "Deployment", name))["command"][1:])
+        assert args.handler is handler
+        assert args.ini == "production.ini"
