@@ -52,7 +52,7 @@ from benben.testing_services import (
     require_redis,
     unavailable,
 )
-from benben.worker.embedded import run_queued_tasks
+from benben.worker.embedded import run_periodic_tasks, run_queued_tasks
 
 __all__ = [
     "BACKENDS",
@@ -70,6 +70,7 @@ __all__ = [
     "require_postgresql",
     "require_rabbitmq",
     "require_redis",
+    "run_periodic_tasks",
     "run_queued_tasks",
     "unavailable",
 ]

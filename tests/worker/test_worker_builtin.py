@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 
 from benben.db import session_factory
 from benben.security.models import RevokedAccessToken
-from benben.testing import run_queued_tasks
+from benben.testing import run_periodic_tasks, run_queued_tasks
 from benben.worker import enqueue_task
 from benben.worker.builtin import HOUR_MS, TaskContext, cleanup_tokens, prune_feed, purge_data
 
@@ -62,3 +62,8 @@ def test_data_purge_runs_like_benben_data_purge(make_app):
     registry = make_app({"benben.data.history_retention_days": "1"}).app.registry
     ctx = TaskContext(registry, "benben.data.purge")
     assert purge_data(ctx) == {"tombstones": 0, "history": 0}
+
+
+def test_every_periodic_task_runs_on_an_empty_instance(registry):
+    assert run_periodic_tasks(registry, "benben.data.purge") == 1
+    assert run_periodic_tasks(registry) >= 3  # core's and the enabled plugins' sweeps

@@ -11,7 +11,11 @@ process's), while the periodic schedule runs in one process only, the one holdin
 scheduler lock; if it dies, another takes over.  A restart loses the queued messages, never
 work: what matters is driven from durable state, and the sweeps find it again.
 
-Tests run the queue deterministically instead, in their own thread: :func:`run_queued_tasks`.
+The PasteDeploy factory (``benben.main``: ``pserve``, ``gunicorn --paste`` without
+``--preload``) starts it too; ``benben shell``, commands and tests never do.
+
+Tests run the queue deterministically instead, in their own thread: :func:`run_queued_tasks`,
+and :func:`run_periodic_tasks` for what the scheduler would send.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from benben.worker.tasks import get_celery
 
 __all__ = [
     "EmbeddedWorker",
+    "run_periodic_tasks",
     "run_queued_tasks",
     "serve_tasks",
     "start_embedded",
@@ -65,6 +70,17 @@ def run_queued_tasks(registry: Registry, *, limit: int = _LOOP_LIMIT) -> int:
             task = app.tasks[headers["task"]]
             task.apply(args=args, kwargs=kwargs, task_id=headers.get("id"), throw=True)
             ran += 1
+
+
+def run_periodic_tasks(registry: Registry, *names: str) -> int:
+    """Send the periodic tasks ``names`` (default: every one scheduled) as the scheduler would,
+    then :func:`run_queued_tasks`; the number of tasks run.  For tests."""
+    app = get_celery(registry)
+    schedule = app.conf.beat_schedule
+    for name in names or tuple(schedule):
+        entry = schedule[name]
+        app.tasks[entry["task"]].apply_async(entry.get("args", ()), entry.get("kwargs", {}))
+    return run_queued_tasks(registry)
 
 
 class _Controller(WorkController):
