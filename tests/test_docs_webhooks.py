@@ -3,7 +3,8 @@ from the page and run, as a reader would run them, against deliveries signed by 
 signing code (rotation's two signatures included), and refuse what Benben did not sign.
 
 The JavaScript runs under ``node`` (Node's ``crypto``, no dependency): missing, its tests skip
-locally and fail under ``CI=true``.
+locally and fail under ``CI=true``.  Both also run end to end: `benben serve` alone (the
+embedded default) delivers a record's event to them, and they verify it.
 """
 
 from __future__ import annotations
@@ -135,6 +136,70 @@ def test_python_snippet_runs_as_a_receiver(tmp_path: Path, secrets) -> None:
         check_receiver(post, secrets)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["python", "javascript"])
+def test_the_receivers_verify_what_benben_serve_delivers(
+    request: pytest.FixtureRequest, tmp_path: Path, lang: str
+) -> None:
+    """End to end, on the embedded default: `benben serve` alone delivers a record's event to
+    the page's receiver, which verifies it with the secret the API showed once."""
+    interpreter = sys.executable if lang == "python" else request.getfixturevalue("node")
+    from benben.testing_auth import DEFAULT_PASSWORD, FAST_PASSWORD_HASHING
+    from cli.cli_support import Server, benben_command, clean_environ, free_port, run_benben
+
+    for name in ("development.ini", "conf"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    environ = clean_environ(
+        **{f"BENBEN_{k[len('benben.') :].replace('.', '_').upper()}": v
+           for k, v in FAST_PASSWORD_HASHING.items()},
+        BENBEN_WEBHOOKS_ALLOWED_NETWORKS="127.0.0.0/8",
+        ADMIN_PASSWORD=DEFAULT_PASSWORD,
+    )  # fmt: skip
+    created = run_benben("users", "create", "--admin", "admin", "--password-env",
+                         "ADMIN_PASSWORD", cwd=tmp_path, env=environ)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    server = Server(benben_command("serve", "--port", str(port)), tmp_path, environ)
+    api = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        server.wait_ready(f"http://127.0.0.1:{port}/health/live")
+        login = {"username": "admin", "password": DEFAULT_PASSWORD}
+        token = _call("POST", f"{api}/auth/login", login)["access_token"]
+        hook_port = _free_port()
+        body = {"url": f"http://127.0.0.1:{hook_port}/hook", "event_types": ["record.created"]}
+        webhook = _call("POST", f"{api}/webhooks", body, token)
+        script = tmp_path / ("receiver.py" if lang == "python" else "receiver.js")
+        script.write_text(page_block(lang), encoding="utf-8")
+        hook = receiver([interpreter, str(script)], webhook["secret"], hook_port)
+        with hook:
+            _call("POST", f"{api}/collections", {"id": "tasks"}, token)
+            _call("PUT", f"{api}/collections/tasks/records/t1", {"data": {"n": 1}}, token)
+            log = f"{api}/webhooks/{webhook['id']}/deliveries"
+            deadline = time.monotonic() + 30
+            while not (deliveries := _call("GET", log, None, token)["data"]) or (
+                deliveries[0]["status"] == "pending"
+            ):
+                assert time.monotonic() < deadline, f"not delivered:\n{server.logs()}"
+                time.sleep(0.1)
+        assert deliveries[0]["status"] == "succeeded", deliveries
+        assert deliveries[0]["last_status_code"] == 204  # the receiver verified it
+        assert hook.printed.startswith("record.created ")
+        printed = json.loads(hook.printed.split(" ", 1)[1])
+        assert (printed["collection"], printed["id"], printed["data"]) == ("tasks", "t1", {"n": 1})
+    finally:
+        server.stop()
+
+
+def _call(method: str, url: str, body: Any, token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data, headers, method=method)  # noqa: S310 - http
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http only
+        return json.loads(response.read() or b"null")
+
+
 # -- JavaScript ----------------------------------------------------------------------------------
 
 
@@ -204,8 +269,9 @@ def check_receiver(post: Post, secrets: tuple[str, str]) -> None:
 class receiver:  # noqa: N801 (a context manager used like a function)
     """``with receiver(command, secret) as post``: the snippet listening on a free port."""
 
-    def __init__(self, command: list[str], secret: str) -> None:
-        self.port = _free_port()
+    def __init__(self, command: list[str], secret: str, port: int | None = None) -> None:
+        self.port = port or _free_port()
+        self.printed = ""
         environ = {**os.environ, "BENBEN_WEBHOOK_SECRET": secret, "PORT": str(self.port)}
         self.process = subprocess.Popen(
             command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -245,6 +311,8 @@ class receiver:  # noqa: N801 (a context manager used like a function)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.printed = self.process.stdout.read().decode()  # what it printed, kept
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
