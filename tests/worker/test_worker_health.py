@@ -81,3 +81,21 @@ def test_not_ready_without_its_broker(served):
     status, body = _get(server.port, "/health/ready")
     assert status == 503
     assert json.loads(body)["checks"] == {"broker": "unavailable", "database": "ok"}
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_queue_depth_on_a_broker(make_app, broker):
+    from worker_support import broker_for
+
+    from benben.worker import get_celery
+    from benben.worker.health import queue_depths
+
+    with broker_for(broker) as (url, prefix):
+        settings = {"benben.worker.broker_url": url, "benben.worker.queue_prefix": prefix}
+        registry = make_app(settings, include=include_write_task).app.registry
+        if broker == "redis":
+            assert queue_depths(registry)[f"{prefix}benben"] == 0  # empty: no key in Redis
+        enqueue_task(registry, WRITE_TASK, "one")
+        enqueue_task(registry, WRITE_TASK, "two")
+        assert queue_depths(registry)[f"{prefix}benben"] == 2
+        get_celery(registry).close()

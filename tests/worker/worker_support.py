@@ -64,7 +64,7 @@ def _remove_queues(kind: str, url: str, prefix: str) -> None:
     import kombu
 
     with kombu.Connection(url) as connection:
-        for name in ("benben", "tests"):
+        for name in ("benben", "tests", "webhooks"):
             channel = connection.channel()
             with contextlib.suppress(Exception):
                 channel.queue_delete(f"{prefix}{name}")

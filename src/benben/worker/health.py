@@ -68,7 +68,11 @@ def queue_depths(registry: Registry) -> dict[str, int]:
                     depths[queue.name] = int(declared.message_count)
                 finally:
                     channel.close()
-            except Exception:  # not declared yet (RabbitMQ answers 404 and closes the channel)
+            except Exception:
+                # Redis keeps no key for an empty list: empty. RabbitMQ answers 404 for a queue
+                # never declared (no worker started yet): no sample.
+                if connection.transport.driver_type != "amqp":
+                    depths[queue.name] = 0
                 log.debug("queue %s: no depth", queue.name, exc_info=True)
     return depths
 
