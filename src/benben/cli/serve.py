@@ -151,9 +151,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _embedded_app() -> Any:
-    from benben.config import make_wsgi_app
+    from benben import main  # as an ini's app: the embedded default's tasks run in-process
 
-    return make_wsgi_app({}, setup_logging=True)
+    return main({})
 
 
 def _process_settings(server_conf: Mapping[str, Any], workers: Any) -> ProcessSettings:
@@ -261,7 +261,6 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
     # A container stop (SIGTERM) ends the server like Ctrl-C: waitress closes its sockets. Set
     # before the line that says the server is up, which is when supervisors start stopping it.
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    _start_tasks(app)  # the embedded default: tasks run in this process (benben.worker)
     try:
         print(f"benben: serving on {urls} ({options['threads']} threads); Ctrl-C to stop")
         print("\n".join(banner), flush=True)
@@ -327,7 +326,7 @@ def _serve_workers(
     server = Server(
         settings,
         waitress_options(options),
-        lambda: _start_tasks(load_app()),  # in each worker process, after the fork
+        load_app,
         ready,
         lambda app: _release(getattr(app, "registry", None)),
     )
@@ -357,12 +356,6 @@ def _bind(options: Mapping[str, Any]) -> list[str]:
         port = port or "8080"  # waitress's default port
         bound.append(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
     return bound
-
-
-def _start_tasks(app: Any) -> Any:
-    from benben.worker.embedded import serve_tasks  # Celery: imported by serve only
-
-    return serve_tasks(app)
 
 
 def _release(registry: Any) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "CELERY_KEY",
     "DEFAULT_QUEUE",
     "EMBEDDED_BROKER",
+    "WAKE_TASK",
     "build_celery",
     "is_embedded",
     "route_task",
@@ -36,6 +37,7 @@ __all__ = [
 CELERY_KEY = "benben.worker.celery"
 DEFAULT_QUEUE = "benben"
 EMBEDDED_BROKER = "memory://"
+WAKE_TASK = "benben.worker.wake"  # a task that does nothing (benben.worker.embedded's stop)
 _PREFIX_KEY = "benben_queue_prefix"  # on the Celery app's conf: the embedded app's own prefix
 _ROUTES_KEY = "benben_routes"  # on the Celery app's conf: task name -> physical queue
 

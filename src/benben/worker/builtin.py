@@ -16,6 +16,7 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from sqlalchemy import delete
 
+from benben.worker.app import WAKE_TASK
 from benben.worker.tasks import TaskContext
 
 __all__ = [
@@ -65,9 +66,6 @@ def cleanup_tokens(ctx: TaskContext) -> dict[str, int]:
             delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < now)
         )
         return {"refresh_tokens": int(refresh.rowcount or 0), "revoked": int(revoked.rowcount or 0)}
-
-
-WAKE_TASK = "benben.worker.wake"
 
 
 def wake(ctx: TaskContext) -> None:

@@ -28,7 +28,7 @@ from celery.bootsteps import CLOSE, RUN
 from celery.worker import WorkController
 from pyramid.registry import Registry
 
-from benben.worker.builtin import WAKE_TASK
+from benben.worker.app import WAKE_TASK
 from benben.worker.tasks import get_celery
 
 __all__ = [
@@ -180,9 +180,10 @@ def start_embedded(registry: Registry) -> EmbeddedWorker | None:
 
 
 def serve_tasks(app: Any) -> Any:
-    """``benben serve``'s hook, given its WSGI app (returned): on the embedded default, this
-    process runs the tasks (and, holding the scheduler lock, the schedule) itself; with a
-    broker, nothing.  Under Gunicorn each worker process calls it after the fork."""
+    """The serving app factory's hook (``benben.main``, which ``benben serve`` loads, once per
+    Gunicorn worker after the fork), given the WSGI app it returns: on the embedded default,
+    this process runs the tasks (and, holding the scheduler lock, the schedule) itself; with a
+    broker, nothing.  ``benben serve`` stops it at shutdown."""
     registry = getattr(app, "registry", None)
     if registry is not None:
         start_embedded(registry)
