@@ -152,3 +152,46 @@ def test_serve_runs_the_tasks_itself_by_default(tmp_path):
     assert took < 5, took
     assert "embedded worker started" in text
     assert "Traceback" not in text
+
+
+def test_a_standby_scheduler_takes_over_from_a_killed_one(tmp_path):
+    data_dir = tmp_path / "var"
+    _expired_row(data_dir).dispose()  # migrated once, before the two start
+    with broker_for("redis") as (url, prefix):
+        environ = _environ(
+            BENBEN_DATA_DIR=str(data_dir),
+            BENBEN_WORKER_BROKER_URL=url,
+            BENBEN_WORKER_QUEUE_PREFIX=prefix,
+            BENBEN_WORKER_SCHEDULER_STANDBY_SECONDS="1",
+        )
+        logs = [tmp_path / "first.log", tmp_path / "second.log"]
+        processes: list[subprocess.Popen[Any]] = []
+        try:
+            for log in logs:
+                with open(log, "w") as output:
+                    processes.append(
+                        subprocess.Popen(
+                            _command("scheduler"),
+                            cwd=tmp_path,
+                            env=environ,
+                            stdout=output,
+                            stderr=subprocess.STDOUT,
+                        )
+                    )
+                _wait_for(log, "holding lock" if log == logs[0] else "standby")
+            processes[0].kill()  # SIGKILL: no release, the kernel drops the lock
+            _wait_for(logs[1], "holding lock")
+            code, _took = _stop(processes[1])
+            assert code == 0, logs[1].read_text()
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(timeout=10)
+
+
+def _wait_for(log: Path, text: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
