@@ -280,15 +280,21 @@ def consumer_position(
     if row is not None:
         return FeedPosition(row.tx, row.event_id)
     position = latest_position(session) if start is None else start
-    _upsert(session, name, position)
-    if lock and _dialect(session) == "postgresql":
-        return consumer_position(session, name, lock=True)
-    return position
+    # Registered only if still missing: two transactions registering one consumer at once
+    # (two workers' first reads) must not move back the position the first one then advanced.
+    _register(session, name, position)
+    return consumer_position(session, name, lock=lock)
 
 
 def advance_consumer(session: Session, name: str, position: FeedPosition) -> None:
     """Record that ``name`` has read up to ``position`` (in the caller's transaction)."""
     _upsert(session, name, position)
+
+
+def _register(session: Session, name: str, position: FeedPosition) -> None:
+    values = {"name": name, "tx": position.tx, "event_id": position.id, "updated_at": utcnow()}
+    insert_ = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    session.execute(insert_(_CONSUMERS).values(**values).on_conflict_do_nothing())
 
 
 def _upsert(session: Session, name: str, position: FeedPosition) -> None:

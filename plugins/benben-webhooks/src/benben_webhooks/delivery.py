@@ -1,10 +1,10 @@
 """Deliveries in the database: claiming the due ones, and recording what an attempt did.
 
 A worker *claims* due deliveries (pending, ``next_attempt_at`` past, no live lease) in a short
-transaction by setting ``locked_until`` (its lease: now + the timeout + a margin), sends them
-with no transaction open, then records each attempt in another.  A worker killed while sending
-leaves its leases to expire; the deliveries are then claimed and sent again (at least once: the
-receiver dedupes on ``webhook-id``).
+transaction by setting ``locked_until`` (its lease: now + twice the timeout + a margin), sends
+them with no transaction open, then records each attempt in another.  A worker killed while
+sending leaves its leases to expire; the deliveries are then claimed and sent again (at least
+once: the receiver dedupes on ``webhook-id``).
 
 Claims respect each endpoint's ``max_in_flight`` (its live leases counted): the endpoint's row is
 locked while its deliveries are claimed (PostgreSQL ``FOR UPDATE SKIP LOCKED``: another worker
@@ -43,7 +43,10 @@ __all__ = [
 ]
 
 DISABLED_EVENT = "webhook.disabled"
-LEASE_MARGIN = datetime.timedelta(seconds=30)  # beyond the timeout: time to record the outcome
+# A lease outlasts an attempt (the timeout, and as much again for resolving the name and a busy
+# worker) by this margin, in which its outcome is recorded; a dead worker's claims are then
+# sent again this long after they were made.
+LEASE_MARGIN = datetime.timedelta(seconds=5)
 ENDPOINTS_PER_CLAIM = 100
 # Events about no collection that go to any endpoint's owner who may see the account side:
 # administrators only.  The plugin's own events about an endpoint also go to its owner.
@@ -126,7 +129,7 @@ def claim_due(
             .group_by(Delivery.endpoint_id)
         ).all()
     )
-    lease = now + datetime.timedelta(seconds=timeout) + LEASE_MARGIN
+    lease = now + datetime.timedelta(seconds=2 * timeout) + LEASE_MARGIN
     claims: list[Claim] = []
     for candidate in ids:
         endpoint = endpoints.get(candidate)
