@@ -9,8 +9,8 @@ rules as ``GET``, never a copy of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
@@ -23,14 +23,38 @@ from benben.security.principals import ADMIN_ROLE, load_principal_facts, princip
 
 __all__ = ["user_may_read", "user_principals"]
 
+T = TypeVar("T")
+
+
+_MEMO_KEY = "benben.data.visibility"  # on the session's info: (transaction, answers)
+
+
+def _memo(session: Session, key: tuple[str, str], load: Callable[[], T]) -> T:
+    """``load()``, remembered for the rest of the session's transaction: a caller checking a
+    batch (a worker claiming deliveries) reads each user and collection once."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return load()
+    memo = session.info.get(_MEMO_KEY)
+    if memo is None or memo[0] is not transaction:
+        memo = session.info[_MEMO_KEY] = (transaction, {})
+    answers: dict[tuple[str, str], Any] = memo[1]
+    if key not in answers:
+        answers[key] = load()
+    return cast(T, answers[key])
+
 
 def user_principals(session: Session, user_id: str) -> frozenset[str] | None:
     """The principals ``user_id`` would hold on a request now; None for a user who does not
     exist or is deactivated (who may read nothing)."""
-    facts = load_principal_facts(session, user_id)
-    if facts is None or not facts["is_active"]:
-        return None
-    return principals_for(user_id, facts)
+
+    def load() -> frozenset[str] | None:
+        facts = load_principal_facts(session, user_id)
+        if facts is None or not facts["is_active"]:
+            return None
+        return principals_for(user_id, facts)
+
+    return _memo(session, ("user", user_id), load)
 
 
 def user_may_read(
@@ -48,7 +72,8 @@ def user_may_read(
     deleted.  A collection that no longer exists is judged by ``former``, its fields as last
     recorded (the ``previous`` of a ``collection.deleted`` event: ``permissions``,
     ``created_by``); without it, nobody may read it.  A deactivated or deleted user may read
-    nothing.
+    nothing.  Users and collections are read once per transaction of ``session`` (a batch of
+    checks shares them).
     """
     principals = user_principals(session, user_id)
     if principals is None:
@@ -70,7 +95,11 @@ def _collection(
     session: Session, collection_id: str, former: Mapping[str, Any] | None
 ) -> Collection | CollectionSnapshot | None:
     # populate_existing: the row as the database holds it now, not as this session read it.
-    row = session.get(Collection, collection_id, populate_existing=True)
+    row = _memo(
+        session,
+        ("collection", collection_id),
+        lambda: session.get(Collection, collection_id, populate_existing=True),
+    )
     if row is not None:
         return row
     if former is None:

@@ -17,32 +17,21 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from benben.plugin import user_may_read
 
-from .models import Attempt, Delivery, Endpoint, utcnow
-from .schedule import next_attempt_at
-from .sending import Outcome
+from .models import Delivery, Endpoint, utcnow
 from .signing import headers as signed_headers
 from .signing import secrets_in_force
 
-__all__ = [
-    "DISABLED_EVENT",
-    "LEASE_MARGIN",
-    "Claim",
-    "claim_due",
-    "disable_endpoint",
-    "may_deliver",
-    "record_outcome",
-]
+__all__ = ["LEASE_MARGIN", "Claim", "body_of", "claim_due", "may_deliver", "pending_count"]
 
-DISABLED_EVENT = "webhook.disabled"
 # A lease outlasts an attempt (the timeout, and as much again for resolving the name and a busy
 # worker) by this margin, in which its outcome is recorded; a dead worker's claims are then
 # sent again this long after they were made.
@@ -51,8 +40,6 @@ ENDPOINTS_PER_CLAIM = 100
 # Events about no collection that go to any endpoint's owner who may see the account side:
 # administrators only.  The plugin's own events about an endpoint also go to its owner.
 OWN_EVENTS = ("webhook.",)
-
-Publish = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -207,117 +194,8 @@ def _is_admin(session: Session, user_id: str) -> bool:
     return user_may_read(session, user_id, "", former={"permissions": {}, "created_by": None})
 
 
-def record_outcome(
-    session: Session,
-    claim: Claim,
-    outcome: Outcome,
-    *,
-    attempted_at: datetime.datetime,
-    disable_after: datetime.timedelta,
-    publish: Publish | None = None,
-    now: datetime.datetime | None = None,
-) -> str:
-    """Record an attempt and update its delivery and endpoint, in the caller's transaction;
-    the delivery's new status."""
-    now = now or utcnow()
-    session.add(
-        Attempt(
-            delivery_id=claim.delivery_id,
-            endpoint_id=claim.endpoint_id,
-            attempted_at=attempted_at,
-            succeeded=outcome.succeeded,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            error=outcome.error,
-            response_body=outcome.response_body,
-        )
-    )
-    delivery = session.get(Delivery, claim.delivery_id, populate_existing=True)
-    if delivery is None:  # deleted with its endpoint meanwhile
-        session.flush()
-        return "gone"
-    delivery.attempts += 1
-    delivery.last_attempt_at = attempted_at
-    delivery.last_status_code = outcome.status_code
-    delivery.last_error = outcome.error
-    if _same_moment(delivery.locked_until, claim.lease):
-        delivery.locked_until = None  # ours: released (else another worker holds it now)
-    if delivery.status != "pending":
-        session.flush()  # finished meanwhile (a duplicate send), or its endpoint disabled
-        return str(delivery.status)
-    endpoints = Endpoint.__table__
-    if outcome.succeeded:
-        delivery.status = "succeeded"
-        session.execute(
-            update(endpoints)
-            .where(endpoints.c.id == claim.endpoint_id, endpoints.c.failing_since.is_not(None))
-            .values(failing_since=None)
-        )
-        session.flush()
-        return "succeeded"
-    retry_after = outcome.retry_after
-    upcoming = (
-        None if outcome.gone else next_attempt_at(delivery.attempts, now, retry_after=retry_after)
-    )
-    if upcoming is None:
-        delivery.status = "failed"
-    else:
-        delivery.next_attempt_at = upcoming
-    session.execute(
-        update(endpoints)
-        .where(endpoints.c.id == claim.endpoint_id, endpoints.c.failing_since.is_(None))
-        .values(failing_since=attempted_at)
-    )
-    session.flush()
-    endpoint = session.get(Endpoint, claim.endpoint_id, populate_existing=True)
-    if endpoint is not None and endpoint.enabled:
-        since = endpoint.failing_since
-        if outcome.gone:
-            disable_endpoint(session, endpoint, "the receiver answered 410 Gone", publish)
-        elif since is not None and now - _aware(since) >= disable_after:
-            hours = disable_after.total_seconds() / 3600
-            reason = f"failing since {_aware(since).isoformat()} (over {hours:g} hours)"
-            disable_endpoint(session, endpoint, reason, publish)
-    return str(delivery.status)
-
-
-def disable_endpoint(
-    session: Session, endpoint: Endpoint, reason: str, publish: Publish | None = None
-) -> int:
-    """Disable ``endpoint`` (Benben's doing: ``disabled_reason``), fail its pending deliveries,
-    and publish ``webhook.disabled``; the number of deliveries failed."""
-    changed = session.execute(
-        update(Endpoint.__table__)
-        .where(Endpoint.__table__.c.id == endpoint.id, Endpoint.__table__.c.enabled.is_(True))
-        .values(enabled=False, disabled_reason=reason[:500], updated_at=utcnow())
-    ).rowcount
-    if not changed:
-        return 0  # another worker did
-    failed = session.execute(
-        update(Delivery.__table__)
-        .where(
-            Delivery.__table__.c.endpoint_id == endpoint.id,
-            Delivery.__table__.c.status == "pending",
-        )
-        .values(status="failed", last_error="the endpoint was disabled", locked_until=None)
-    ).rowcount
-    session.expire(endpoint)
-    if publish is not None:
-        data = {
-            "endpoint": {"id": endpoint.id, "owner_id": endpoint.owner_id, "url": endpoint.url},
-            "reason": reason,
-            "failed_deliveries": failed,
-        }
-        publish(DISABLED_EVENT, data)
-    return int(failed)
-
-
 def _aware(moment: datetime.datetime) -> datetime.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
-
-
-def _same_moment(a: datetime.datetime | None, b: datetime.datetime) -> bool:
-    return a is not None and abs((_aware(a) - _aware(b)).total_seconds()) < 0.001
 
 
 def pending_count(session: Session, endpoint_ids: Sequence[str] | None = None) -> int:

@@ -32,10 +32,11 @@ from benben.plugin import (
     publish_event,
 )
 
-from .delivery import Claim, claim_due, record_outcome
+from .delivery import Claim, claim_due
 from .fanout import fan_out_batch
 from .models import utcnow
-from .sending import Outcome, send
+from .recording import Result, record_outcomes
+from .sending import send
 from .settings import WebhooksSettings, get_settings
 
 __all__ = [
@@ -113,29 +114,23 @@ def send_task(ctx: TaskContext, endpoint_id: str | None = None) -> int:
             def publish(event_type: str, data: dict[str, Any], request: Request = request) -> None:
                 publish_event(request, event_type, data)
 
-            disable_after = datetime.timedelta(hours=settings.disable_after_hours)
-            for claim, (attempted_at, outcome) in zip(claims, results, strict=True):
-                record_outcome(
-                    request.dbsession,
-                    claim,
-                    outcome,
-                    attempted_at=attempted_at,
-                    disable_after=disable_after,
-                    publish=publish,
-                )
+            record_outcomes(
+                request.dbsession,
+                results,
+                disable_after=datetime.timedelta(hours=settings.disable_after_hours),
+                publish=publish,
+            )
         made += len(claims)
         if time.monotonic() > deadline:
             enqueue_task(ctx.registry, SEND_TASK)
             return made
 
 
-def send_claims(
-    claims: list[Claim], settings: WebhooksSettings
-) -> list[tuple[datetime.datetime, Outcome]]:
+def send_claims(claims: list[Claim], settings: WebhooksSettings) -> list[Result]:
     """Send each claim (concurrently), signed at its attempt's time; no transaction is open."""
     networks = settings.networks()
 
-    def attempt(claim: Claim) -> tuple[datetime.datetime, Outcome]:
+    def attempt(claim: Claim) -> Result:
         attempted_at = utcnow()
         outcome = send(
             claim.url,
@@ -146,7 +141,7 @@ def send_claims(
             allow_http=settings.allow_http,
             response_log_bytes=settings.response_log_bytes,
         )
-        return attempted_at, outcome
+        return Result(claim, attempted_at, outcome)
 
     if len(claims) == 1:
         return [attempt(claims[0])]
