@@ -144,9 +144,13 @@ class EmbeddedWorker:
                 consumer.blueprint.state = RUN
             controller.stop(in_sighandler=False)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if self.scheduler is not None:
             self.scheduler.stop(timeout)
+        if self.controller is not None and not self.controller.started.is_set():
+            # Stopped while still starting (a busy machine, a quick SIGTERM): its consumer is
+            # not there to close yet, and the thread would run on until the join gave up.
+            self.controller.started.wait(timeout)
         consumer = getattr(self.controller, "consumer", None)
         if consumer is not None and consumer.blueprint.state == RUN:
             # The consumer's loop checks this at each turn and returns: a turn ends within 2 s
