@@ -77,6 +77,11 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died mid-request (a killed worker): nothing was delivered,
+                    # as a real receiver would see it.
+                    self.close_connection = True
+                    return
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 got = Received(self.path, headers, body, receiver.verify(body, headers))
                 with receiver.lock:
