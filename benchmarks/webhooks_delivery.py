@@ -144,7 +144,7 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> None:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        for kills in (0, args.kills):
+        for kills in sorted({0, args.kills}):
             prefix = f"bench-{uuid.uuid4().hex[:8]}."
             run_once(backend, args, workdir / f"{backend}-{kills}", prefix, schema, kills)
             if schema is not None and admin is not None:

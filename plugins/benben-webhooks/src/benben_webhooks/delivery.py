@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from benben.plugin import user_may_read
@@ -30,7 +30,15 @@ from .models import Delivery, Endpoint, utcnow
 from .signing import headers as signed_headers
 from .signing import secrets_in_force
 
-__all__ = ["LEASE_MARGIN", "Claim", "body_of", "claim_due", "may_deliver", "pending_count"]
+__all__ = [
+    "LEASE_MARGIN",
+    "Claim",
+    "body_of",
+    "check_claims",
+    "claim_due",
+    "may_deliver",
+    "pending_count",
+]
 
 # A lease outlasts an attempt (the timeout, and as much again for resolving the name and a busy
 # worker) by this margin, in which its outcome is recorded; a dead worker's claims are then
@@ -54,7 +62,10 @@ class Claim:
     secrets: list[str]
     lease: datetime.datetime
     attempts: int  # made before this one
-    max_in_flight: int = field(default=1, compare=False)
+    owner_id: str = ""
+    event_type: str = ""
+    test_event: bool = False  # the API's "send a test event", about no change
+    payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def headers(self, now: datetime.datetime | None = None) -> dict[str, str]:
         """The Standard Webhooks headers of an attempt made ``now``."""
@@ -82,8 +93,8 @@ def claim_due(
     now: datetime.datetime | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` due deliveries (``endpoint_id``: of that endpoint only), oldest
-    due first, within each endpoint's ``max_in_flight``; deliveries the owner may no longer
-    read are marked skipped.  In the caller's transaction, which must commit before sending."""
+    due first, within each endpoint's ``max_in_flight``.  In the caller's transaction, which
+    must commit before :func:`check_claims` and the sending."""
     now = now or utcnow()
     postgresql = session.get_bind().dialect.name == "postgresql"
     candidates: Select[Any] = (
@@ -124,10 +135,6 @@ def claim_due(
         if endpoint is None or free <= 0:
             continue
         for delivery in _due_of(session, endpoint.id, now, min(free, limit - len(claims))):
-            if not may_deliver(session, endpoint, delivery):
-                delivery.status = "skipped"
-                delivery.last_error = "the endpoint's owner may not read what the event is about"
-                continue
             delivery.locked_until = lease
             claims.append(_claim(endpoint, delivery, lease, now))
         if len(claims) >= limit:
@@ -163,25 +170,49 @@ def _claim(
         secrets=secrets_in_force(endpoint, now),
         lease=lease,
         attempts=delivery.attempts,
-        max_in_flight=endpoint.max_in_flight,
+        owner_id=endpoint.owner_id,
+        event_type=delivery.event_type,
+        test_event=(delivery.event_tx, delivery.event_id) == (0, 0),
+        payload=dict(delivery.payload or {}),
     )
 
 
-def may_deliver(session: Session, endpoint: Endpoint, delivery: Delivery) -> bool:
-    """Whether the endpoint's owner may, now, read what the delivery's event is about."""
-    owner = endpoint.owner_id
-    kind = delivery.event_type
-    data: dict[str, Any] = (delivery.payload or {}).get("data") or {}
-    if delivery.event_tx == 0 and delivery.event_id == 0:
-        return True  # a test event: about the endpoint itself, asked for by its owner
+def check_claims(session: Session, claims: Sequence[Claim]) -> list[Claim]:
+    """The claims whose endpoint's owner may, now, read what their event is about; the others
+    are marked skipped (their lease released).  In a transaction of its own after the claim's,
+    so that the endpoints are locked only while their deliveries are leased."""
+    allowed: list[Claim] = []
+    skipped: list[Claim] = []
+    for claim in claims:
+        (allowed if may_deliver(session, claim) else skipped).append(claim)
+    if skipped:
+        table = Delivery.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id.in_([claim.delivery_id for claim in skipped]))
+            .where(table.c.status == "pending")
+            .values(
+                status="skipped",
+                locked_until=None,
+                last_error="the endpoint's owner may not read what the event is about",
+            )
+        )
+    return allowed
+
+
+def may_deliver(session: Session, claim: Claim) -> bool:
+    """Whether the endpoint's owner may, now, read what the claimed delivery's event is about."""
+    owner, kind = claim.owner_id, claim.event_type
+    data: dict[str, Any] = claim.payload.get("data") or {}
+    if claim.test_event:
+        return True  # about the endpoint itself, asked for by its owner
     collection = data.get("collection")
     if isinstance(collection, str):
         record = data.get("id") if kind.startswith("record.") else None
         former = None
         if kind == "collection.deleted":
             # Gone: judged by its last grants; whoever deleted it held its admin permission.
-            actor = (delivery.payload or {}).get("actor")
-            former = {**(data.get("previous") or {}), "created_by": actor}
+            former = {**(data.get("previous") or {}), "created_by": claim.payload.get("actor")}
         return user_may_read(session, owner, collection, record, former=former)
     if kind.startswith(OWN_EVENTS) and (data.get("endpoint") or {}).get("owner_id") == owner:
         return True

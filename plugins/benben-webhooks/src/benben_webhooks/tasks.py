@@ -5,8 +5,9 @@
   :class:`FanOutWaker`) and every :data:`FANOUT_EVERY` seconds by the scheduler, which catches
   whatever a lost message or a dead process missed.
 - ``webhooks.send`` (optional argument: an endpoint's id, to look at its deliveries first):
-  claims due deliveries, sends them concurrently with no transaction open, records the
-  outcomes (:mod:`.delivery`); enqueued by the fan-out and the API, and every
+  claims due deliveries, skips those their owner may no longer read, sends the others
+  concurrently with no transaction open, records the outcomes (:mod:`.delivery`,
+  :mod:`.recording`); enqueued by the fan-out and the API, and every
   :data:`SEND_EVERY` seconds for the retries that came due.
 
 Both are safe on several workers at once, and a worker killed in either loses nothing: the
@@ -32,7 +33,7 @@ from benben.plugin import (
     publish_event,
 )
 
-from .delivery import Claim, claim_due
+from .delivery import Claim, check_claims, claim_due
 from .fanout import fan_out_batch
 from .models import utcnow
 from .recording import Result, record_outcomes
@@ -58,7 +59,7 @@ QUEUE = "webhooks"  # operators may give delivery workers of its own
 FANOUT_EVERY = 5.0  # seconds: the sweep behind the after-commit wake-ups
 SEND_EVERY = 2.0  # seconds: how late a retry may come after its time
 TASK_BUDGET = 10.0  # seconds a task works before handing over (re-enqueued) to the queue
-CLAIM_LIMIT = 16  # deliveries claimed, and sent concurrently, at once
+CLAIM_LIMIT = 8  # deliveries claimed, and sent concurrently, at once (by one task)
 DEBOUNCE = 0.1  # seconds: at most one fan-out enqueued per process per interval
 
 
@@ -108,7 +109,11 @@ def send_task(ctx: TaskContext, endpoint_id: str | None = None) -> int:
                 return made
             endpoint_id = None  # that endpoint's are done: the others'
             continue
-        results = send_claims(claims, settings)
+        with ctx.transaction() as request:
+            allowed = check_claims(request.dbsession, claims)
+        if not allowed:
+            continue
+        results = send_claims(allowed, settings)
         with ctx.transaction() as request:
 
             def publish(event_type: str, data: dict[str, Any], request: Request = request) -> None:
@@ -120,7 +125,7 @@ def send_task(ctx: TaskContext, endpoint_id: str | None = None) -> int:
                 disable_after=datetime.timedelta(hours=settings.disable_after_hours),
                 publish=publish,
             )
-        made += len(claims)
+        made += len(allowed)
         if time.monotonic() > deadline:
             enqueue_task(ctx.registry, SEND_TASK)
             return made
