@@ -9,16 +9,19 @@ import pytest
 from benben.db import get_engine
 from benben.events.event import START, FeedPosition
 from benben.events.feed import latest_position, read_events
+from benben.testing import feed_settled
 
 RECORDS = "/api/v1/collections/notes/records"
 
 
 def feed(app: Any, after: FeedPosition = START, **kwargs: Any) -> list[Any]:
+    feed_settled(app.app.registry)
     with get_engine(app.app.registry).connect() as connection:
         return read_events(connection, after, limit=1000, **kwargs)
 
 
 def now(app: Any) -> FeedPosition:
+    feed_settled(app.app.registry)
     with get_engine(app.app.registry).connect() as connection:
         return latest_position(connection)
 

@@ -17,6 +17,7 @@ from benben.events.feed import (
     read_events,
 )
 from benben.events.models import EventRow
+from benben.testing import feed_settled
 
 HOUR_MS = 3_600_000
 
@@ -28,6 +29,7 @@ def session(registry: Any) -> Any:
     manager.begin()
     session = get_tm_session(session_factory(registry), manager)
     session.info["manager"] = manager
+    session.info["registry"] = registry
     yield session
     manager.abort()
     session.close()
@@ -36,6 +38,7 @@ def session(registry: Any) -> Any:
 def commit(session: Any) -> None:
     manager = session.info["manager"]
     manager.commit()
+    feed_settled(session.info["registry"])
     manager.begin()
 
 

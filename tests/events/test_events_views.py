@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from benben.testing import feed_settled
+
 EVENTS = "/api/v1/events"
 
 
@@ -11,6 +13,7 @@ def write_records(app: Any, headers: dict[str, str], count: int) -> None:
     app.put_json("/api/v1/collections/notes", {}, headers=headers, status=201)
     for n in range(count):
         app.post_json("/api/v1/collections/notes/records", {"data": {"n": n}}, headers=headers)
+    feed_settled(app.app.registry)
 
 
 def test_administrators_page_through_the_feed(app, admin_headers):

@@ -359,7 +359,8 @@ def delete_collection(request: Request, collection: Collection) -> None:
     publish(
         request,
         "collection.deleted",
-        {"previous": previous},
+        # Its creator too: who could read it is judged after it is gone (webhook deliveries).
+        {"previous": previous, "created_by": collection.created_by},
         collection_id=collection.id,
         last_modified=timestamp,
     )

@@ -211,8 +211,8 @@ def may_deliver(session: Session, claim: Claim) -> bool:
         record = data.get("id") if kind.startswith("record.") else None
         former = None
         if kind == "collection.deleted":
-            # Gone: judged by its last grants; whoever deleted it held its admin permission.
-            former = {**(data.get("previous") or {}), "created_by": claim.payload.get("actor")}
+            # Gone: judged by its last grants and its creator, as the event recorded them.
+            former = {**(data.get("previous") or {}), "created_by": data.get("created_by")}
         return user_may_read(session, owner, collection, record, former=former)
     if kind.startswith(OWN_EVENTS) and (data.get("endpoint") or {}).get("owner_id") == owner:
         return True
