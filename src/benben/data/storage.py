@@ -359,8 +359,7 @@ def delete_collection(request: Request, collection: Collection) -> None:
     publish(
         request,
         "collection.deleted",
-        # Its creator too: who could read it is judged after it is gone (webhook deliveries).
-        {"previous": previous, "created_by": collection.created_by},
+        {"previous": previous, "created_by": collection.created_by},  # who could read it
         collection_id=collection.id,
         last_modified=timestamp,
     )
