@@ -204,7 +204,8 @@ def test_entities_prints_what_the_instance_serves(
     result = benben("backstage", "entities")
     assert result.code == 0, result.err
     documents = list(yaml.safe_load_all(result.out))
-    assert [d["metadata"]["name"] for d in documents] == [NAME, f"{NAME}-api", f"{NAME}-backstage"]
+    names = [d["metadata"]["name"] for d in documents]
+    assert names == [NAME, f"{NAME}-api", f"{NAME}-backstage", f"{NAME}-webhooks"]
     annotations = documents[0]["metadata"]["annotations"]
     assert annotations["backstage.io/kubernetes-id"] == "benben-prod"
     as_json = benben("backstage", "entities", "--json")

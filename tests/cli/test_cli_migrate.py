@@ -21,6 +21,12 @@ def core_first_migration() -> str:
     return "core: up to date (none)" if head == "none" else f"core: none -> {head}"
 
 
+def webhooks_head() -> str:
+    """The bundled webhooks plugin's head revision: its migrations run after core's."""
+    source = MigrationSource("webhooks", resolve_location("benben_webhooks:migrations"), "unused")
+    return ", ".join(sorted(source.heads()))
+
+
 def migrate_twice_and_check(cli, plugin: str, revision: str) -> None:
     before = cli("migrate", "--status")
     assert before.code == 1, before.err
@@ -29,14 +35,19 @@ def migrate_twice_and_check(cli, plugin: str, revision: str) -> None:
     first = cli("migrate")
     assert first.code == 0, first.err
     lines = first.out.splitlines()[1:]  # after "database: ..."
-    assert lines == [core_first_migration(), f"{plugin}: none -> {revision}"]
+    # Core first; then the plugins, in their include order (by name, requirements first).
+    assert lines[0] == core_first_migration()
+    assert sorted(lines[1:]) == sorted(
+        [f"webhooks: none -> {webhooks_head()}", f"{plugin}: none -> {revision}"]
+    )
 
     second = cli("migrate")
     assert second.code == 0
-    assert second.out.splitlines()[1:] == [
-        f"core: up to date ({core_head()})",
-        f"{plugin}: up to date ({revision})",
-    ]
+    again = second.out.splitlines()[1:]
+    assert again[0] == f"core: up to date ({core_head()})"
+    assert sorted(again[1:]) == sorted(
+        [f"webhooks: up to date ({webhooks_head()})", f"{plugin}: up to date ({revision})"]
+    )
 
     status = cli("migrate", "--status")
     assert status.code == 0, status.err

@@ -156,7 +156,8 @@ def test_readiness_reports_migrations_behind_then_caches_up_to_date(
         include=lambda config: config.registry[MIGRATIONS_KEY].append(source),
     )
     registry = app.app.registry
-    assert [s.name for s in migration_sources(registry)] == ["core", "widgets"]
+    # Core first, the bundled plugins' (webhooks) next, this test's own last.
+    assert [s.name for s in migration_sources(registry)] == ["core", "webhooks", "widgets"]
 
     response = app.get("/health/ready", status=503)
     check = response.json["checks"]["migrations"]
