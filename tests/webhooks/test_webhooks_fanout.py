@@ -16,8 +16,9 @@ from webhooks_delivery_support import deliveries_of, fan_out, include_delivery
 from webhooks_support import People, session_of
 
 from benben.db import get_tm_session, session_factory
-from benben.events.feed import advance_consumer, consumer_position
+from benben.events.feed import advance_consumer, consumer_position, latest_position
 from benben.plugin import START, Event, FeedPosition, TaskContext
+from benben.testing import feed_settled
 from benben_webhooks import tasks
 from benben_webhooks.fanout import CONSUMER, matches, payload_for, thin_payload
 from benben_webhooks.models import Endpoint
@@ -149,3 +150,26 @@ def test_commits_wake_the_fan_out_at_most_once_per_interval(monkeypatch):
     time.sleep(tasks.DEBOUNCE * 3)
     assert len(sent) == 2  # one more for all of them: none waits for the periodic sweep
     assert sent[1] - sent[0] >= tasks.DEBOUNCE * 0.9
+
+
+def test_writes_wake_no_fan_out_while_no_endpoint_is_enabled(app, who: People, monkeypatch):
+    sent: list[str] = []
+    monkeypatch.setattr(tasks, "enqueue_task", lambda registry, name: sent.append(name))
+    app.put_json(f"{COLLECTIONS}/notes", {}, headers=who.alice, status=201)
+    app.put_json(f"{COLLECTIONS}/notes/records/r1", {"data": {}}, headers=who.alice)
+    assert sent == []  # one query per recheck interval instead of a task per write
+    app.post_json("/api/v1/webhooks", {"url": "http://127.0.0.1:9/a", "event_types": ["*"],
+                  "collections": ["notes"]}, headers=who.alice, status=201)  # fmt: skip
+    app.put_json(f"{COLLECTIONS}/notes/records/r2", {"data": {}}, headers=who.alice)
+    assert sent == [tasks.FANOUT_TASK]  # created here: seen at once
+
+
+def test_a_fan_out_with_no_endpoint_moves_the_cursor_to_the_end(app, who: People):
+    registry = app.app.registry
+    for number in range(3):
+        app.put_json(f"{COLLECTIONS}/c{number}", {}, headers=who.alice, status=201)
+    feed_settled(registry)
+    tasks.fanout_task(TaskContext(registry, tasks.FANOUT_TASK))
+    with session_of(registry) as session:
+        assert consumer_position(session, CONSUMER) == latest_position(session)
+        assert latest_position(session) != START

@@ -25,6 +25,7 @@ from .resources import (
 from .schemas import CREATED_ENDPOINT, ENDPOINT, ENDPOINT_CREATE, ENDPOINT_UPDATE, ROTATED_SECRET
 from .settings import get_settings
 from .signing import new_secret
+from .tasks import endpoints_changed
 from .validation import answers_refusals, check_collections, check_event_types, check_url
 
 __all__ = ["SERVICES", "endpoint_item", "endpoints", "rotate_secret"]
@@ -122,6 +123,7 @@ def create_endpoint_view(request: Request) -> dict[str, Any]:
     )
     request.dbsession.add(endpoint)
     request.dbsession.flush()
+    endpoints_changed(request.registry)  # this process wakes the fan-out for it at once
     return _with_secret(request, endpoint)
 
 
@@ -171,6 +173,7 @@ def update_endpoint_view(request: Request) -> dict[str, Any]:
         endpoint.enabled = True
         endpoint.disabled_reason = None
         endpoint.failing_since = None
+        endpoints_changed(request.registry)
     elif body.get("enabled") is False:
         endpoint.enabled = False
     endpoint.updated_at = utcnow()

@@ -37,6 +37,7 @@ from benben.plugin import (
     Request,
     advance_consumer,
     consumer_position,
+    latest_position,
     publish_event,
     read_events,
 )
@@ -139,6 +140,14 @@ def fan_out_batch(request: Request, *, max_payload_bytes: int, batch: int = BATC
     # Endpoints read after the events: one created meanwhile committed after every event of
     # this batch, so it misses none of the events it should get (they are in later batches).
     endpoints = _enabled_endpoints(session) if events else []
+    if events and not endpoints:
+        # Nobody subscribes: skip to the feed's end, not batch after batch.  The end is read
+        # before the endpoints are read again, so one created meanwhile misses nothing.
+        latest = max(latest_position(session), events[-1].position or position)
+        endpoints = _enabled_endpoints(session)
+        if not endpoints:
+            advance_consumer(session, CONSUMER, latest)
+            return FanOut(len(events), 0, False, latest)
     rows = _deliveries(events, endpoints, max_payload_bytes)
     if rows:
         session.execute(insert(Delivery.__table__), rows)

