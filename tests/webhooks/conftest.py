@@ -10,13 +10,18 @@ import webtest
 from webhooks_support import LOOPBACK, People, people
 
 from benben.testing import Backends
+from benben.testing_auth import FAST_PASSWORD_HASHING
 
 
 @pytest.fixture
 def app_settings(backends: Backends) -> dict[str, Any]:
-    """This run's backends, and loopback receivers allowed (the SSRF guard refuses them
-    otherwise)."""
-    return {**backends.settings(), "benben.webhooks.allowed_networks": LOOPBACK}
+    """This run's backends, loopback receivers allowed (the SSRF guard refuses them
+    otherwise), cheap password hashing (each test logs three people in)."""
+    return {
+        **backends.settings(),
+        **FAST_PASSWORD_HASHING,
+        "benben.webhooks.allowed_networks": LOOPBACK,
+    }
 
 
 @pytest.fixture

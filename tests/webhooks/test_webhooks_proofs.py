@@ -35,7 +35,7 @@ from benben.testing import require_rabbitmq, require_redis
 from benben_webhooks.models import Delivery
 
 COLLECTIONS = "/api/v1/collections"
-RECORDS = int(os.environ.get("BENBEN_PROOF_RECORDS", "500"))  # the benchmark: 10,000
+RECORDS = int(os.environ.get("BENBEN_PROOF_RECORDS", "200"))  # the benchmark: 10,000
 IN_FLIGHT = 8
 KILLS = 3
 
