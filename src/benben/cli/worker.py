@@ -114,16 +114,18 @@ def worker_registry(ini: str | None) -> Iterator[Any]:
     from benben.settings import resolve_settings
 
     raw = read_app_settings(ini)
-    setup_logging(resolve_settings(raw, None, CORE_SETTINGS).values)
+    values = resolve_settings(raw, None, CORE_SETTINGS).values
+    if not values["benben.worker.broker_url"]:
+        # Refused before logging is set up: a refusal leaves no handler behind on stderr.
+        raise CommandError(
+            "benben.worker.broker_url is empty: tasks run inside benben serve (the "
+            "embedded default); set a Redis or RabbitMQ URL to run workers apart",
+            EXIT_USAGE,
+        )
+    setup_logging(values)
     registry = configure(raw).registry
     engine = get_engine(registry)
     try:
-        if not registry.settings["benben.worker.broker_url"]:
-            raise CommandError(
-                "benben.worker.broker_url is empty: tasks run inside benben serve (the "
-                "embedded default); set a Redis or RabbitMQ URL to run workers apart",
-                EXIT_USAGE,
-            )
         if should_auto_migrate(registry.settings):
             upgrade(engine, migration_sources(registry))
         yield registry
