@@ -109,6 +109,7 @@ from benben.plugins.installed import enabled_plugins, including_plugin
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
 from benben.settings import Setting, as_bool, as_choice, as_float, as_int, as_list, as_str
+from benben.timestamps import as_utc, iso
 from benben.worker.tasks import TaskContext, TaskFunction, enqueue_task
 
 if TYPE_CHECKING:
@@ -151,6 +152,7 @@ __all__ = [
     "as_int",
     "as_list",
     "as_str",
+    "as_utc",
     "command_app",
     "consumer_position",
     "core_version",
@@ -159,6 +161,7 @@ __all__ = [
     "enqueue_task",
     "fetch_page",
     "invalid_parameter",
+    "iso",
     "latest_position",
     "list_envelope",
     "list_response",

@@ -6,9 +6,11 @@ import datetime
 import uuid
 from typing import Any
 
+from benben.plugin import as_utc, iso
+
 from .models import Attempt, Delivery, Endpoint
 
-__all__ = ["as_utc", "attempt_json", "delivery_json", "endpoint_json", "iso", "new_id", "utcnow"]
+__all__ = ["attempt_json", "delivery_json", "endpoint_json", "iso", "new_id", "utcnow"]
 
 
 def utcnow() -> datetime.datetime:
@@ -17,19 +19,6 @@ def utcnow() -> datetime.datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def as_utc(moment: datetime.datetime) -> datetime.datetime:
-    # SQLite gives naive datetimes back; they were stored as UTC.
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.UTC)
-    return moment.astimezone(datetime.UTC)
-
-
-def iso(moment: datetime.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
