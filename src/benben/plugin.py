@@ -45,6 +45,15 @@ Directives added to the Configurator by Benben (core uses them too):
   (nothing if it aborts; a broker outage is logged, never raised), ``(registry, ...)`` at once.
   Delivery is at least once: tasks must be idempotent, and work that must happen is recorded in
   the database first and found again by a periodic sweep (docs/events.md).
+- ``config.add_record_member(name, schema)``: a member of every record's JSON (the files
+  plugin's ``attachments``), kept in the record's row: :func:`set_record_member` writes it as a
+  change of the record (its version, ETag, caches, history and feed cover it); a replace keeps
+  it, a delete drops it.  Routes under a record or a collection use the data API's context
+  factories, :class:`RecordContext` and :class:`CollectionContext` (``factory=``), and its
+  permissions :data:`READ`, :data:`WRITE`, :data:`CHANGE_PERMISSIONS`.
+- ``config.add_body_limit(path_regex, limit)``: bodies of the matching paths (uploads) may be
+  ``limit`` bytes instead of ``benben.security.max_body_size``; they are streamed to the view,
+  which counts a body of unknown length itself, and not copied for retries.
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
@@ -73,7 +82,7 @@ whose name is the command and whose value is ``register(parser)``, given the com
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -108,19 +117,28 @@ from benben.listing import (
 from benben.plugins.installed import enabled_plugins, including_plugin
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
+from benben.security.permissions import CHANGE_PERMISSIONS, READ, WRITE
 from benben.settings import Setting, as_bool, as_choice, as_float, as_int, as_list, as_str
 from benben.timestamps import as_utc, iso
 from benben.worker.tasks import TaskContext, TaskFunction, enqueue_task
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from prometheus_client import CollectorRegistry
 
+    from benben.data.members import CollectionContext, RecordContext
+    from benben.data.snapshots import RecordSnapshot
     from benben.db.meta import Base
 
 __all__ = [
+    "CHANGE_PERMISSIONS",
     "EVENT_TYPES",
+    "READ",
     "START",
+    "WRITE",
     "Base",
+    "CollectionContext",
     "CommandError",
     "ConfigurationError",
     "Configurator",
@@ -136,6 +154,7 @@ __all__ = [
     "Parameter",
     "PluginInfo",
     "PluginMetadata",
+    "RecordContext",
     "Registry",
     "Request",
     "Response",
@@ -157,15 +176,18 @@ __all__ = [
     "consumer_position",
     "core_version",
     "current_plugin",
+    "data_directory",
     "enabled_plugins",
     "enqueue_task",
     "fetch_page",
+    "instance_errors",
     "invalid_parameter",
     "iso",
     "latest_position",
     "list_envelope",
     "list_response",
     "list_schema",
+    "live_records",
     "metrics_registry",
     "openapi_document",
     "plugin_settings",
@@ -173,6 +195,9 @@ __all__ = [
     "public_url",
     "publish_event",
     "read_events",
+    "record_member",
+    "schema_errors",
+    "set_record_member",
     "use_primary",
     "user_may_read",
 ]
@@ -187,6 +212,10 @@ def __getattr__(name: str) -> Any:
         from benben.db.meta import Base
 
         return Base
+    if name in ("RecordContext", "CollectionContext"):
+        from benben.data import members
+
+        return getattr(members, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -267,6 +296,62 @@ def user_may_read(
     from benben.data.visibility import user_may_read as may_read
 
     return may_read(session, user_id, collection_id, record_id, former=former)
+
+
+def data_directory(registry: Registry) -> Path:
+    """The instance's data directory (``benben.data_dir``, absolute): where a plugin keeps
+    its local state by default (the files plugin's local storage)."""
+    from pathlib import Path
+
+    return Path(registry.settings["benben.data_dir"])
+
+
+def set_record_member(
+    request: Request, context: RecordContext, name: str, value: Any
+) -> RecordSnapshot:
+    """Set the member ``name`` (``config.add_record_member``) of the context's live record to
+    ``value`` (None removes it) in the request's transaction: a change of the record (new
+    ``last_modified``, the collection's version, a history entry, ``record.updated``).  When the
+    record changed since the context read it, the whole request is replayed, as any record
+    write's: what the view did before must be safe to do again.  The record as written."""
+    from benben.data.members import set_record_member as set_member
+
+    return set_member(request, context, name, value)
+
+
+def record_member(record: Any, name: str) -> Any:
+    """The member ``name`` of a record (``context.record``), None when it has none."""
+    from benben.data.members import record_member as member
+
+    return member(record, name)
+
+
+def live_records(session: Any, collection_id: str, record_ids: Iterable[str]) -> set[str]:
+    """Which of ``record_ids`` are live records of the collection (neither deleted nor gone with
+    their collection): for a plugin cleaning up what it keeps per record."""
+    from benben.data.members import live_records as live
+
+    return live(session, collection_id, record_ids)
+
+
+def schema_errors(schema: Any, prefix: tuple[Any, ...] = ("schema",)) -> list[dict[str, str]]:
+    """Why ``schema`` cannot be used as a JSON Schema in Benben (the dialects and safe
+    patterns of collections' schemas): ``{"location", "pointer", "message"}`` entries with
+    pointers under ``prefix``; empty when it can."""
+    from benben.data.schema_safety import collection_schema_errors
+
+    return collection_schema_errors(schema, prefix)
+
+
+def instance_errors(
+    schema: Any, instance: Any, prefix: tuple[Any, ...] = ()
+) -> list[dict[str, str]]:
+    """How ``instance`` violates ``schema`` (checked first with :func:`schema_errors`), in the
+    words and pointers (under ``prefix``) of record validation errors; empty when it is valid."""
+    from benben.data.record_schema import data_errors
+    from benben.jsonschemas import make_validator
+
+    return data_errors(make_validator(schema), instance, prefix)
 
 
 @contextmanager

@@ -82,6 +82,15 @@ CONNECTION_SETTINGS: tuple[Setting, ...] = (
         "this long after its timeout.",
     ),
     Setting(
+        "benben.server.max_request_body_size",
+        as_int(1024, 1 << 44),
+        (1 << 30) + (16 << 20),
+        "Bytes of one request body waitress accepts (`max_request_body_size` in "
+        "`[server:main]`); a body over 512 KiB is spooled to a temporary file, not kept in "
+        "memory. Larger than any upload you allow (`benben.files.max_file_size` plus a little "
+        "for multipart framing); `benben.security.max_body_size` limits every other route.",
+    ),
+    Setting(
         "benben.server.backlog",
         as_int(1, 65535),
         1024,

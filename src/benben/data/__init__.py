@@ -71,6 +71,9 @@ def includeme(config: Configurator) -> None:
         history_views.history,
     ):
         config.add_cornice_service(service)
+    from benben.data.members import add_record_member
+
+    config.add_directive("add_record_member", add_record_member)
     config.include("benben.data.batch")
     config.include("benben.data.openapi")  # collections' schemas in the OpenAPI document
     config.add_exception_view(_collection_changed_view, context=CollectionChangedError)

@@ -112,6 +112,9 @@ class Record(Base):
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     last_modified: Mapped[int] = mapped_column(BigInteger)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Members plugins add to the record's JSON (``add_record_member``: the files plugin's
+    # ``attachments``), written with the record so that its version, ETag and caches cover them.
+    members: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RecordGrant(Base):

@@ -131,7 +131,8 @@ def change_statement(with_event: bool = False) -> TextClause:
             ), changed AS (
                 UPDATE {records}
                    SET data = :data, permissions = :permissions, created_by = :created_by,
-                       last_modified = bump.last_modified, deleted = :deleted
+                       last_modified = bump.last_modified, deleted = :deleted,
+                       members = :members
                   FROM bump
                  WHERE collection_id = :cid AND id = :rid AND {records}.last_modified = :read
              RETURNING {records}.id, {records}.last_modified
@@ -158,6 +159,7 @@ def change_statement(with_event: bool = False) -> TextClause:
             bindparam("permissions", type_=JSON()),
             bindparam("created_by", type_=String()),
             bindparam("deleted", type_=Boolean()),
+            bindparam("members", type_=JSON()),
             bindparam("action", type_=String()),
             bindparam("user_id", type_=String()),
             bindparam("history", type_=JSON()),

@@ -40,6 +40,7 @@ from benben.events.feed import feed_enabled, note_published, publish
 from benben.uuids import random_uuid
 
 __all__ = [
+    "change_members",
     "delete_record",
     "iter_live_records",
     "load_record",
@@ -86,6 +87,7 @@ _SNAPSHOT_COLUMNS = (
     "created_by",
     "last_modified",
     "deleted",
+    "members",
 )
 
 
@@ -121,6 +123,7 @@ def save_record(
         data=data,
         permissions=new_permissions,
         created_by=created_by,
+        members=current.members if live else None,
     )
     if not live or dict(current.permissions or {}) != new_permissions:
         regrant(request.dbsession, record)
@@ -163,12 +166,14 @@ def _change_record(
     data: dict[str, Any] | None,
     permissions: dict[str, list[str]],
     created_by: str | None,
+    members: dict[str, Any] | None = None,
 ) -> RecordSnapshot:
     """Write the record (a tombstone for ``delete``) over the row ``read``, with the bump and
-    the history entry; the record as written.  The request is replayed when the row changed
-    since it was read (its ``last_modified`` is no longer the one read): after the bump, the
-    collection's lock is held, so no other writer can change the row until this transaction
-    ends."""
+    the history entry; the record as written.  ``members``: the plugins' members it then has
+    (a tombstone and a re-created record have none; a replace keeps those read).  The request
+    is replayed when the row changed since it was read (its ``last_modified`` is no longer the
+    one read): after the bump, the collection's lock is held, so no other writer can change the
+    row until this transaction ends."""
     session = request.dbsession
     user_id = user_id_of(request)
     deleted = action == "delete"
@@ -180,6 +185,7 @@ def _change_record(
         "permissions": permissions,
         "created_by": created_by,
         "deleted": deleted,
+        "members": members or None,
     }
     previous = record_body(read)
     history = None if deleted else {"data": data, "permissions": permissions}
@@ -246,6 +252,7 @@ def _change_record(
         created_by=created_by,
         last_modified=last_modified,
         deleted=deleted,
+        members=members or None,
     )
 
 
@@ -266,6 +273,7 @@ def _record_update() -> Update:
             created_by=bindparam("created_by"),
             last_modified=bindparam("last_modified"),
             deleted=bindparam("deleted"),
+            members=bindparam("members"),
         )
     )
 
@@ -352,3 +360,21 @@ def iter_live_records(
     )
     for row in session.execute(query):
         yield row.id, row.data
+
+
+def change_members(
+    request: Request, collection: AnyCollection, record: AnyRecord, members: dict[str, Any]
+) -> RecordSnapshot:
+    """Write a live record (as read) with other plugins' ``members``, its data and permissions
+    unchanged: a change of the record (new ``last_modified``, history entry, event), replayed
+    like any record write when the row changed since it was read."""
+    return _change_record(
+        request,
+        collection,
+        record,
+        "update",
+        data=record.data,
+        permissions=dict(record.permissions or {}),
+        created_by=record.created_by,
+        members=members,
+    )

@@ -136,10 +136,14 @@ class CollectionResource(_InCollection):
     """``/api/v1/collections/{cid}``.  PUT of a collection that does not exist creates it: the
     collection creators are then granted WRITE."""
 
+    # PUT creates the collection; False for routes under a collection (a plugin's).
+    creates_on_put = True
+
     def __init__(self, request: Request) -> None:
         self._load_collection(request)
+        creating = request.method == "PUT" and self.creates_on_put
         if self.collection is None:
-            if request.method == "PUT":
+            if creating:
                 if not collection_id_valid(self.collection_id):
                     raise invalid([param_error("cid", COLLECTION_ID_RULE, "path")])
                 creators = request.registry.settings["benben.data.collection_creators"]
@@ -153,7 +157,7 @@ class CollectionResource(_InCollection):
         if self.permits(READ):
             return
         creators = request.registry.settings["benben.data.collection_creators"]
-        if request.method == "PUT" and not self.principals.isdisjoint(creators):
+        if creating and not self.principals.isdisjoint(creators):
             # Ids are global: one who may create collections learns that this one is taken
             # (POST says so too), not what it holds.
             if Conditions.from_request(request).create_only():
@@ -206,6 +210,9 @@ class RecordResource(_InCollection):
     """
 
     record: Record | RecordSnapshot | None
+    # PUT creates the record; False for routes under a record (a plugin's), where every method
+    # needs the record to exist.
+    creates_on_put = True
 
     def __init__(self, request: Request) -> None:
         self.writing_record = request.method not in _SAFE_METHODS
@@ -216,8 +223,9 @@ class RecordResource(_InCollection):
         if self.collection is None:
             self._hide_unless(False)
             return
+        creating = request.method == "PUT" and self.creates_on_put
         if not record_id_valid(self.record_id):
-            if request.method == "PUT" and self.permits(CREATE):
+            if creating and self.permits(CREATE):
                 raise invalid([param_error("rid", RECORD_ID_RULE, "path")])
             self._hide_unless(False)
             self.__acl__ = [(Allow, ADMIN_ROLE, ALL_PERMISSIONS)]
@@ -237,7 +245,7 @@ class RecordResource(_InCollection):
         self.__acl__ = record_acl(self.collection, found)
         if self.permits(READ):
             return
-        if request.method == "PUT" and acl_permits(collection_acl_, self.principals, CREATE):
+        if creating and acl_permits(collection_acl_, self.principals, CREATE):
             # The id is taken by a record the caller may not see; they may create records, so
             # whether an id is free is theirs to know (they cannot have it either way).
             if Conditions.from_request(request).create_only():
@@ -246,7 +254,7 @@ class RecordResource(_InCollection):
         self._hide_unless(False)
 
     def _missing(self, collection_acl_: ACL) -> None:
-        if self.request.method == "PUT":
+        if self.request.method == "PUT" and self.creates_on_put:
             self.__acl__ = creators_own(
                 [ace for ace in collection_acl_ if grants(ace, CREATE)], WRITE, CHANGE_PERMISSIONS
             )

@@ -63,6 +63,8 @@ class RecordSnapshot:
     created_by: str | None
     last_modified: int
     deleted: bool
+    # Plugins' members of the record's JSON (``add_record_member``), None when there are none.
+    members: dict[str, Any] | None = None
     _rendered: dict[bool, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -75,6 +77,7 @@ class RecordSnapshot:
             created_by=record.created_by,
             last_modified=record.last_modified,
             deleted=record.deleted,
+            members=record.members,
         )
 
     def rendered(self, *, show_permissions: bool) -> bytes:
@@ -117,6 +120,8 @@ def record_json(
     }
     if show_permissions:
         result["permissions"] = dict(record.permissions or {})
+    if record.members:
+        result.update(record.members)
     return result
 
 
