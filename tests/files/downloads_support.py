@@ -1,0 +1,158 @@
+"""Helpers of the download tests: people, records, and attachments written straight into storage
+and the database (as an upload leaves them), so that downloads are tested on their own."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import transaction
+import webtest
+
+from benben.testing_auth import add_user, bearer, login
+
+ANONYMOUS: dict[str, str] = {}
+
+
+@dataclass
+class People:
+    """An administrator and three ordinary users, logged in: alice owns what the tests make,
+    bob is given read access where a test says so, carol is a stranger."""
+
+    admin: dict[str, str]
+    alice: dict[str, str]
+    bob: dict[str, str]
+    carol: dict[str, str]
+    ids: dict[str, str]
+
+
+def people(app: webtest.TestApp) -> People:
+    registry = app.app.registry
+    ids = {
+        "root": add_user(registry, "root", is_admin=True),
+        "alice": add_user(registry, "alice"),
+        "bob": add_user(registry, "bob"),
+        "carol": add_user(registry, "carol"),
+    }
+    headers = {name: bearer(login(app, name)["access_token"]) for name in ids}
+    return People(headers["root"], headers["alice"], headers["bob"], headers["carol"], ids)
+
+
+def create_record(
+    app: webtest.TestApp,
+    headers: dict[str, str],
+    cid: str = "books",
+    rid: str = "dune",
+    *,
+    collection_permissions: dict[str, list[str]] | None = None,
+    record_permissions: dict[str, list[str]] | None = None,
+) -> None:
+    """The collection (unless it exists) and a record in it."""
+    body: dict[str, Any] = {"id": cid}
+    if collection_permissions:
+        body["permissions"] = collection_permissions
+    if app.get(f"/api/v1/collections/{cid}", headers=headers, expect_errors=True).status_int == 404:
+        app.post_json("/api/v1/collections", body, headers=headers, status=201)
+    record: dict[str, Any] = {"data": {"title": rid}}
+    if record_permissions:
+        record["permissions"] = record_permissions
+    app.put_json(f"/api/v1/collections/{cid}/records/{rid}", record, headers=headers, status=201)
+
+
+@contextmanager
+def session_of(registry: Any) -> Iterator[Any]:
+    """A database session whose transaction commits on exit."""
+    from benben.db import get_tm_session, session_factory
+
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    session = get_tm_session(session_factory(registry), manager)
+    try:
+        yield session
+        manager.commit()
+    except BaseException:
+        manager.abort()
+        raise
+    finally:
+        session.close()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An attachment as :func:`attach` stored it."""
+
+    name: str
+    data: bytes
+    sha256: str
+    key: str
+    content_type: str
+    last_modified: int  # epoch milliseconds
+
+    def url(self, cid: str = "books", rid: str = "dune") -> str:
+        from urllib.parse import quote
+
+        return f"/api/v1/collections/{cid}/records/{rid}/attachments/{quote(self.name, safe='')}"
+
+
+def attach(
+    registry: Any,
+    data: bytes,
+    *,
+    name: str = "file.bin",
+    content_type: str = "application/octet-stream",
+    cid: str = "books",
+    rid: str = "dune",
+    last_modified: int | None = None,
+) -> Stored:
+    """An attachment of the record ``cid``/``rid``: its object written to the app's storage,
+    its Blob and Attachment rows inserted (the blob shared when the content is already
+    stored)."""
+    from benben_files.models import Attachment, Blob
+    from benben_files.storage import get_storage, new_key
+
+    sha256 = hashlib.sha256(data).hexdigest()
+    modified = last_modified if last_modified is not None else int(time.time() * 1000)
+    with session_of(registry) as session:
+        blob = session.get(Blob, sha256)
+        if blob is None:
+            key = new_key("blobs")
+            get_storage(registry).write(key, [data], content_type=content_type)
+            session.add(Blob(sha256=sha256, key=key, size=len(data), content_type=content_type))
+        else:
+            key = blob.key
+        session.add(
+            Attachment(
+                collection_id=cid,
+                record_id=rid,
+                name=name,
+                sha256=sha256,
+                size=len(data),
+                content_type=content_type,
+                last_modified=modified,
+            )
+        )
+    return Stored(name, data, sha256, key, content_type, modified)
+
+
+def random_bytes(size: int) -> bytes:
+    """``size`` bytes that are not all alike (ranges and offsets show)."""
+    seed = uuid.uuid4().bytes
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def metric(registry: Any, name: str, **labels: str) -> float:
+    """A sample of the app's Prometheus registry (0 when absent)."""
+    from benben.plugin import metrics_registry
+
+    value = metrics_registry(registry).get_sample_value(name, labels or None)
+    return float(value or 0)
