@@ -76,9 +76,12 @@ BENBEN_DATA_DIR: /var/lib/benben
 {{- fail (printf "settings.%s: the backstage block sets it while backstage.enabled is on; set it there (see docs/backstage.md)" $key) }}
 {{- end }}
 {{- if hasKey $server $env }}
-{{- fail (printf "settings.%s: set it in the values' workers, or their server block (server.connectionLimit, channelTimeout, cleanupInterval, backlog, timeout)" $key) }}
+{{- fail (printf "settings.%s: set it in the values' workers, or their server block (server.connectionLimit, channelTimeout, cleanupInterval, backlog, timeout, maxRequestBodySize)" $key) }}
 {{- end }}
 {{- with get (include "benben.workerSettings" $ | fromYaml) $env }}
+{{- fail (printf "settings.%s: set it in the values' %s" $key .) }}
+{{- end }}
+{{- with get (include "benben.filesSettings" $ | fromYaml) $env }}
 {{- fail (printf "settings.%s: set it in the values' %s" $key .) }}
 {{- end }}
 {{- $words := list }}
@@ -91,6 +94,9 @@ BENBEN_DATA_DIR: /var/lib/benben
 {{ $env }}: {{ $value | quote }}
 {{- end }}
 {{- range $env, $value := $server }}
+{{ $env }}: {{ $value | quote }}
+{{- end }}
+{{- range $env, $value := include "benben.filesConfig" . | fromYaml }}
 {{ $env }}: {{ $value | quote }}
 {{- end }}
 {{- end }}
@@ -108,6 +114,7 @@ BENBEN_SERVER_CHANNEL_TIMEOUT: {{ $s.channelTimeout | int | quote }}
 BENBEN_SERVER_CLEANUP_INTERVAL: {{ $s.cleanupInterval | int | quote }}
 BENBEN_SERVER_BACKLOG: {{ $s.backlog | int | quote }}
 BENBEN_SERVER_TIMEOUT: {{ $s.timeout | int | quote }}
+BENBEN_SERVER_MAX_REQUEST_BODY_SIZE: {{ include "benben.scalar" $s.maxRequestBodySize | quote }}
 BENBEN_SERVER_GRACEFUL_TIMEOUT: {{ max 1 (sub (sub (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) 5) | quote }}
 {{- end }}
 

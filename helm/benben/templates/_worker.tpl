@@ -120,6 +120,9 @@ spec:
         {{- with .env }}
         {{- . | nindent 8 }}
         {{- end }}
+        {{- if eq .component "worker" }}
+        {{- with include "benben.filesEnv" $root }}{{- . | nindent 8 }}{{- end }}
+        {{- end }}
         {{- with $root.Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -147,6 +150,10 @@ spec:
           mountPath: /tmp
         - name: data
           mountPath: /var/lib/benben
+        {{- if eq .component "worker" }}
+        {{- /* The workers sweep orphans and make thumbnails; the scheduler only sends tasks. */}}
+        {{- with include "benben.filesVolumeMount" $root }}{{- . | nindent 8 }}{{- end }}
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
@@ -154,4 +161,7 @@ spec:
     - name: data
       emptyDir:
         sizeLimit: {{ $root.Values.dataSizeLimit }}
+    {{- if eq .component "worker" }}
+    {{- with include "benben.filesVolumeSource" $root }}{{- . | nindent 4 }}{{- end }}
+    {{- end }}
 {{- end }}
