@@ -187,15 +187,17 @@ class S3Storage:
             )
             parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
+        # One buffer, emptied in place once its part is sent (the caller holds it too: a new
+        # one would keep two parts in memory).
         send(buffer)
         size += len(buffer)
-        buffer = bytearray()  # the sent part is freed before the next one is read
+        del buffer[:]
         for chunk in iterator:
             buffer += chunk
             if len(buffer) >= self.part_size:
                 send(buffer)
                 size += len(buffer)
-                buffer = bytearray()
+                del buffer[:]
         if buffer:
             send(buffer)
             size += len(buffer)
