@@ -29,7 +29,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import delete, exists, select, tuple_
 
@@ -43,6 +42,7 @@ from benben.plugin import (
     publish_event,
 )
 
+from .attachments import attachment_href
 from .metrics import get_metrics
 from .models import Attachment, Blob, Policy, Thumbnail, utcnow
 from .settings import get_settings
@@ -83,17 +83,13 @@ def grace_cutoff(registry: Registry, now: datetime.datetime | None = None) -> da
 
 def attachment_json(row: Attachment) -> dict[str, Any]:
     """An attachment's JSON as the API shows it (the ``attachment.deleted`` event's data)."""
-    href = (
-        f"/api/v1/collections/{quote(row.collection_id, safe='')}/records/"
-        f"{quote(row.record_id, safe='')}/attachments/{quote(row.name, safe='')}"
-    )
     return {
         "name": row.name,
         "size": row.size,
         "content_type": row.content_type,
         "sha256": row.sha256,
         "last_modified": row.last_modified,
-        "href": href,
+        "href": attachment_href(row.collection_id, row.record_id, row.name),
     }
 
 
