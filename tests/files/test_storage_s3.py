@@ -17,7 +17,7 @@ from s3_support import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, object_keys, pe
 
 from benben_files.storage import new_key
 from benben_files.storage.base import StorageError
-from benben_files.storage.s3 import S3Storage, content_disposition
+from benben_files.storage.s3 import S3Storage
 
 MiB = 1024 * 1024
 PART = 5 * MiB
@@ -179,7 +179,7 @@ def test_a_presigned_url_downloads_with_the_given_name(s3: S3Storage) -> None:
         assert answer.headers["Content-Type"] == "application/pdf"
         disposition = answer.headers["Content-Disposition"]
     assert disposition == (
-        'attachment; filename="Resume _final_.pdf"; '
+        'attachment; filename="Resume \\"final\\".pdf"; '
         "filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22.pdf"
     )
 
@@ -204,16 +204,3 @@ def test_stale_multipart_uploads_are_aborted(s3: S3Storage, s3_client: Any, s3_b
     now = datetime.datetime.now(datetime.UTC)
     assert s3.abort_stale_uploads(now + datetime.timedelta(minutes=1)) == 1
     assert pending_uploads(s3_client, s3_bucket) == []
-
-
-@pytest.mark.parametrize(
-    ("filename", "expected"),
-    [
-        ("report.pdf", "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"),
-        ("a\\b\r\n.txt", "attachment; filename=\"a_b__.txt\"; filename*=UTF-8''a%5Cb%0D%0A.txt"),
-        ("日本.txt", "attachment; filename=\"__.txt\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.txt"),
-        ("x;y=z", "attachment; filename=\"x;y=z\"; filename*=UTF-8''x%3By%3Dz"),
-    ],
-)
-def test_content_disposition_is_safe(filename: str, expected: str) -> None:
-    assert content_disposition(filename) == expected

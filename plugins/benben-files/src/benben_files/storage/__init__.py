@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benben.plugin import ConfigurationError, Configurator, Registry, Request
+from benben.plugin import ConfigurationError, Configurator, Registry, Request, data_directory
 
 from ..settings import FilesSettings, get_settings
 from .base import BlobStorage, StorageError, StoredObject
@@ -50,7 +50,7 @@ def get_storage(registry: Registry) -> BlobStorage:
 
 def includeme(config: Configurator) -> None:
     settings = get_settings(config.registry)
-    config.registry[STORAGE_KEY] = build_storage(settings, _data_directory(config))
+    config.registry[STORAGE_KEY] = build_storage(settings, data_directory(config.registry))
     config.add_health_check("files-storage", check_storage, critical=False)
 
 
@@ -64,17 +64,6 @@ def build_storage(settings: FilesSettings, data_directory: Path) -> BlobStorage:
     if settings.storage == "s3":
         return _s3_storage(settings)
     return _local_storage(settings, data_directory)
-
-
-def _data_directory(config: Configurator) -> Path:
-    try:
-        from benben.plugin import data_directory  # type: ignore[attr-defined]
-    except ImportError:
-        # TEMPORARY: until benben.plugin.data_directory lands; core resolves benben.data_dir
-        # to an absolute path at start-up.
-        return Path(config.get_settings()["benben.data_dir"])
-    path: Path = data_directory(config.registry)
-    return path
 
 
 def _local_storage(settings: FilesSettings, data_directory: Path) -> BlobStorage:

@@ -10,40 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import string
-import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..disposition import content_disposition
 from .base import StorageError, StoredObject
 
-__all__ = ["CHUNK_SIZE", "MAX_PARTS", "S3Storage", "content_disposition"]
+__all__ = ["CHUNK_SIZE", "MAX_PARTS", "S3Storage"]
 
 CHUNK_SIZE = 256 * 1024
 MAX_PARTS = 10_000  # S3's limit per multipart upload
 MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
-
-
-def content_disposition(filename: str, disposition: str = "attachment") -> str:
-    """``attachment; filename="..."; filename*=UTF-8''...`` (RFC 6266, RFC 5987): an ASCII
-    fallback without quotes, backslashes or control characters for old clients, and the exact
-    name, percent-encoded, for the others."""
-    decomposed = unicodedata.normalize("NFKD", filename)
-    fallback = (
-        "".join(
-            char if char in string.printable and char not in '"\\\r\n\t\x0b\x0c' else "_"
-            for char in decomposed
-            if not unicodedata.combining(char)
-        ).strip()
-        or "download"
-    )
-    encoded = quote(filename, safe="!#$&+-.^_`|~")
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def _code(exc: ClientError) -> str:
@@ -260,7 +241,8 @@ class S3Storage:
         params = {
             "Bucket": self.bucket,
             "Key": self._key(key),
-            "ResponseContentDisposition": content_disposition(filename),
+            # Always a download: the bucket's origin serves it without Benben's sandboxing CSP.
+            "ResponseContentDisposition": content_disposition("attachment", filename),
             "ResponseContentType": content_type,
         }
         try:
