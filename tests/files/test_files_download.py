@@ -4,11 +4,14 @@ query parameters, a missing object, streaming in chunks and a client gone midway
 from __future__ import annotations
 
 import hashlib
+import io
 from typing import Any
 
 import pytest
 import webtest
 from downloads_support import ANONYMOUS, People, attach, create_record, metric, people, random_bytes
+
+from benben.testing_auth import bearer, login
 
 FILE_HEADERS = (
     "Content-Type",
@@ -280,3 +283,100 @@ def test_head_reads_nothing_from_storage(
     app.head(stored.url(), headers=who.alice, status=200)
     app.get(stored.url(), headers={**who.alice, "If-None-Match": f'"{stored.sha256}"'}, status=304)
     assert tracked.streams == []
+
+
+# -- thumbnails -------------------------------------------------------------------------------
+
+THUMBNAILS_ON = {"benben.files.thumbnails": "on", "benben.files.thumbnail_sizes": "16x16 32x0"}
+
+
+def png(size: tuple[int, int]) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def thumbnailing(make_app: Any, storage_settings: dict[str, Any]) -> webtest.TestApp:
+    app = make_app({**storage_settings, **THUMBNAILS_ON})
+    create_record(app, people(app).alice)
+    return app
+
+
+def test_thumbnails_are_made_on_demand_then_served(thumbnailing: webtest.TestApp) -> None:
+    from PIL import Image
+
+    from benben.testing import run_queued_tasks
+
+    app = thumbnailing
+    alice = bearer(login(app, "alice")["access_token"])
+    stored = attach(app.app.registry, png((64, 48)), name="p.png", content_type="image/png")
+    url = stored.url() + "/thumbnails/16x16"
+    pending = app.get(url, headers=alice, status=503)
+    assert pending.content_type == "application/problem+json"
+    assert pending.headers["Retry-After"] == "2"
+    assert run_queued_tasks(app.app.registry) >= 1
+    for size, expected in (("16x16", (16, 16)), ("32x0", (32, 24))):
+        served = app.get(stored.url() + f"/thumbnails/{size}", headers=alice, status=200)
+        assert served.headers["Content-Type"] == "image/png"
+        assert served.headers["Content-Disposition"].startswith('inline; filename="p.png"')
+        assert served.headers["X-Content-Type-Options"] == "nosniff"
+        assert served.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+        assert Image.open(io.BytesIO(served.body)).size == expected
+        etag = served.headers["ETag"]
+        assert etag not in ("", f'"{stored.sha256}"')
+        app.get(stored.url() + f"/thumbnails/{size}", headers={**alice, "If-None-Match": etag},
+                status=304)  # fmt: skip
+
+
+def test_thumbnail_refusals(thumbnailing: webtest.TestApp) -> None:
+    app = thumbnailing
+    alice = bearer(login(app, "alice")["access_token"])
+    image = attach(app.app.registry, png((8, 8)), name="p.png", content_type="image/png")
+    text = attach(app.app.registry, b"words", name="t.txt", content_type="text/plain")
+    for size in ("64x64", "16x16f", "016x16", "big", "0x0"):
+        refused = app.get(image.url() + f"/thumbnails/{size}", headers=alice, status=400)
+        assert refused.json["errors"] == [
+            {"location": "path", "name": "size", "message": "must be one of 16x16, 32x0"}
+        ]
+        assert refused.json["allowed_sizes"] == ["16x16", "32x0"]
+    not_image = app.get(text.url() + "/thumbnails/16x16", headers=alice, status=404)
+    assert not_image.content_type == "application/problem+json"
+    app.get(image.url().replace("p.png", "q.png") + "/thumbnails/16x16", headers=alice, status=404)
+    app.get(image.url() + "/thumbnails/16x16", headers=ANONYMOUS, status=401)
+    app.get(image.url() + "/thumbnails/16x16?download=1", headers=alice, status=400)
+
+
+def test_a_failed_thumbnail_serves_the_original(thumbnailing: webtest.TestApp) -> None:
+    from benben.testing import run_queued_tasks
+
+    app = thumbnailing
+    alice = bearer(login(app, "alice")["access_token"])
+    broken = png((8, 8))[:40]  # a PNG's start, cut short: no image can be read from it
+    stored = attach(app.app.registry, broken, name="broken.png", content_type="image/png")
+    app.get(stored.url() + "/thumbnails/16x16", headers=alice, status=503)
+    run_queued_tasks(app.app.registry)
+    served = app.get(stored.url() + "/thumbnails/16x16", headers=alice, status=200)
+    assert served.body == broken
+    assert served.headers["ETag"] == f'"{stored.sha256}"'
+    assert served.headers["Content-Disposition"].startswith("inline;")
+
+
+def test_thumbnails_off_are_a_404(app: webtest.TestApp, who: People) -> None:
+    stored = attach(app.app.registry, png((8, 8)), name="p.png", content_type="image/png")
+    off = app.get(stored.url() + "/thumbnails/100x100", headers=who.alice, status=404)
+    assert off.content_type == "application/problem+json"
+
+
+def test_an_upload_downloads_as_it_was_sent(app: webtest.TestApp, who: People) -> None:
+    from files_support import upload_raw
+
+    data = random_bytes(300_000)
+    shown = upload_raw(app, who.alice, data, name="up load.bin").json
+    response = app.get(shown["href"], headers=who.alice, status=200)
+    assert hashlib.sha256(response.body).hexdigest() == shown["sha256"]
+    assert response.headers["ETag"] == f'"{shown["sha256"]}"'
+    part = app.get(shown["href"], headers={**who.alice, "Range": "bytes=-10"}, status=206)
+    assert part.body == data[-10:]

@@ -1,25 +1,17 @@
 """Downloads: ``GET``/``HEAD .../records/{rid}/attachments/{name}`` and its thumbnails.
 
 Who may read the record may download its files (:class:`RecordContext`: a hidden record is a
-404, an anonymous caller of a private one a 401).  A file is streamed from storage, never held
-in memory, with its sniffed type, a strong ``ETag`` (its sha256: the same bytes, the same tag),
-``Last-Modified`` (when the attachment was written), ``Range`` and preconditions
-(:mod:`.ranges`), and a safe ``Content-Disposition`` (:mod:`.disposition`).
+404, an anonymous caller of a private one a 401).  A file is streamed from storage with its
+sniffed type, a strong ``ETag`` (its sha256), ``Last-Modified``, ``Range`` and preconditions
+(:mod:`.ranges`) and a safe ``Content-Disposition`` (:mod:`.disposition`).  A served file may be
+HTML or SVG: ``Content-Security-Policy: sandbox`` and ``nosniff`` keep its script off our
+origin.  ``Cache-Control: private, no-cache``: who may read it can change at any time, so a
+cache revalidates (a cheap 304) before each use.  ``benben.files.presigned_downloads`` (S3):
+a ``307`` to the bucket after the permission check.
 
-A served file could be HTML or SVG someone uploaded: ``Content-Security-Policy: sandbox`` and
-``nosniff`` keep it from running script on the API's origin, and only types safe to render are
-``inline``.  ``Cache-Control: private, no-cache``: who may read it can change at any time, so
-a cache revalidates (a cheap 304) before every use.
-
-With ``benben.files.presigned_downloads`` and a backend that can presign (S3), a download
-answers ``307`` to the bucket after the permission check; the URL holds for
-``benben.files.presigned_expiry`` seconds, for whoever has it.
-
-Thumbnails (``.../attachments/{name}/thumbnails/{size}``, when ``benben.files.thumbnails`` is
-on, for PNG, JPEG, WebP and GIF attachments): a size of the collection's policy (or of the
-settings) is served as a file once generated; until then the request queues its generation and
-answers ``503`` with ``Retry-After: 2``; an image whose generation failed (too large, corrupt)
-is served in its original form instead, as PocketBase does.
+Thumbnails (``.../thumbnails/{size}``, with ``benben.files.thumbnails``, of PNG, JPEG, WebP and
+GIF): served once made; until then the request queues their making and answers ``503`` with
+``Retry-After: 2``; an image none can be made of is served as it is, as PocketBase does.
 """
 
 from __future__ import annotations
@@ -41,6 +33,7 @@ from benben.plugin import (
     Request,
     Response,
     Service,
+    as_utc,
     enqueue_task,
     invalid_parameter,
     problem_response,
@@ -53,7 +46,7 @@ from .ranges import ByteRange, Outcome, decide, multipart_body
 from .settings import get_settings
 from .storage import get_storage
 from .storage.base import StorageError
-from .thumbnails import FAILED, allowed_sizes, is_image, parse_size
+from .thumbnails import FAILED, TASK, allowed_sizes, is_image
 
 __all__ = ["ATTACHMENT_PATH", "SERVICES", "attachment", "thumbnail"]
 
@@ -135,7 +128,12 @@ class StoredFile:
     "`If-Modified-Since`, `If-Range`. HEAD answers the same headers. With presigned downloads "
     "on (S3), a 307 to the bucket.",
     parameters=[*PATH, DOWNLOAD],
-    responses={**FILE_RESPONSES, 307: Response("A presigned URL.", None, {"Location": "It."})},
+    responses={
+        **FILE_RESPONSES,
+        307: Response(
+            "Presigned downloads: to the bucket.", None, {"Location": "A presigned URL."}
+        ),
+    },
 )
 def download_view(request: Request) -> HTTPResponse:
     download = _download_param(request)
@@ -150,18 +148,8 @@ def download_view(request: Request) -> HTTPResponse:
         redirect = _presigned(request, blob, row.name, settings.presigned_expiry)
         if redirect is not None:
             return redirect
-    return serve(
-        request,
-        StoredFile(
-            key=blob.key,
-            size=blob.size,
-            content_type=blob.content_type,
-            etag=f'"{blob.sha256}"',
-            last_modified=row.last_modified // 1000,
-            filename=row.name,
-            disposition=disposition_type(blob.content_type, download=download),
-        ),
-    )
+    disposition = disposition_type(blob.content_type, download=download)
+    return serve(request, _original(blob, row, disposition))
 
 
 @thumbnail.get(
@@ -196,7 +184,7 @@ def thumbnail_view(request: Request) -> HTTPResponse:
         )
     size = request.matchdict["size"]
     allowed = allowed_sizes(request.registry, request.dbsession.get(Policy, row.collection_id))
-    if parse_size(size) is None or size not in allowed:
+    if size not in allowed:  # the allowed sizes are valid ones, spelt canonically
         message = f"must be one of {', '.join(allowed)}" if allowed else "no size is allowed"
         return problem_response(
             request,
@@ -209,7 +197,9 @@ def thumbnail_view(request: Request) -> HTTPResponse:
         )
     made = request.dbsession.get(Thumbnail, (blob.sha256, size))
     if made is None:
-        enqueue_task(request, "files.thumbnails", blob.sha256)
+        # Every size missing for this content is made at once; a second request meanwhile
+        # queues a task that finds them made.
+        enqueue_task(request, TASK, blob.sha256)
         return problem_response(
             request,
             503,
@@ -218,16 +208,18 @@ def thumbnail_view(request: Request) -> HTTPResponse:
             headers={"Retry-After": str(THUMBNAIL_RETRY_SECONDS), "Cache-Control": "no-store"},
         )
     if made.content_type == FAILED:  # the original image, rather than nothing
-        served = StoredFile(
-            blob.key, blob.size, blob.content_type, f'"{blob.sha256}"',
-            row.last_modified // 1000, row.name, "inline",
-        )  # fmt: skip
-    else:
-        served = StoredFile(
-            made.key, made.bytes, made.content_type, f'"{blob.sha256}-{size}"',
-            int(made.created_at.timestamp()), row.name, "inline",
-        )  # fmt: skip
-    return serve(request, served)
+        return serve(request, _original(blob, row, "inline"))
+    made_at = int(as_utc(made.created_at).timestamp())
+    etag = f'"{blob.sha256}-{size}"'
+    return serve(
+        request,
+        StoredFile(made.key, made.bytes, made.content_type, etag, made_at, row.name, "inline"),
+    )
+
+
+def _original(blob: Blob, row: Attachment, disposition: str) -> StoredFile:
+    etag, modified = f'"{blob.sha256}"', row.last_modified // 1000
+    return StoredFile(blob.key, blob.size, blob.content_type, etag, modified, row.name, disposition)
 
 
 def serve(request: Request, stored: StoredFile) -> HTTPResponse:
@@ -241,12 +233,9 @@ def serve(request: Request, stored: StoredFile) -> HTTPResponse:
         "Content-Security-Policy": SANDBOX_CSP,
     }
     decision = decide(
-        request.method,
-        request.headers,
-        etag=stored.etag,
-        last_modified=stored.last_modified,
-        size=stored.size,
-    )
+        request.method, request.headers,
+        etag=stored.etag, last_modified=stored.last_modified, size=stored.size,
+    )  # fmt: skip
     if decision.outcome is Outcome.PRECONDITION_FAILED:
         return problem_response(
             request, 412, detail=f"{decision.failed} failed.", headers={"ETag": stored.etag}
@@ -270,10 +259,8 @@ def serve(request: Request, stored: StoredFile) -> HTTPResponse:
     elif ranges:
         status = 206
     body: Any = []
-    if request.method == "HEAD":  # the headers GET would send; storage is not even opened
-        if len(ranges) > 1:
-            content_type, length, _ = multipart_body(ranges, content_type, _unread)
-    else:
+    # HEAD: the headers GET would send (HEAD has no ranges); storage is not even opened.
+    if request.method != "HEAD":
         storage = get_storage(request.registry)
         try:
             # Opened before the response starts: a missing object or a storage outage is a
@@ -338,10 +325,6 @@ class CountedChunks:
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()
-
-
-def _unread(start: int, stop: int) -> Iterator[bytes]:
-    raise AssertionError("a HEAD reads nothing")
 
 
 def _served_type(content_type: str) -> str:
