@@ -37,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from benben.plugin import ConfigurationError, Configurator, Registry, TaskContext
 
 from .metrics import get_metrics
-from .models import Attachment, Blob, Policy, Thumbnail
+from .models import Attachment, Blob, Policy, Thumbnail, utcnow
 from .settings import get_settings
 from .storage import get_storage, new_key
 
@@ -221,8 +221,13 @@ def thumbnails_task(ctx: TaskContext, sha256: str, sizes: Iterable[str] | None =
         else:
             with image:
                 _draft(image, missing)
-                for size in missing:
-                    made.append(_make_and_store(storage, image, size, sha256, metrics))
+                try:
+                    for size in missing:
+                        made.append(_make_and_store(storage, image, size, sha256, metrics))
+                except Exception:
+                    # Storage failed: keep what was stored, the rest is tried again later.
+                    _record(ctx, sha256, made, storage)
+                    raise
     return _record(ctx, sha256, made, storage)
 
 
@@ -291,7 +296,7 @@ def _record(
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         for size, key, media_type, nbytes in made:
             statement = (
-                dialect.insert(Thumbnail)
+                dialect.insert(Thumbnail.__table__)
                 .values(
                     sha256=sha256,
                     size=str(size),
@@ -299,10 +304,12 @@ def _record(
                     key=key or f"{FAILED}/{sha256}/{size}",
                     content_type=media_type,
                     bytes=nbytes,
+                    created_at=utcnow(),
                 )
                 .on_conflict_do_nothing()
+                .returning(Thumbnail.__table__.c.size)
             )
-            inserted = session.execute(statement).rowcount
+            inserted = session.execute(statement).first() is not None
             if key is not None and not inserted:
                 losers.append(key)
             elif key is not None:
