@@ -276,6 +276,50 @@ def test_a_client_gone_midway_closes_the_storage_stream(
     assert len(first) < len(stored.data)
 
 
+class FailingStorage(TrackedStorage):
+    """Storage whose reads fail: at once (``at_open``), or after the first chunk."""
+
+    def __init__(self, storage: Any, *, at_open: bool) -> None:
+        super().__init__(storage)
+        self.at_open = at_open
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Any:
+        from benben_files.storage import StorageError
+
+        if self.at_open:
+            raise StorageError("the bucket is unreachable")
+        stream = super().read(key, start, end)
+
+        def broken() -> Any:
+            yield next(stream)
+            raise StorageError("the connection broke")
+
+        tracked = TrackedStream(broken())
+        tracked.close = stream.close  # type: ignore[method-assign]
+        return tracked
+
+
+@pytest.mark.parametrize("at_open", [True, False])
+def test_storage_failures(app: webtest.TestApp, who: People, at_open: bool) -> None:
+    from benben_files.storage import STORAGE_KEY
+
+    registry = app.app.registry
+    stored = attach(registry, random_bytes(1024 * 1024), name="f.bin")
+    failing = FailingStorage(registry[STORAGE_KEY], at_open=at_open)
+    registry[STORAGE_KEY] = failing
+    failures = metric(registry, "benben_files_failures_total", operation="download")
+    if at_open:  # before the response starts: a 503 problem
+        response = app.get(stored.url(), headers=who.alice, status=503)
+        assert response.content_type == "application/problem+json"
+    else:  # once it has started, all that is left is to cut it short
+        body = app.app(_environ(stored.url(), who.alice), lambda status, headers: None)
+        with pytest.raises(Exception, match="the connection broke"):
+            list(body)
+        body.close()
+        assert failing.streams[-1].closed
+    assert metric(registry, "benben_files_failures_total", operation="download") == failures + 1
+
+
 def test_head_reads_nothing_from_storage(
     app: webtest.TestApp, who: People, tracked: TrackedStorage
 ) -> None:
