@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+
 from benben_files.names import MAX_NAME_BYTES, InvalidName, check_name, sanitize_filename
 
 

@@ -7,6 +7,8 @@ import io
 import zipfile
 
 import pytest
+from files_support import EXE, gif_bytes, jpeg_bytes, png_bytes
+
 from benben_files.sniffing import (
     OCTET_STREAM,
     SNIFF_BYTES,
@@ -15,7 +17,6 @@ from benben_files.sniffing import (
     sniff,
     type_allowed,
 )
-from files_support import EXE, gif_bytes, jpeg_bytes, png_bytes
 
 
 def zip_bytes() -> bytes:

@@ -12,7 +12,8 @@ A change is written in the request's transaction, in this order:
    (``FOR UPDATE``) and its ``last_used_at`` moved to now, which keeps the orphan sweep from
    deleting it as this transaction commits, and the object just written is deleted after the
    commit (identical contents are stored once);
-4. the event (``attachment.created``, ``.updated``, ``.deleted``), in the same transaction.
+4. the event (``attachment.created``, ``.updated``, ``.deleted``), in the same transaction:
+   ``{"collection", "id" (the record's), "last_modified" (the record's new), "attachment"}``.
 
 A refusal (:class:`~.policy.Refused`) is answered by :func:`refused_view` as a problem; the
 object a refused upload stored is deleted at once (nothing committed can reference its fresh
@@ -211,7 +212,7 @@ def store_attachment(
     publish_event(
         request,
         "attachment.updated" if existed else "attachment.created",
-        shown,
+        {"attachment": shown},
         collection_id=collection_id,
         record_id=record.id,
         last_modified=written.last_modified,
@@ -255,7 +256,7 @@ def delete_attachment(request: Request, context: Any, name: str, policy: Effecti
     publish_event(
         request,
         "attachment.deleted",
-        removed,
+        {"attachment": removed},
         collection_id=collection_id,
         record_id=record.id,
         last_modified=written.last_modified,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -169,12 +170,17 @@ def _body_chunks(request: Request, limit: int) -> Iterator[bytes]:
         yield chunk
 
 
+_PARAMETER = re.compile(r';\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
+
+
 def _disposition_filename(header: str) -> str | None:
     """The filename of a ``Content-Disposition`` header (RFC 6266): ``filename*`` (RFC 8187,
     ``UTF-8''...``) first, else ``filename``."""
-    _, options = multipart.parse_options_header(
-        header, unquote=multipart.content_disposition_unquote
-    )
+    options = {}
+    for key, value in _PARAMETER.findall(header):
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        options.setdefault(key.lower(), value)
     extended = options.get("filename*")
     if extended:
         charset, _, rest = extended.partition("'")
@@ -186,8 +192,7 @@ def _disposition_filename(header: str) -> str | None:
                 [param_error("Content-Disposition", "filename* must be UTF-8", "header")],
             )
         return unquote(encoded, errors="strict")
-    filename = options.get("filename")
-    return filename if isinstance(filename, str) else None
+    return options.get("filename") or None
 
 
 def _checked(name: str | bytes, parameter: str, location: str) -> str:
