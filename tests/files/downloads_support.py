@@ -156,3 +156,64 @@ def metric(registry: Any, name: str, **labels: str) -> float:
 
     value = metrics_registry(registry).get_sample_value(name, labels or None)
     return float(value or 0)
+
+
+class TrackedStorage:
+    """The app's storage, its read streams watched (closed or not)."""
+
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+        self.streams: list[TrackedStream] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Any:
+        stream = TrackedStream(self._storage.read(key, start, end))
+        self.streams.append(stream)
+        return stream
+
+
+class TrackedStream:
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = chunks
+        self.closed = False
+
+    def __iter__(self) -> TrackedStream:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self.closed = True
+        self._chunks.close()
+
+
+class FailingStorage(TrackedStorage):
+    """Storage whose reads fail: at once (``at_open``), or after the first chunk."""
+
+    def __init__(self, storage: Any, *, at_open: bool) -> None:
+        super().__init__(storage)
+        self.at_open = at_open
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> Any:
+        from benben_files.storage import StorageError
+
+        if self.at_open:
+            raise StorageError("the bucket is unreachable")
+        stream = super().read(key, start, end)
+
+        def broken() -> Any:
+            yield next(stream)
+            raise StorageError("the connection broke")
+
+        tracked = TrackedStream(broken())
+        tracked.close = stream.close  # type: ignore[method-assign]
+        return tracked
+
+
+def environ_of(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    from webob import Request
+
+    return Request.blank(url, headers=headers).environ

@@ -9,7 +9,18 @@ from typing import Any
 
 import pytest
 import webtest
-from downloads_support import ANONYMOUS, People, attach, create_record, metric, people, random_bytes
+from downloads_support import (
+    ANONYMOUS,
+    FailingStorage,
+    People,
+    TrackedStorage,
+    attach,
+    create_record,
+    environ_of,
+    metric,
+    people,
+    random_bytes,
+)
 
 from benben.testing_auth import bearer, login
 
@@ -190,38 +201,6 @@ def test_an_object_missing_from_storage_is_a_503(app: webtest.TestApp, who: Peop
     assert metric(registry, "benben_files_failures_total", operation="download") == before + 1
 
 
-class TrackedStorage:
-    """The app's storage, its read streams watched: how many chunks each gave, closed or not."""
-
-    def __init__(self, storage: Any) -> None:
-        self._storage = storage
-        self.streams: list[TrackedStream] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._storage, name)
-
-    def read(self, key: str, start: int = 0, end: int | None = None) -> Any:
-        stream = TrackedStream(self._storage.read(key, start, end))
-        self.streams.append(stream)
-        return stream
-
-
-class TrackedStream:
-    def __init__(self, chunks: Any) -> None:
-        self._chunks = chunks
-        self.closed = False
-
-    def __iter__(self) -> TrackedStream:
-        return self
-
-    def __next__(self) -> bytes:
-        return next(self._chunks)
-
-    def close(self) -> None:
-        self.closed = True
-        self._chunks.close()
-
-
 @pytest.fixture
 def tracked(app: webtest.TestApp) -> TrackedStorage:
     from benben_files.storage import STORAGE_KEY
@@ -229,12 +208,6 @@ def tracked(app: webtest.TestApp) -> TrackedStorage:
     registry = app.app.registry
     registry[STORAGE_KEY] = TrackedStorage(registry[STORAGE_KEY])
     return registry[STORAGE_KEY]
-
-
-def _environ(url: str, headers: dict[str, str]) -> dict[str, Any]:
-    from webob import Request
-
-    return Request.blank(url, headers=headers).environ
 
 
 def test_streamed_in_chunks_and_counted_as_sent(
@@ -245,7 +218,7 @@ def test_streamed_in_chunks_and_counted_as_sent(
     bytes_before = metric(registry, "benben_files_downloaded_bytes_total")
     started: list[str] = []
     body = app.app(
-        _environ(stored.url(), who.alice), lambda status, headers: started.append(status)
+        environ_of(stored.url(), who.alice), lambda status, headers: started.append(status)
     )
     try:
         chunks = [len(chunk) for chunk in body]
@@ -267,36 +240,13 @@ def test_a_client_gone_midway_closes_the_storage_stream(
     registry = app.app.registry
     stored = attach(registry, random_bytes(2 * 1024 * 1024), name="big.bin")
     bytes_before = metric(registry, "benben_files_downloaded_bytes_total")
-    body = app.app(_environ(stored.url(), who.alice), lambda status, headers: None)
+    body = app.app(environ_of(stored.url(), who.alice), lambda status, headers: None)
     first = next(iter(body))
     body.close()  # what a WSGI server does when the client disconnects
     assert tracked.streams[-1].closed
     # Only what was sent is counted, not the Content-Length promised.
     assert metric(registry, "benben_files_downloaded_bytes_total") - bytes_before == len(first)
     assert len(first) < len(stored.data)
-
-
-class FailingStorage(TrackedStorage):
-    """Storage whose reads fail: at once (``at_open``), or after the first chunk."""
-
-    def __init__(self, storage: Any, *, at_open: bool) -> None:
-        super().__init__(storage)
-        self.at_open = at_open
-
-    def read(self, key: str, start: int = 0, end: int | None = None) -> Any:
-        from benben_files.storage import StorageError
-
-        if self.at_open:
-            raise StorageError("the bucket is unreachable")
-        stream = super().read(key, start, end)
-
-        def broken() -> Any:
-            yield next(stream)
-            raise StorageError("the connection broke")
-
-        tracked = TrackedStream(broken())
-        tracked.close = stream.close  # type: ignore[method-assign]
-        return tracked
 
 
 @pytest.mark.parametrize("at_open", [True, False])
@@ -312,7 +262,7 @@ def test_storage_failures(app: webtest.TestApp, who: People, at_open: bool) -> N
         response = app.get(stored.url(), headers=who.alice, status=503)
         assert response.content_type == "application/problem+json"
     else:  # once it has started, all that is left is to cut it short
-        body = app.app(_environ(stored.url(), who.alice), lambda status, headers: None)
+        body = app.app(environ_of(stored.url(), who.alice), lambda status, headers: None)
         with pytest.raises(Exception, match="the connection broke"):
             list(body)
         body.close()
