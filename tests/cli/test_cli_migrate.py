@@ -27,6 +27,12 @@ def webhooks_head() -> str:
     return ", ".join(sorted(source.heads()))
 
 
+def files_head() -> str:
+    """The bundled files plugin's head revision."""
+    source = MigrationSource("files", resolve_location("benben_files:migrations"), "unused")
+    return ", ".join(sorted(source.heads()))
+
+
 def migrate_twice_and_check(cli, plugin: str, revision: str) -> None:
     before = cli("migrate", "--status")
     assert before.code == 1, before.err
@@ -38,7 +44,11 @@ def migrate_twice_and_check(cli, plugin: str, revision: str) -> None:
     # Core first; then the plugins, in their include order (by name, requirements first).
     assert lines[0] == core_first_migration()
     assert sorted(lines[1:]) == sorted(
-        [f"webhooks: none -> {webhooks_head()}", f"{plugin}: none -> {revision}"]
+        [
+            f"files: none -> {files_head()}",
+            f"webhooks: none -> {webhooks_head()}",
+            f"{plugin}: none -> {revision}",
+        ]
     )
 
     second = cli("migrate")
@@ -46,7 +56,11 @@ def migrate_twice_and_check(cli, plugin: str, revision: str) -> None:
     again = second.out.splitlines()[1:]
     assert again[0] == f"core: up to date ({core_head()})"
     assert sorted(again[1:]) == sorted(
-        [f"webhooks: up to date ({webhooks_head()})", f"{plugin}: up to date ({revision})"]
+        [
+            f"files: up to date ({files_head()})",
+            f"webhooks: up to date ({webhooks_head()})",
+            f"{plugin}: up to date ({revision})",
+        ]
     )
 
     status = cli("migrate", "--status")

@@ -14,6 +14,7 @@ CONNECTIONS = {
     "channel_timeout": 75,
     "cleanup_interval": 10,
     "backlog": 1024,
+    "max_request_body_size": (1 << 30) + (16 << 20),
     "asyncore_use_poll": True,
 }
 
@@ -120,6 +121,7 @@ def test_ini_connection_settings_then_the_environment_win_over_the_defaults():
         "channel_timeout": 30,  # environment over ini
         "cleanup_interval": 10,  # default
         "backlog": 512,  # environment
+        "max_request_body_size": CONNECTIONS["max_request_body_size"],  # default
         "asyncore_use_poll": True,
     }
 

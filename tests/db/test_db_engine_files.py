@@ -93,8 +93,12 @@ def test_the_apps_data_directory_holds_nothing_others_may_read(make_app, backend
     make_app({"benben.secret": ""}).get("/health/ready")
     data_dir = backends.tmp_path / "var"
     assert mode(data_dir) == 0o700
-    files = {p.name: mode(p) for p in data_dir.iterdir()}
+    files = {p.name: mode(p) for p in data_dir.iterdir() if not p.is_dir()}
     assert "secret.key" in files
     if backends.database == "sqlite":
         assert {"benben.sqlite", "benben.sqlite-wal", "benben.sqlite-shm"} <= set(files)
     assert set(files.values()) == {0o600}
+    # The files plugin's local storage: its group may read it (a backup agent), others never.
+    directories = {p.name: mode(p) for p in data_dir.iterdir() if p.is_dir()}
+    assert set(directories) <= {"files"}
+    assert all(not value & 0o007 for value in directories.values())

@@ -157,7 +157,7 @@ def test_readiness_reports_migrations_behind_then_caches_up_to_date(
     )
     registry = app.app.registry
     # Core first, the bundled plugins' (webhooks) next, this test's own last.
-    assert [s.name for s in migration_sources(registry)] == ["core", "webhooks", "widgets"]
+    assert [s.name for s in migration_sources(registry)] == ["core", "files", "webhooks", "widgets"]
 
     response = app.get("/health/ready", status=503)
     check = response.json["checks"]["migrations"]
