@@ -264,3 +264,22 @@ def test_storage_failure_is_a_503(
     assert problem.headers["Content-Type"] == "application/problem+json"
     assert attachment_rows(app.app.registry) == {}
     assert "attachments" not in record(app, who.alice).json
+
+
+def test_a_body_ending_early_is_a_400_and_stores_nothing(
+    app: webtest.TestApp, who: People, app_storage: Any
+) -> None:
+    """A client gone before sending its Content-Length's bytes (as a server hands on a
+    spooled body: seekable, so neither webtest's lint nor pyramid_retry wraps or copies it)."""
+    import io
+
+    url = attachments_url() + "?name=cut.bin"
+    request = webtest.TestRequest.blank(url, method="POST", headers=who.alice)
+    request.environ["wsgi.input"] = io.BytesIO(os.urandom(1000))
+    request.environ["CONTENT_LENGTH"] = "5000"
+    request.environ["CONTENT_TYPE"] = "application/octet-stream"
+    unwrapped = webtest.TestApp(app.app, lint=False)
+    problem = unwrapped.do_request(request, status=400, expect_errors=True).json
+    assert "Content-Length" in problem["detail"]
+    assert stored_keys(app_storage) == set()
+    assert attachment_rows(app.app.registry) == {}
