@@ -163,3 +163,30 @@ def events(app: webtest.TestApp, headers: dict[str, str], event_type: str) -> li
 
 def random_bytes(size: int = 64) -> bytes:
     return (uuid.uuid4().bytes * (size // 16 + 1))[:size]
+
+
+def files_command(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    settings: dict[str, Any],
+    *argv: str,
+) -> tuple[int, str]:
+    """``benben files <argv>`` (its parser from the plugin's ``register``) on the app's
+    settings as ``BENBEN_*`` variables: its exit code and output."""
+    import argparse
+    import os
+
+    from benben.settings import env_name
+    from benben_files.cli import register
+
+    for name in list(os.environ):
+        if name.startswith("BENBEN_") and not name.startswith("BENBEN_TEST_"):
+            monkeypatch.delenv(name)
+    for key, value in settings.items():
+        monkeypatch.setenv(env_name(key), str(value))
+    parser = argparse.ArgumentParser(prog="benben files")
+    register(parser)
+    args = parser.parse_args(list(argv))
+    capsys.readouterr()
+    code = int(args.handler(args))
+    return code, capsys.readouterr().out

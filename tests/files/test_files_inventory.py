@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 from files_support import create_record, people, upload_raw
-from tasks_support import store, transaction_of
+from tasks_support import files_command, store, transaction_of
 
 from benben_files.inventory import iter_attachments, iter_blobs, open_blob
 
@@ -57,3 +57,27 @@ def test_a_content_unknown_or_altered_is_an_error(app):
     with pytest.raises(ValueError, match="does not hold"):
         b"".join(open_blob(registry, wrong_sha))
     assert b"".join(open_blob(registry, wrong_sha, verify=False)) == b"not what it says"
+
+
+def test_the_ls_command_lists_attachments(app, app_settings, monkeypatch, capsys):
+    import json
+
+    who = people(app)
+    create_record(app, who.alice, "books", "dune")
+    create_record(app, who.alice, "films", "alien")
+    upload_raw(app, who.alice, b"a map", name="map.txt", content_type="text/plain")
+    upload_raw(app, who.alice, b"poster", name="poster.txt", cid="films", rid="alien")
+    code, out = files_command(monkeypatch, capsys, app_settings, "ls")
+    assert code == 0
+    map_sha = hashlib.sha256(b"a map").hexdigest()
+    poster_sha = hashlib.sha256(b"poster").hexdigest()
+    assert out.splitlines() == [
+        f"books\tdune\tmap.txt\t5\ttext/plain\t{map_sha}",
+        f"films\talien\tposter.txt\t6\ttext/plain\t{poster_sha}",
+    ]
+    code, out = files_command(
+        monkeypatch, capsys, app_settings, "ls", "--collection", "films", "--json"
+    )
+    (line,) = out.splitlines()
+    assert json.loads(line)["sha256"] == poster_sha
+    assert json.loads(line)["record"] == "alien"

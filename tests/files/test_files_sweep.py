@@ -19,6 +19,7 @@ from tasks_support import (
     attach,
     events,
     exists,
+    files_command,
     keys,
     later,
     make_record,
@@ -228,3 +229,23 @@ def test_stored_bytes_and_removals_are_metrics(app, monkeypatch):
     assert "benben_files_orphans_removed_total 2.0" in text
     assert "benben_files_orphans_removed_bytes_total 1244.0" in text
     assert "benben_files_stored_bytes 0.0" in text
+
+
+def test_the_sweep_command_reports_and_dry_runs(app, app_settings, monkeypatch, capsys):
+    import json
+
+    registry = app.app.registry
+    key = store(registry, b"q" * 42)
+    settings = {**app_settings, "benben.files.orphan_grace_hours": "0.01"}
+    later(monkeypatch, 1)  # 36 s of grace are over, not 24 hours
+    code, out = files_command(monkeypatch, capsys, settings, "sweep", "--dry-run", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "attachments": 0, "blobs": 0, "objects": 1, "bytes": 42, "dry_run": True
+    }  # fmt: skip
+    assert exists(registry, key)
+    code, out = files_command(monkeypatch, capsys, settings, "sweep")
+    assert code == 0
+    assert out.startswith("removed 0 attachment(s) of deleted records, 0 unreferenced")
+    assert "1 stored object(s), 42 bytes" in out
+    assert not exists(registry, key)

@@ -73,8 +73,11 @@ class BlobEntry:
     created_at: datetime.datetime
 
 
-def iter_attachments(session: Any, *, batch_size: int = _BATCH) -> Iterator[AttachmentEntry]:
-    """Every attachment, by (collection, record, name), with its content's storage key."""
+def iter_attachments(
+    session: Any, *, collection_id: str | None = None, batch_size: int = _BATCH
+) -> Iterator[AttachmentEntry]:
+    """Every attachment (of ``collection_id``'s records only, when given), by (collection,
+    record, name), with its content's storage key."""
     order = (Attachment.collection_id, Attachment.record_id, Attachment.name)
     after: tuple[str, str, str] | None = None
     while True:
@@ -85,6 +88,8 @@ def iter_attachments(session: Any, *, batch_size: int = _BATCH) -> Iterator[Atta
             .order_by(*order)
             .limit(batch_size)
         )
+        if collection_id is not None:
+            query = query.where(Attachment.collection_id == collection_id)
         if after is not None:
             query = query.where(tuple_(*order) > tuple_(*after))
         rows = session.execute(query).all()
