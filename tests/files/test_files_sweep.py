@@ -249,3 +249,15 @@ def test_the_sweep_command_reports_and_dry_runs(app, app_settings, monkeypatch, 
     assert out.startswith("removed 0 attachment(s) of deleted records, 0 unreferenced")
     assert "1 stored object(s), 42 bytes" in out
     assert not exists(registry, key)
+
+
+@pytest.mark.parametrize("storage_kind", ["s3"], indirect=True)
+def test_multipart_uploads_never_completed_are_aborted(app, s3_client, s3_bucket):
+    # moto dates every multipart upload in 2010: the grace itself cannot be seen here.
+    upload = s3_client.create_multipart_upload(Bucket=s3_bucket, Key="blobs/ab/abandoned")
+    registry = app.app.registry
+    sweep(registry, dry_run=True)
+    pending = s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
+    assert [item["UploadId"] for item in pending] == [upload["UploadId"]]
+    sweep(registry)
+    assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []

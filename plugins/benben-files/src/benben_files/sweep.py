@@ -13,7 +13,8 @@ What nothing references any more is removed once older than ``benben.files.orpha
 3. objects in storage (``blobs/``, ``thumbnails/``) that no row names, written before the grace
    period: an upload rolled back or interrupted, a process killed between a commit and the
    deletion of an object.  Listed from storage as they come and looked up a batch at a time,
-   so a bucket of millions of objects is never one query.
+   so a bucket of millions of objects is never one query.  On S3, multipart uploads started
+   before the grace period and never completed are aborted too.
 
 The grace period protects what is in flight: an upload writes its object before its
 transaction commits the row naming it, so the grace must exceed the longest upload (an S3
@@ -84,6 +85,7 @@ def sweep(
         _unreferenced_blobs(ctx, report, cutoff)
         for prefix in PREFIXES:
             _unknown_objects(ctx, report, cutoff, prefix)
+        aborted = _stale_uploads(ctx, report, cutoff)
         with ctx.transaction(readonly=True) as request:
             stored = request.dbsession.scalar(select(func.coalesce(func.sum(Blob.size), 0)))
         metrics.stored(int(stored or 0))
@@ -91,9 +93,19 @@ def sweep(
         metrics.failure("sweep")
         log.exception("files: the sweep failed (so far: %s)", report.as_dict())
         raise
-    level = logging.INFO if any(report.as_dict().values()) else logging.DEBUG
-    log.log(level, "files: sweep%s: %s", " (dry run)" if dry_run else "", report.as_dict())
+    level = logging.INFO if any(report.as_dict().values()) or aborted else logging.DEBUG
+    dry = " (dry run)" if dry_run else ""
+    log.log(level, "files: sweep%s: %s, %d stale uploads aborted", dry, report.as_dict(), aborted)
     return report
+
+
+def _stale_uploads(ctx: TaskContext, report: SweepReport, cutoff: datetime.datetime) -> int:
+    """S3 multipart uploads started before the grace period and never completed (a process
+    killed mid-upload): aborted, as a bucket's lifecycle rule would.  Other storages have none."""
+    abort = getattr(get_storage(ctx.registry), "abort_stale_uploads", None)
+    if report.dry_run or abort is None:
+        return 0
+    return int(abort(cutoff))
 
 
 def _stale_attachments(ctx: TaskContext, report: SweepReport, cutoff: datetime.datetime) -> None:
