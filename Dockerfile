@@ -25,7 +25,7 @@ COPY plugins/ plugins/
 # a pyproject.toml are not distributions. Tracing (otel) is in the image, off until
 # benben.tracing.enabled: an image is configured, not rebuilt.
 RUN set -eu; \
-    set -- ".[postgresql,redis,otel]"; \
+    set -- ".[postgresql,redis,otel,s3,images]"; \
     for dir in plugins/*/; do \
         if [ -f "${dir}pyproject.toml" ]; then set -- "$@" "./${dir}"; fi; \
     done; \
@@ -57,9 +57,10 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     && groupadd --system --gid 10001 benben \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/benben --no-create-home \
        --shell /usr/sbin/nologin benben \
-    && mkdir -p /var/lib/benben \
-    && chown 10001:10001 /var/lib/benben \
-    && chmod 0700 /var/lib/benben
+    && mkdir -p /var/lib/benben /var/lib/benben-files /var/tmp/benben \
+    && chown 10001:10001 /var/lib/benben /var/lib/benben-files /var/tmp/benben \
+    && chmod 0700 /var/lib/benben /var/tmp/benben \
+    && chmod 0750 /var/lib/benben-files
 
 WORKDIR /app
 # production.ini names its logging configuration relative to itself (%(here)s/conf/logging/).

@@ -207,9 +207,12 @@ def _plugin_loop() -> str:
 @pytest.mark.parametrize(
     ("plugins", "expected"),
     [
-        ((), [".[postgresql,redis,otel]"]),
-        (("benben-backstage",), [".[postgresql,redis,otel]", "./plugins/benben-backstage/"]),
-        (("a", "b"), [".[postgresql,redis,otel]", "./plugins/a/", "./plugins/b/"]),
+        ((), [".[postgresql,redis,otel,s3,images]"]),
+        (
+            ("benben-backstage",),
+            [".[postgresql,redis,otel,s3,images]", "./plugins/benben-backstage/"],
+        ),
+        (("a", "b"), [".[postgresql,redis,otel,s3,images]", "./plugins/a/", "./plugins/b/"]),
     ],
 )
 def test_builder_wheels_the_project_and_every_plugin_distribution(
@@ -237,10 +240,10 @@ def test_builder_wheels_the_project_and_every_plugin_distribution(
 def test_image_extras_are_extras_of_the_project() -> None:
     import tomllib
 
-    (extras,) = re.findall(r'"\.\[([a-z,]+)\]"', _plugin_loop())
+    (extras,) = re.findall(r'"\.\[([a-z0-9,]+)\]"', _plugin_loop())
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert set(extras.split(",")) <= set(project["optional-dependencies"])
-    assert {"postgresql", "redis"} <= set(extras.split(","))
+    assert {"postgresql", "redis", "s3", "images"} <= set(extras.split(","))
 
 
 # -- the health check ----------------------------------------------------------------------------

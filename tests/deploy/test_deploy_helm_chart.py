@@ -203,6 +203,7 @@ def test_settings_become_environment_variables_in_the_configmap(render) -> None:
         "BENBEN_SERVER_CHANNEL_TIMEOUT": "75",
         "BENBEN_SERVER_CLEANUP_INTERVAL": "10",
         "BENBEN_SERVER_BACKLOG": "1024",
+        "BENBEN_SERVER_MAX_REQUEST_BODY_SIZE": "1090519040",
         "BENBEN_SERVER_TIMEOUT": "30",
         # the pod's grace (30 s) less the preStop sleep (10 s) less 5 s
         "BENBEN_SERVER_GRACEFUL_TIMEOUT": "15",

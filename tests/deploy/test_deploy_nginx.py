@@ -47,10 +47,21 @@ def test_nginx_test_would_refuse_a_broken_configuration(tmp_path: Path) -> None:
     assert nginx_test(tmp_path, broken).returncode == 1
 
 
+def _files_max_size() -> int:
+    from benben_files.settings import SETTINGS
+
+    (setting,) = [s for s in SETTINGS if s.name == "benben.files.max_file_size"]
+    return int(setting.default)
+
+
 def test_body_limit_is_benbens_default() -> None:
     (setting,) = [s for s in CORE_SETTINGS if s.name == "benben.security.max_body_size"]
-    (limit,) = re.findall(r"^\s*client_max_body_size (\d+)m;", CONF.read_text(), re.MULTILINE)
-    assert int(limit) * 1024 * 1024 == setting.default
+    limits = re.findall(r"^\s*client_max_body_size (\d+)m;", CONF.read_text(), re.MULTILINE)
+    # The server's, then the attachments' location (benben.files.max_file_size + 1 MiB).
+    assert [int(limit) * 1024 * 1024 for limit in limits] == [
+        setting.default,
+        _files_max_size() + 1024 * 1024,
+    ]
 
 
 def test_non_idempotent_requests_are_never_retried_by_configuration() -> None:

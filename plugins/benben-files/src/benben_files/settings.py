@@ -53,6 +53,7 @@ SETTINGS = (
         as_str,
         "",
         "Credentials, with `benben.files.s3.access_key_id`.",
+        secret=True,
     ),
     Setting(
         "benben.files.s3.prefix",

@@ -8,6 +8,8 @@ serves everything but files, so it reports degraded and stays ready.
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -19,6 +21,7 @@ from benben.plugin import ConfigurationError, Configurator, Registry, Request, d
 from ..settings import FilesSettings, get_settings
 from .base import BlobStorage, StorageError, StoredObject
 
+log = logging.getLogger(__name__)
 __all__ = [
     "STORAGE_KEY",
     "BlobStorage",
@@ -77,13 +80,22 @@ def _local_storage(settings: FilesSettings, data_directory: Path) -> BlobStorage
     try:
         root.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigurationError(f"{setting}: cannot create {root} ({exc})") from exc
+        if exc.errno not in _NOT_HERE:
+            raise ConfigurationError(f"{setting}: cannot create {root} ({exc})") from exc
+        # A process that serves no file (`benben migrate` in a chart's Job, on a read-only
+        # root) may configure the app without the volume: the health check reports it.
+        log.warning("files: the local storage %s cannot be created here (%s)", root, exc)
+        return LocalStorage(root)
     storage = LocalStorage(root)
     try:
         storage.check()
     except StorageError as exc:
         raise ConfigurationError(f"{setting}: {root} is not writable ({exc})") from exc
     return storage
+
+
+# Not a configuration mistake but a process without the volume mounted.
+_NOT_HERE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def _s3_storage(settings: FilesSettings) -> BlobStorage:
