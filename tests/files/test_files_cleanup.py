@@ -149,3 +149,15 @@ def test_deleting_what_has_no_files_sends_no_task(app):
     assert run_queued_tasks(registry) == 0
     app.delete("/api/v1/collections/books/records/emma", headers=who.alice)
     assert run_queued_tasks(registry) == 1
+
+
+def test_a_deleted_collections_policy_goes_without_files(app):
+    from benben_files.models import Policy
+
+    registry = app.app.registry
+    who = people(app)
+    create_record(app, who.alice, "books", "dune")
+    set_policy(app, who.alice, "books", max_file_size=1000)
+    app.delete("/api/v1/collections/books", headers=who.alice)
+    assert run_queued_tasks(registry) == 1
+    assert rows(registry, Policy) == []

@@ -98,7 +98,7 @@ def attachment_json(row: Attachment) -> dict[str, Any]:
 
 def deleted_listener(event: Event, request: Request) -> None:
     """After a record's or collection's delete committed: clean up its files on the worker.
-    Nothing is sent when it had none (one indexed query, on a connection of its own)."""
+    Nothing is sent when it had none (an indexed query or two, on a connection of its own)."""
     collection_id = event.collection_id
     if collection_id is None:
         return
@@ -106,7 +106,7 @@ def deleted_listener(event: Event, request: Request) -> None:
     if event.type == "record.deleted" and record_ids is None:
         return
     try:
-        if not _has_attachments(request, collection_id, record_ids):
+        if not _has_files(request, collection_id, record_ids):
             return
     except Exception as exc:  # in doubt, send it: the task decides
         log.warning("files: attachments not checked (%s: %s)", type(exc).__name__, exc)
@@ -116,13 +116,20 @@ def deleted_listener(event: Event, request: Request) -> None:
         log.warning("files: clean-up not enqueued (%s: %s)", type(exc).__name__, exc)
 
 
-def _has_attachments(request: Request, collection_id: str, record_ids: list[str] | None) -> bool:
+def _has_files(request: Request, collection_id: str, record_ids: list[str] | None) -> bool:
+    """Whether the records (the collection: ``record_ids`` None) have attachments, or the
+    collection a policy."""
     query = select(Attachment.name).where(Attachment.collection_id == collection_id)
     if record_ids is not None:
         query = query.where(Attachment.record_id.in_(record_ids))
     # The request's transaction is over: a connection of its own, given back at once.
     with request.dbsession.get_bind().connect() as connection:
-        return connection.execute(query.limit(1)).first() is not None
+        if connection.execute(query.limit(1)).first() is not None:
+            return True
+        if record_ids is not None:
+            return False
+        policy = select(Policy.collection_id).where(Policy.collection_id == collection_id)
+        return connection.execute(policy).first() is not None
 
 
 # -- the task ---------------------------------------------------------------------------------
