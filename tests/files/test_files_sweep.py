@@ -261,3 +261,29 @@ def test_multipart_uploads_never_completed_are_aborted(app, s3_client, s3_bucket
     assert [item["UploadId"] for item in pending] == [upload["UploadId"]]
     sweep(registry)
     assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_an_upload_rolled_back_leaves_its_object_to_the_sweep(app, monkeypatch):
+    from files_support import create_record, people, upload_raw
+
+    import benben_files.attachments
+    from benben_files.models import Attachment, Blob
+
+    registry = app.app.registry
+    who = people(app)
+    create_record(app, who.alice, "books", "dune")
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away mid-request")
+
+    monkeypatch.setattr(benben_files.attachments, "set_record_member", crash)
+    upload_raw(app, who.alice, b"never committed", name="a.txt", status=500)
+    monkeypatch.undo()
+    (key,) = keys(registry, "blobs/")  # stored, then the transaction rolled back
+    assert rows(registry, Blob) == []
+    assert rows(registry, Attachment) == []
+    run_periodic_tasks(registry, "files.sweep")
+    assert exists(registry, key)
+    later(monkeypatch, 25)
+    run_periodic_tasks(registry, "files.sweep")
+    assert keys(registry, "blobs/") == set()
