@@ -136,7 +136,42 @@ def attach(
                 last_modified=modified,
             )
         )
+        _show_in_record(session, cid, rid, name, sha256, len(data), content_type, modified)
+    _forget_cached_reads(registry)
     return Stored(name, data, sha256, key, content_type, modified)
+
+
+def _show_in_record(
+    session: Any, cid: str, rid: str, name: str, sha256: str, size: int, kind: str, modified: int
+) -> None:
+    """The record's ``attachments`` member names it, as an upload would have written it
+    (downloads serve only what the record's member lists)."""
+    from sqlalchemy import select, update
+
+    from benben.data.models import Record
+
+    where = (Record.collection_id == cid, Record.id == rid)
+    members = dict(session.execute(select(Record.members).where(*where)).scalar_one() or {})
+    attachments = dict(members.get("attachments") or {})
+    attachments[name] = {
+        "name": name,
+        "size": size,
+        "content_type": kind,
+        "sha256": sha256,
+        "last_modified": modified,
+    }
+    members["attachments"] = attachments
+    session.execute(update(Record).where(*where).values(members=members))
+
+
+def _forget_cached_reads(registry: Any) -> None:
+    """Written behind the data API's back: its in-process read cache must not answer from
+    before."""
+    from benben.data.readcache import NEAR_CACHE_KEY
+
+    near = registry.get(NEAR_CACHE_KEY)
+    if near is not None:
+        near.clear()
 
 
 def random_bytes(size: int) -> bytes:

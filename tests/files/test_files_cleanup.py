@@ -161,3 +161,18 @@ def test_a_deleted_collections_policy_goes_without_files(app):
     app.delete("/api/v1/collections/books", headers=who.alice)
     assert run_queued_tasks(registry) == 1
     assert rows(registry, Policy) == []
+
+
+def test_a_record_created_again_never_serves_its_predecessors_files(app):
+    # The clean-up has not run (a lost message): the rows of the deleted record are still there.
+    who = people(app)
+    create_record(
+        app, who.alice, "books", "dune", collection_permissions={"create": ["system.Authenticated"]}
+    )
+    upload_raw(app, who.alice, b"alice's secret", name="notes.txt")
+    app.delete("/api/v1/collections/books/records/dune", headers=who.alice)
+    app.put_json("/api/v1/collections/books/records/dune", {"data": {}}, headers=who.bob)
+    assert ("dune", "notes.txt") in attachment_rows(app.app.registry)
+    url = "/api/v1/collections/books/records/dune/attachments/notes.txt"
+    app.get(url, headers=who.bob, status=404)
+    assert app.get(url.rsplit("/", 1)[0], headers=who.bob).json["data"] == []

@@ -37,8 +37,10 @@ from benben.plugin import (
     enqueue_task,
     invalid_parameter,
     problem_response,
+    record_member,
 )
 
+from .attachments import MEMBER
 from .disposition import content_disposition, disposition_type
 from .metrics import FilesMetrics, get_metrics
 from .models import Attachment, Blob, Policy, Thumbnail
@@ -351,7 +353,13 @@ def _attachment_row(request: Request) -> Attachment | None:
     context: RecordContext = request.context
     # Names are stored NFC-normalised: a client sending the same name decomposed finds it.
     name = unicodedata.normalize("NFC", request.matchdict["name"])
-    return request.dbsession.get(Attachment, (context.collection.id, context.record.id, name))
+    row = request.dbsession.get(Attachment, (context.collection.id, context.record.id, name))
+    # The record's member says what it holds: a row left by an earlier record of the same id
+    # (deleted, its clean-up not run yet) is never served as the new record's.
+    shown = (record_member(context.record, MEMBER) or {}).get(name)
+    if row is None or not isinstance(shown, dict) or shown.get("sha256") != row.sha256:
+        return None
+    return row
 
 
 def _download_param(request: Request, accepted: tuple[str, ...] = ("download",)) -> bool:

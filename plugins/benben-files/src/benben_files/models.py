@@ -41,9 +41,7 @@ class Blob(Base):
     # The type sniffed from the content (what downloads are served as).
     content_type: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_used_at: Mapped[datetime.datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow
-    )
+    last_used_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Attachment(Base):
