@@ -187,6 +187,7 @@ __all__ = [
     "list_envelope",
     "list_response",
     "list_schema",
+    "live_collections",
     "live_records",
     "metrics_registry",
     "openapi_document",
@@ -332,6 +333,14 @@ def live_records(session: Any, collection_id: str, record_ids: Iterable[str]) ->
     from benben.data.members import live_records as live
 
     return live(session, collection_id, record_ids)
+
+
+def live_collections(session: Any, collection_ids: Iterable[str]) -> set[str]:
+    """Which of ``collection_ids`` exist: for a plugin cleaning up what it keeps per
+    collection."""
+    from benben.data.members import live_collections as live
+
+    return live(session, collection_ids)
 
 
 def schema_errors(schema: Any, prefix: tuple[Any, ...] = ("schema",)) -> list[dict[str, str]]:

@@ -176,3 +176,21 @@ def test_a_record_created_again_never_serves_its_predecessors_files(app):
     url = "/api/v1/collections/books/records/dune/attachments/notes.txt"
     app.get(url, headers=who.bob, status=404)
     assert app.get(url.rsplit("/", 1)[0], headers=who.bob).json["data"] == []
+
+
+def test_the_sweep_removes_a_deleted_collections_policy_whose_clean_up_was_lost(app):
+    from benben_files.models import Policy
+
+    registry = app.app.registry
+    who = people(app)
+    create_record(app, who.alice, "books", "dune")
+    set_policy(app, who.alice, "books", max_file_size=1000)
+    app.delete("/api/v1/collections/books", headers=who.alice)
+    # The clean-up is still queued (as if lost): the sweep alone removes the policy.
+    assert [row[0] for row in rows(registry, Policy)] == ["books"]
+    run_periodic_tasks(registry, "files.sweep")
+    assert rows(registry, Policy) == []
+    # A collection created again under the id starts with the default policy.
+    create_record(app, who.bob, "books", "emma")
+    policy = app.get("/api/v1/collections/books/attachment-policy", headers=who.bob).json
+    assert policy["max_file_size"] is None

@@ -19,7 +19,7 @@ from pyramid.request import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from benben.data.models import Record
+from benben.data.models import Collection, Record
 from benben.data.records import change_members
 from benben.data.resources import CollectionResource, RecordResource
 from benben.data.snapshots import RecordSnapshot
@@ -29,6 +29,7 @@ __all__ = [
     "CollectionContext",
     "RecordContext",
     "add_record_member",
+    "live_collections",
     "live_records",
     "record_member",
     "record_members",
@@ -122,5 +123,17 @@ def live_records(session: Session, collection_id: str, record_ids: Iterable[str]
                 Record.deleted.is_(False),
             )
         )
+        found.update(row.id for row in rows)
+    return found
+
+
+def live_collections(session: Session, collection_ids: Iterable[str]) -> set[str]:
+    """Which of ``collection_ids`` exist: for a plugin's clean-up of what it keeps per
+    collection."""
+    ids = list(dict.fromkeys(collection_ids))
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        rows = session.execute(select(Collection.id).where(Collection.id.in_(batch)))
         found.update(row.id for row in rows)
     return found

@@ -33,13 +33,13 @@ from dataclasses import asdict, dataclass
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import exists, func, select, tuple_
+from sqlalchemy import delete, exists, func, select, tuple_
 
-from benben.plugin import TaskContext, live_records
+from benben.plugin import TaskContext, live_collections, live_records
 
 from .cleanup import Removed, delete_objects, grace_cutoff, remove_attachments, remove_blobs
 from .metrics import get_metrics
-from .models import Attachment, Blob, Thumbnail
+from .models import Attachment, Blob, Policy, Thumbnail
 from .storage import get_storage
 from .storage.base import StoredObject
 
@@ -82,6 +82,7 @@ def sweep(
     metrics = get_metrics(ctx.registry)
     try:
         _stale_attachments(ctx, report, cutoff)
+        _stale_policies(ctx, report)
         _unreferenced_blobs(ctx, report, cutoff)
         for prefix in PREFIXES:
             _unknown_objects(ctx, report, cutoff, prefix)
@@ -130,6 +131,20 @@ def _stale_attachments(ctx: TaskContext, report: SweepReport, cutoff: datetime.d
         if len(pairs) < _BATCH:
             return
         after = pairs[-1]
+
+
+def _stale_policies(ctx: TaskContext, report: SweepReport) -> None:
+    """Policies of collections that are gone (their clean-up message lost): a collection created
+    again under the id must not inherit one."""
+    if report.dry_run:
+        return
+    with ctx.transaction() as request:
+        session = request.dbsession
+        ids = list(session.scalars(select(Policy.collection_id)))
+        gone = set(ids) - live_collections(session, ids)
+        if gone:
+            session.execute(delete(Policy).where(Policy.collection_id.in_(gone)))
+            log.info("files: sweep: the policies of %d deleted collections removed", len(gone))
 
 
 def _record_pairs(session: Any, after: tuple[str, str] | None) -> list[tuple[str, str]]:
