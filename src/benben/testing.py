@@ -30,6 +30,7 @@ with warnings.catch_warnings():
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
@@ -59,6 +60,7 @@ __all__ = [
     "Backends",
     "SessionBackends",
     "auth_headers",
+    "committed_session",
     "create_user",
     "eventually",
     "feed_settled",
@@ -205,6 +207,25 @@ def app(make_app: Callable[..., webtest.TestApp]) -> webtest.TestApp:
 @pytest.fixture
 def registry(app: webtest.TestApp) -> Any:
     return app.app.registry
+
+
+@contextmanager
+def committed_session(registry: Any) -> Iterator[Session]:
+    """A session of the app whose transaction commits on exit (aborts on an exception): for
+    arranging rows behind the API's back, or reading them, in a test."""
+    from benben.db import get_tm_session, session_factory
+
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    session = get_tm_session(session_factory(registry), manager)
+    try:
+        yield session
+        manager.commit()
+    except BaseException:
+        manager.abort()
+        raise
+    finally:
+        session.close()
 
 
 @pytest.fixture

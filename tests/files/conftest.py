@@ -129,3 +129,13 @@ def backend_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
         secret_access_key=SECRET_ACCESS_KEY,
         addressing_style="path",
     )
+
+
+@pytest.fixture
+def who(app: webtest.TestApp) -> Any:
+    """files_support's people, logged in, and alice's record books/dune to attach files to."""
+    from files_support import create_record, people
+
+    found = people(app)
+    create_record(app, found.alice)
+    return found

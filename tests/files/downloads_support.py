@@ -6,80 +6,26 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import transaction
-import webtest
+import files_support
 
-from benben.testing_auth import add_user, bearer, login
+from benben.testing import committed_session
 
 ANONYMOUS: dict[str, str] = {}
 
 
-@dataclass
-class People:
-    """An administrator and three ordinary users, logged in: alice owns what the tests make,
-    bob is given read access where a test says so, carol is a stranger."""
-
-    admin: dict[str, str]
-    alice: dict[str, str]
-    bob: dict[str, str]
-    carol: dict[str, str]
-    ids: dict[str, str]
+# The people and records of the files tests: files_support's.
+People, people, create_record = (
+    files_support.People,
+    files_support.people,
+    files_support.create_record,
+)
 
 
-def people(app: webtest.TestApp) -> People:
-    registry = app.app.registry
-    ids = {
-        "root": add_user(registry, "root", is_admin=True),
-        "alice": add_user(registry, "alice"),
-        "bob": add_user(registry, "bob"),
-        "carol": add_user(registry, "carol"),
-    }
-    headers = {name: bearer(login(app, name)["access_token"]) for name in ids}
-    return People(headers["root"], headers["alice"], headers["bob"], headers["carol"], ids)
-
-
-def create_record(
-    app: webtest.TestApp,
-    headers: dict[str, str],
-    cid: str = "books",
-    rid: str = "dune",
-    *,
-    collection_permissions: dict[str, list[str]] | None = None,
-    record_permissions: dict[str, list[str]] | None = None,
-) -> None:
-    """The collection (unless it exists) and a record in it."""
-    body: dict[str, Any] = {"id": cid}
-    if collection_permissions:
-        body["permissions"] = collection_permissions
-    if app.get(f"/api/v1/collections/{cid}", headers=headers, expect_errors=True).status_int == 404:
-        app.post_json("/api/v1/collections", body, headers=headers, status=201)
-    record: dict[str, Any] = {"data": {"title": rid}}
-    if record_permissions:
-        record["permissions"] = record_permissions
-    app.put_json(f"/api/v1/collections/{cid}/records/{rid}", record, headers=headers, status=201)
-
-
-@contextmanager
-def session_of(registry: Any) -> Iterator[Any]:
-    """A database session whose transaction commits on exit."""
-    from benben.db import get_tm_session, session_factory
-
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    session = get_tm_session(session_factory(registry), manager)
-    try:
-        yield session
-        manager.commit()
-    except BaseException:
-        manager.abort()
-        raise
-    finally:
-        session.close()
+# A session committed on exit: benben.testing's.
+session_of = committed_session
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,13 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import transaction
 import webtest
 
+from benben.testing import committed_session
 from benben.testing_auth import add_user, bearer, login
 
 ANONYMOUS: dict[str, str] = {}
@@ -202,22 +200,8 @@ def set_policy(
     return app.put_json(url, policy, headers=headers, status=status, expect_errors=True).json
 
 
-@contextmanager
-def session_of(registry: Any) -> Iterator[Any]:
-    """A database session whose transaction commits on exit."""
-    from benben.db import get_tm_session, session_factory
-
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    session = get_tm_session(session_factory(registry), manager)
-    try:
-        yield session
-        manager.commit()
-    except BaseException:
-        manager.abort()
-        raise
-    finally:
-        session.close()
+# A session committed on exit: benben.testing's.
+session_of = committed_session
 
 
 def attachment_rows(registry: Any, cid: str = "books") -> dict[tuple[str, str], dict[str, Any]]:

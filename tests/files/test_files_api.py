@@ -20,13 +20,6 @@ from files_support import (
 )
 
 
-@pytest.fixture
-def who(app: webtest.TestApp) -> People:
-    found = people(app)
-    create_record(app, found.alice)
-    return found
-
-
 def test_list_pages_sorted_by_name(app: webtest.TestApp, who: People) -> None:
     for name in ("c.txt", "a.txt", "b.txt"):
         upload_raw(app, who.alice, name.encode(), name=name)

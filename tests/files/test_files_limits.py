@@ -8,7 +8,6 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 import webtest
 from files_support import (
     EXE,
@@ -23,13 +22,6 @@ from files_support import (
     upload_form,
     upload_raw,
 )
-
-
-@pytest.fixture
-def who(app: webtest.TestApp) -> People:
-    found = people(app)
-    create_record(app, found.alice)
-    return found
 
 
 def test_max_file_size_by_content_length(

@@ -14,7 +14,6 @@ from files_support import (
     attachments_url,
     blob_rows,
     create_record,
-    people,
     png_bytes,
     read_object,
     set_policy,
@@ -25,13 +24,6 @@ from files_support import (
 )
 
 from benben.testing import feed_settled
-
-
-@pytest.fixture
-def who(app: webtest.TestApp) -> People:
-    found = people(app)
-    create_record(app, found.alice)
-    return found
 
 
 def record(app: webtest.TestApp, headers: dict[str, str], rid: str = "dune") -> Any:

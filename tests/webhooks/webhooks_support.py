@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import transaction
 import webtest
 from standardwebhooks import Webhook
 
+from benben.testing import committed_session
 from benben.testing_auth import add_user, bearer, login
 
 LOOPBACK = "127.0.0.0/8 ::1/128"
@@ -54,22 +54,8 @@ def create_webhook(
     return app.post_json("/api/v1/webhooks", body, headers=headers, status=status).json
 
 
-@contextmanager
-def session_of(registry: Any) -> Iterator[Any]:
-    """A database session whose transaction commits on exit."""
-    from benben.db import get_tm_session, session_factory
-
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    session = get_tm_session(session_factory(registry), manager)
-    try:
-        yield session
-        manager.commit()
-    except BaseException:
-        manager.abort()
-        raise
-    finally:
-        session.close()
+# A session committed on exit: benben.testing's.
+session_of = committed_session
 
 
 def add_delivery(
