@@ -19,6 +19,10 @@ from benben.core_settings import CORE_SETTINGS
 from benben.events.event import EVENT_TYPES
 from benben.testing import run_queued_tasks
 from benben.worker.builtin import BUILTIN_TASKS
+from benben_files.cleanup import TASK as FILES_CLEANUP_TASK
+from benben_files.settings import SETTINGS as FILES_SETTINGS
+from benben_files.sweep import TASK as FILES_SWEEP_TASK
+from benben_files.thumbnails import TASK as FILES_THUMBNAILS_TASK
 from benben_webhooks.schedule import RETRY_SCHEDULE
 from benben_webhooks.settings import SETTINGS as WEBHOOKS_SETTINGS
 from benben_webhooks.tasks import FANOUT_TASK, SEND_TASK
@@ -133,8 +137,9 @@ _CALL = re.compile(r"`(?:config\.)?([a-z_]+)\(")
 
 
 def test_every_setting_and_task_cited_exists() -> None:
-    settings = {s.name for s in (*CORE_SETTINGS, *WEBHOOKS_SETTINGS)}
+    settings = {s.name for s in (*CORE_SETTINGS, *WEBHOOKS_SETTINGS, *FILES_SETTINGS)}
     tasks = {*BUILTIN_TASKS, FANOUT_TASK, SEND_TASK}
+    tasks |= {FILES_CLEANUP_TASK, FILES_SWEEP_TASK, FILES_THUMBNAILS_TASK}
     cited = {(page, name) for page, text in pages().items() for name in _SETTING.findall(text)}
     assert len(cited) > 20
     other = {"benben.plugin", "benben.chat.url"}  # the module, the example plugin's own setting

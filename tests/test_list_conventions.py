@@ -90,6 +90,10 @@ def _build(backends: Backends) -> World:
     ]  # fmt: skip
     for _ in range(3):
         app.post(f"/api/v1/webhooks/{hooks[0]}/test", headers=headers)
+    app.put_json("/api/v1/collections/c2/records/r1", {"data": {}}, headers=headers)
+    for name in ("b.txt", "c.txt", "a.txt"):
+        url = f"/api/v1/collections/c2/records/r1/attachments?name={name}"
+        app.post(url, name.encode(), headers={**headers, "Content-Type": "text/plain"})
     cases = {
         "/api/v1/webhooks": Case("/api/v1/webhooks", ("created_at", "url")),
         "/api/v1/webhooks/{id}/deliveries": Case(
@@ -106,6 +110,9 @@ def _build(backends: Backends) -> World:
         ),
         "/api/v1/collections/{cid}/records": Case(
             "/api/v1/collections/c1/records", ("id", "last_modified"), ("_nosuch",)
+        ),
+        "/api/v1/collections/{cid}/records/{rid}/attachments": Case(
+            "/api/v1/collections/c2/records/r1/attachments", ("name",)
         ),
         "/api/v1/collections/{cid}/history": Case(
             "/api/v1/collections/c1/history", ("id", "timestamp")

@@ -116,8 +116,11 @@ def test_every_metric_is_exported_with_its_type(app):
         "process_resident_memory_bytes": "gauge",
     }
     assert {name: families[name].type for name in expected} == expected
-    # Counters of our own carry no *_created series.
-    assert not [name for name in families if name.startswith("benben_") and "created" in name]
+    # Core's counters carry no *_created series (counted without prometheus_client's Counter,
+    # off the request's hot path). Plugins' metrics are prometheus_client's own, _created and
+    # all: the files plugin's count uploads, where a lock costs nothing next to the bytes.
+    core = [name for name in families if name.startswith("benben_")]
+    assert not [name for name in core if "created" in name and "_files_" not in name]
 
 
 def test_openmetrics_when_asked(app):

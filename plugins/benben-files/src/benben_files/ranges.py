@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 MAX_RANGES = 16
-_RANGE_SPEC = re.compile(r"^(\d*)-(\d*)$")
+_RANGE_SPEC = re.compile(r"(\d*)-(\d*)")
 # RFC 9110 entity-tag: optional W/, then a quoted string of etagc (no quote, no space).
 _ENTITY_TAG = re.compile(r'\s*(\*|(?:W/)?"[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
 
@@ -122,7 +122,7 @@ def parse_range(header: str, size: int) -> tuple[ByteRange, ...] | None:
         return None
     wanted: list[tuple[int, int]] = []
     for spec in specs.split(","):
-        match = _RANGE_SPEC.match(spec.strip())
+        match = _RANGE_SPEC.fullmatch(spec.strip())
         if match is None:
             return None
         first, last = match.groups()
