@@ -60,3 +60,21 @@ def test_serving_another_embedded_database_than_last_time_is_pointed_out(tmp_pat
     # The same one again: nothing to point out.
     again = start_banner(SimpleNamespace(settings=settings(tmp_path)), "http://127.0.0.1:1")
     assert not any("note:" in line for line in again)
+
+
+def test_the_console_is_listed_when_it_is_served(make_app):
+    from benben.landing import ADMIN_CONSOLE_ROUTE
+
+    plain = make_app({"benben.plugins.disabled": "console"}).app.registry
+    assert "console" not in _names(start_banner(plain, "http://127.0.0.1:1"))
+
+    def console(config):
+        config.add_route(ADMIN_CONSOLE_ROUTE, "/admin/")
+
+    registry = make_app({"benben.plugins.disabled": "console"}, include=console).app.registry
+    lines = start_banner(registry, "http://127.0.0.1:1")
+    assert "  console   http://127.0.0.1:1/admin/" in lines
+
+
+def _names(lines):
+    return {line.split()[0] for line in lines if line.startswith("  ")}

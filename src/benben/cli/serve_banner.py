@@ -21,8 +21,10 @@ def start_banner(registry: Any, base_url: str) -> list[str]:
     database's directory for the other commands (:mod:`benben.cli.datadir`)."""
     settings = registry.settings if registry is not None else {}
     base = (settings.get("benben.public_url") or base_url).rstrip("/")
-    rows = [
-        ("home", f"{base}/"),
+    rows = [("home", f"{base}/")]
+    if _has_console(registry):
+        rows.append(("console", f"{base}/admin/"))
+    rows += [
         ("API", f"{base}/api/v1/"),
         ("API docs", f"{base}/api/v1/docs"),
         ("OpenAPI", f"{base}/api/v1/openapi.json"),
@@ -44,6 +46,18 @@ def start_banner(registry: Any, base_url: str) -> list[str]:
             record_data_dir(database.parent)
     width = max(len(name) for name, _ in rows)
     return [f"  {name.ljust(width)}  {value}" for name, value in rows] + notes
+
+
+def _has_console(registry: Any) -> bool:
+    """Whether the admin console (a plugin, route ``admin.console``) is served."""
+    if not hasattr(registry, "queryUtility"):
+        return False
+    from pyramid.interfaces import IRoutesMapper
+
+    from benben.landing import ADMIN_CONSOLE_ROUTE
+
+    mapper = registry.queryUtility(IRoutesMapper)
+    return mapper is not None and mapper.get_route(ADMIN_CONSOLE_ROUTE) is not None
 
 
 def _describe_cache(settings: Any) -> str:
