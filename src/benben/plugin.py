@@ -54,6 +54,10 @@ Directives added to the Configurator by Benben (core uses them too):
 - ``config.add_body_limit(path_regex, limit)``: bodies of the matching paths (uploads) may be
   ``limit`` bytes instead of ``benben.security.max_body_size``; they are streamed to the view,
   which counts a body of unknown length itself, and not copied for retries.
+- ``config.add_admin_page(name, title, module, icon="bi-puzzle", order=100, admin_only=False)``:
+  a page of the admin console (``/admin/plugins/<name>``): ``module`` is the path of an ES
+  module the plugin serves (its own static view) exporting ``render(root, ctx)``; see
+  docs/console.md.  Callable whether or not the console is enabled.
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
@@ -92,6 +96,7 @@ from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.router import Router
 
+from benben.admin_pages import AdminPage, admin_pages
 from benben.cache.service import ICacheService
 from benben.cli.common import CommandError, add_ini_argument
 from benben.deprecation import Deprecation
@@ -137,6 +142,7 @@ __all__ = [
     "READ",
     "START",
     "WRITE",
+    "AdminPage",
     "Base",
     "CollectionContext",
     "CommandError",
@@ -164,6 +170,7 @@ __all__ = [
     "TaskContext",
     "TaskFunction",
     "add_ini_argument",
+    "admin_pages",
     "advance_consumer",
     "as_bool",
     "as_choice",

@@ -4,7 +4,8 @@
   static assets (Bootstrap and bootstrap-icons vendored, the console's own ES modules);
 - :mod:`.session_api`: ``/admin/session`` login, refresh and logout, the refresh token in an
   ``HttpOnly`` cookie;
-- :mod:`.pages`: the ``config.add_admin_page(...)`` directive other plugins add pages with.
+- the pages other plugins add with ``config.add_admin_page(...)`` (core's directive), listed in
+  the navigation from ``admin_pages(registry)``.
 
 The console itself is a client of the API: everything it shows or changes goes through
 ``/api/v1`` with the logged-in user's permissions.
@@ -14,10 +15,9 @@ from __future__ import annotations
 
 from benben.plugin import Configurator, PluginMetadata, Setting, as_bool, plugin_settings
 
-from .pages import AdminPage, add_admin_page, admin_pages
 from .session_api import SECURE_COOKIE_KEY
 
-__all__ = ["AdminPage", "add_admin_page", "admin_pages", "benben_plugin", "includeme"]
+__all__ = ["benben_plugin", "includeme"]
 
 benben_plugin = PluginMetadata(
     description="The web console: data, accounts, tokens and plugins' pages at /admin/.",
@@ -39,6 +39,5 @@ benben_plugin = PluginMetadata(
 
 def includeme(config: Configurator) -> None:
     config.registry[SECURE_COOKIE_KEY] = plugin_settings(config)["secure_cookie"]
-    config.add_directive("add_admin_page", add_admin_page)
     config.include(".shell")
     config.include(".session_api")

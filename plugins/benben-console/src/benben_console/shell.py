@@ -20,9 +20,7 @@ from typing import Any
 
 from pyramid.response import Response as PyramidResponse
 
-from benben.plugin import Configurator, Request, core_version, enabled_plugins
-
-from .pages import admin_pages
+from benben.plugin import Configurator, Request, admin_pages, core_version, enabled_plugins
 
 __all__ = ["STATIC_DIR", "includeme", "shell_view", "static_version"]
 

@@ -1,9 +1,11 @@
-"""``config.add_admin_page(...)``: a plugin's page in the console's navigation.
+"""``config.add_admin_page(...)``: a plugin's page in the admin console's navigation.
 
-A page is an ES module the plugin serves itself (its own static view); the console lists it in
-its navigation and routes ``/admin/plugins/<name>`` to it, calling the module's
-``export async function render(root, ctx)``.  Two plugins adding one page name conflict at
-commit (Pyramid's conflict detection names both), as two routes of one name do.
+A page is an ES module the plugin serves itself (its own static view); the console (the bundled
+``console`` plugin) lists it in its navigation and routes ``/admin/plugins/<name>`` to it,
+calling the module's ``export async function render(root, ctx)``.  Core owns the directive so
+that any plugin may call it whatever the include order, and with the console disabled (the
+pages are then listed by nobody).  Two plugins adding one page name conflict at commit
+(Pyramid's conflict detection names both), as two routes of one name do.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benben.plugin import ConfigurationError, Configurator, Registry, current_plugin
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.registry import Registry
 
-__all__ = ["PAGES_KEY", "AdminPage", "add_admin_page", "admin_pages"]
+from benben.plugins.installed import including_plugin
 
-PAGES_KEY = "benben_console.pages"
+__all__ = ["PAGES_KEY", "AdminPage", "add_admin_page", "admin_pages", "includeme"]
+
+PAGES_KEY = "benben.admin_pages"
 # Page names are URL segments: /admin/plugins/<name>.
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _ICON = re.compile(r"bi-[a-z0-9-]{1,60}")
@@ -86,19 +92,21 @@ def add_admin_page(
         raise ConfigurationError(f"add_admin_page {name!r}: order must be an integer")
     if not isinstance(admin_only, bool):
         raise ConfigurationError(f"add_admin_page {name!r}: admin_only must be True or False")
-    try:
-        owner = current_plugin(config).name
-    except ConfigurationError:  # a test's or an application's own include: no plugin
-        owner = ""
+    plugin = including_plugin(config.registry)
+    owner = plugin.name if plugin is not None else ""  # "": a test's or an app's own include
     page = AdminPage(name, title.strip(), module, icon, order, admin_only, owner)
 
     def register() -> None:
         config.registry.setdefault(PAGES_KEY, {})[name] = page
 
-    config.action(("benben-console-admin-page", name), register)
+    config.action(("benben.admin_page", name), register)
 
 
 def admin_pages(registry: Registry) -> list[AdminPage]:
     """The plugin pages, in navigation order."""
     pages = registry.get(PAGES_KEY, {}).values()
     return sorted(pages, key=lambda p: (p.order, p.title.lower(), p.name))
+
+
+def includeme(config: Configurator) -> None:
+    config.add_directive("add_admin_page", add_admin_page)
