@@ -423,6 +423,18 @@ export interface Me {
   credential: "jwt" | "api_token";
 }
 
+export interface SetupState {
+  /** No user exists yet. */
+  needed: boolean;
+}
+
+export interface SetupRequest {
+  token: string;
+  username: string;
+  password: string;
+  email?: string | null;
+}
+
 export interface ApiToken {
   id: string;
   name: string;

@@ -29,15 +29,26 @@ from sqlalchemy.orm import Session
 from benben.accounts.models import User
 from benben.accounts.validation import ConflictError, InvalidInputError
 
-__all__ = ["any_user_id", "bootstrap_first_admin", "missing_table", "on_application_created"]
+__all__ = [
+    "FIRST_ADMIN_KEY",
+    "any_user_id",
+    "bootstrap_first_admin",
+    "missing_table",
+    "on_application_created",
+]
 
 log = logging.getLogger(__name__)
 # SQLite answers a write that lost a race with "database is locked": look again, a few times.
 _ATTEMPTS = 3
 
 
+# What the start-up found ("hint": no user yet), for benben serve's banner (a setup URL).
+FIRST_ADMIN_KEY = "benben.accounts.first_admin"
+
+
 def on_application_created(event: IApplicationCreated) -> None:
-    bootstrap_first_admin(event.app.registry)
+    registry = event.app.registry
+    registry[FIRST_ADMIN_KEY] = bootstrap_first_admin(registry)
 
 
 def bootstrap_first_admin(registry: Registry) -> str:

@@ -22,12 +22,12 @@ RATELIMIT_GROUP = "auth"
 
 
 def includeme(config: Configurator) -> None:
-    from . import api_tokens, views
+    from . import api_tokens, setup, views
 
-    for service in (views.login, views.refresh, views.logout, views.me):
+    for service in (views.login, views.refresh, views.logout, views.me, setup.setup):
         config.add_cornice_service(service)
     # Credential-handling routes share the stricter "auth" limit; me and tokens are ordinary.
-    for service in (views.login, views.refresh, views.logout):
+    for service in (views.login, views.refresh, views.logout, setup.setup):
         config.set_ratelimit_group(service.name, RATELIMIT_GROUP)
     config.add_cornice_service(api_tokens.tokens)
     config.add_cornice_service(api_tokens.token_item)

@@ -24,6 +24,13 @@ def start_banner(registry: Any, base_url: str) -> list[str]:
     rows = [("home", f"{base}/")]
     if _has_console(registry):
         rows.append(("console", f"{base}/admin/"))
+        # Imported here: the other commands need neither (nor their imports).
+        from benben.accounts.bootstrap import FIRST_ADMIN_KEY
+        from benben.auth.setup import setup_url
+
+        if registry.get(FIRST_ADMIN_KEY) == "hint":
+            # No user yet: where the newcomer creates the first administrator.
+            rows.append(("setup", setup_url(registry, base)))
     rows += [
         ("API", f"{base}/api/v1/"),
         ("API docs", f"{base}/api/v1/docs"),

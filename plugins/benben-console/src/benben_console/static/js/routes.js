@@ -5,6 +5,7 @@
 export const ROUTES = [
   { path: "", module: "./pages/home.js", title: "Home" },
   { path: "login", module: "./pages/login.js", title: "Log in", public: true },
+  { path: "setup", module: "./pages/setup.js", title: "Set up", public: true },
   // The data pages (helper C2's modules).
   { path: "collections", module: "./pages/collections.js", title: "Collections" },
   { path: "collections/:cid", module: "./pages/collection.js", title: "Collection" },

@@ -1,6 +1,6 @@
 // The login page: username or email and password, errors next to the fields; a successful login
 // goes to ?next= (a path of the console only) or home.
-import { h, icon } from "../components/dom.js";
+import { alertBox, h, icon } from "../components/dom.js";
 import { field, formError, onSubmit } from "../components/forms.js";
 
 export async function render(root, ctx) {
@@ -23,6 +23,24 @@ export async function render(root, ctx) {
     const safe = next && next.startsWith(ctx.config.base) && !next.startsWith("//") ? next : ctx.config.base;
     await ctx.onLogin(safe);
   });
+  let needed = false;
+  try {
+    needed = Boolean((await ctx.client.request("GET", "/api/v1/auth/setup"))?.needed);
+  } catch {
+    needed = false; // the hint below still says what to do
+  }
+  if (needed) {
+    root.append(
+      alertBox(
+        "info",
+        "No administrator yet: open the setup link ",
+        h("code", {}, "benben serve"),
+        " printed (",
+        h("code", {}, "…/admin/setup#…"),
+        ").",
+      ),
+    );
+  }
   root.append(
     form,
     h(
