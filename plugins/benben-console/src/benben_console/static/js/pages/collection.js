@@ -92,7 +92,7 @@ function settingsForm(ctx, collection, canWrite) {
 /** Dotted paths as removable chips; each gets an index of the collection's records. */
 function indexedFields(ctx, collection, canWrite) {
   let fields = [...(collection.indexed_fields || [])];
-  const list = h("div", { class: "d-flex flex-wrap gap-1 mb-2", role: "list", aria: { label: "Indexed fields" } });
+  const list = h("div", { class: "mb-2" });
   const status = h("div", { class: "small mt-1", role: "status", aria: { live: "polite" } });
   const inputId = uid("indexed");
   const input = h("input", { id: inputId, class: "form-control form-control-sm", placeholder: "price or author.name", autocomplete: "off", spellcheck: "false" });
@@ -100,17 +100,21 @@ function indexedFields(ctx, collection, canWrite) {
     clear(
       list,
       fields.length
-        ? fields.map((f) =>
+        ? h(
+            "ul",
+            { class: "list-unstyled d-flex flex-wrap gap-1 mb-0", aria: { label: "Indexed fields" } },
+            fields.map((f) =>
             h(
-              "span",
-              { role: "listitem", class: "badge rounded-pill text-bg-light border d-inline-flex align-items-center gap-1 bb-chip" },
+              "li",
+              { class: "badge rounded-pill text-bg-light border d-inline-flex align-items-center gap-1 bb-chip" },
               h("code", {}, f),
               canWrite
                 ? h("button", { type: "button", class: "btn btn-sm btn-link p-0 text-body", aria: { label: `Remove ${f}` }, onclick: () => save(fields.filter((x) => x !== f)) }, icon("bi-x-lg"))
                 : null,
             ),
+            ),
           )
-        : h("span", { class: "text-body-secondary small" }, "None: filters and sorts read the whole collection."),
+        : h("p", { class: "text-body-secondary small mb-0" }, "None: filters and sorts read the whole collection."),
     );
   const save = async (next) => {
     try {

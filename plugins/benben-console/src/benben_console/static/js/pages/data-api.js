@@ -110,12 +110,11 @@ export function listAttachments(client, cid, rid) {
   return client.request("GET", attachmentsPath(cid, rid), { query: { _limit: "1000" } });
 }
 
-export function uploadAttachment(client, cid, rid, file) {
-  return client.request("POST", attachmentsPath(cid, rid), {
-    body: file,
-    query: { name: file.name },
-    headers: { "Content-Type": file.type || "application/octet-stream" },
-  });
+/** Upload a File: POST (409 when the name is taken), or PUT at its name to replace. */
+export function uploadAttachment(client, cid, rid, file, { replace = false } = {}) {
+  const headers = { "Content-Type": file.type || "application/octet-stream" };
+  if (replace) return client.request("PUT", `${attachmentsPath(cid, rid)}/${enc(file.name)}`, { body: file, headers });
+  return client.request("POST", attachmentsPath(cid, rid), { body: file, query: { name: file.name }, headers });
 }
 
 export function deleteAttachment(client, cid, rid, name) {

@@ -93,7 +93,13 @@ export function attachmentsSection({ client, cid, rid, canWrite = true, onChange
       let result = null;
       for (const file of files) {
         clear(status, h("p", { class: "small" }, `Uploading ${file.name}…`));
-        result = await api.uploadAttachment(client, cid, rid, file);
+        try {
+          result = await api.uploadAttachment(client, cid, rid, file);
+        } catch (error) {
+          if (error.status !== 409) throw error;
+          if (!(await confirmDialog("Replace the file?", `This record already has a file named ${file.name}. Replace it?`, { confirmText: "Replace", kind: "primary" }))) continue;
+          result = await api.uploadAttachment(client, cid, rid, file, { replace: true });
+        }
       }
       clear(status, h("p", { class: "text-success small" }, `${files.length} file${files.length === 1 ? "" : "s"} uploaded.`));
       fileInput.value = "";

@@ -65,7 +65,7 @@ export function historyTimeline({ client, cid, rid = null, query = {}, currentVe
         h(
           "div",
           { class: "d-flex flex-wrap gap-2 align-items-center mb-1" },
-          h("h3", { class: "h6 mb-0", id: headingId }, h("span", { class: ["badge", ACTION_CLASS[entry.action] || "text-bg-secondary", "me-1"] }, entry.action), what),
+          h("h2", { class: "h6 mb-0", id: headingId }, h("span", { class: ["badge", ACTION_CLASS[entry.action] || "text-bg-secondary", "me-1"] }, entry.action), what),
           h("span", { class: "small text-body-secondary" }, "by ", who, " · ", h("time", { datetime: new Date(entry.timestamp).toISOString() }, formatDate(entry.timestamp))),
           entry.timestamp === currentVersion ? h("span", { class: "badge text-bg-light border" }, "current version") : null,
           canRestore

@@ -137,13 +137,9 @@ export function permissionsEditor({ client, kinds, permissions, canEdit = true, 
           { class: "bb-permission-row", dataset: { permission: kind } },
           h("div", { class: "fw-semibold" }, label),
           h("div", { class: "form-text mt-0 mb-1" }, help),
-          h(
-            "div",
-            { class: "d-flex flex-wrap gap-1", role: "list", aria: { label: `${label} principals` } },
-            state[kind].length
-              ? state[kind].map((p) => h("span", { role: "listitem" }, chip(kind, p)))
-              : h("span", { class: "text-body-secondary small" }, "Nobody besides the creator and administrators"),
-          ),
+          state[kind].length
+            ? h("ul", { class: "list-unstyled d-flex flex-wrap gap-1 mb-0", aria: { label: `${label} principals` } }, state[kind].map((p) => h("li", {}, chip(kind, p))))
+            : h("p", { class: "text-body-secondary small mb-0" }, "Nobody besides the creator and administrators"),
           canEdit ? adder(kind, label) : null,
         ),
       ),
