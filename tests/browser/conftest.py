@@ -10,14 +10,12 @@ from typing import Any
 import pytest
 from browser_support import (
     CHROMIUM,
-    CSP_LISTENER,
-    TIMEOUT_MS,
     BrowserReport,
     LiveServer,
-    attach,
     axe_violations,
     chromium_missing,
     launch_args,
+    new_context,
     path_of,
 )
 
@@ -47,21 +45,33 @@ def live(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Liv
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def axe_coverage(request: pytest.FixtureRequest) -> Iterator[tuple[set[str], set[str]]]:
+    """The console pages the module's tests showed, and those axe-core checked: every page shown
+    must be checked by one of the module's tests (not by each: a login on the way to a test's
+    page is checked once). Not when only some tests run (-k, a node id): they may skip the one
+    that checks."""
+    visited: set[str] = set()
+    checked: set[str] = set()
+    yield visited, checked
+    selected = request.config.getoption("keyword") or any(
+        "::" in arg for arg in request.config.args
+    )
+    unchecked = sorted(visited - checked)
+    if unchecked and not selected:
+        pytest.fail(f"pages shown but never checked by axe-core: {unchecked}", pytrace=False)
+
+
 @pytest.fixture
-def report() -> BrowserReport:
-    return BrowserReport()
-
-
-def new_context(browser: Any, live: LiveServer, report: BrowserReport, **options: Any) -> Any:
-    """A browser context reporting CSP violations to ``report`` (no bypass_csp: the console's
-    policy is what is tested)."""
-    options.setdefault("viewport", {"width": 1280, "height": 800})
-    context = browser.new_context(base_url=live.url, **options)
-    context.set_default_timeout(TIMEOUT_MS)
-    context.expose_binding("__benbenCspViolation", report.on_csp_violation)
-    context.add_init_script(CSP_LISTENER)
-    context.on("page", lambda page: attach(page, report))
-    return context
+def report(axe_coverage: tuple[set[str], set[str]]) -> Iterator[BrowserReport]:
+    """What the browser reported during the test, in any of its pages: anything fails it."""
+    report = BrowserReport()
+    yield report
+    axe_coverage[0].update(report.visited)
+    axe_coverage[1].update(report.checked)
+    problems = report.problems()
+    if problems:
+        pytest.fail("the browser reported:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture
@@ -72,23 +82,20 @@ def context(browser: Any, live: LiveServer, report: BrowserReport) -> Iterator[A
 
 
 @pytest.fixture
-def page(context: Any, report: BrowserReport) -> Iterator[Any]:
-    """A page of the test's context; what the browser reported fails the test at teardown."""
-    page = context.new_page()
-    yield page
-    problems = report.problems()
-    if problems:
-        pytest.fail("the browser reported:\n" + "\n".join(problems), pytrace=False)
+def page(context: Any) -> Any:
+    return context.new_page()
 
 
 @pytest.fixture
 def axe(report: BrowserReport) -> Callable[..., None]:
-    """``axe(page)``: zero axe-core violations on the page as it is now (wait for it to render
-    first); the path counts as checked."""
+    """``axe(page, label)``: axe-core on the page as it is now (wait for it to render first). Its
+    findings fail the test at teardown, with those of every other page the test visits, so that
+    one run lists them all; the path counts as checked."""
 
     def check(page: Any, label: str = "") -> None:
         found = axe_violations(page)
         report.checked.add(path_of(page.url))
-        assert found is None, f"axe-core on {label or page.url}:\n{found}"
+        if found is not None:
+            report.accessibility.append(f"axe-core on {label or page.url}:\n{found}")
 
     return check
