@@ -99,3 +99,19 @@ def axe(report: BrowserReport) -> Callable[..., None]:
             report.accessibility.append(f"axe-core on {label or page.url}:\n{found}")
 
     return check
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The browser timings (test_browser_timing.py) in the summary, with or without -s: they are
+    reported, not asserted. user_properties travel from xdist's workers with the reports."""
+    lines = [
+        f"{report.nodeid}: {value}"
+        for report in terminalreporter.stats.get("passed", [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "browser timing"
+    ]
+    if lines:
+        terminalreporter.section("browser timing")
+        for line in lines:
+            terminalreporter.write_line(line)
