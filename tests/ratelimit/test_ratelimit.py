@@ -257,3 +257,20 @@ def test_a_route_s_literal_prefix_is_what_every_matching_path_starts_with(patter
     from benben.ratelimit.tween import _literal_prefix
 
     assert _literal_prefix(pattern) == prefix
+
+
+def test_fixed_files_are_never_limited(limited):
+    app = limited()  # 3/minute
+    for _ in range(6):
+        response = app.get("/client/benben.js")
+        assert "RateLimit-Limit" not in response.headers
+    statuses = [app.get("/api/v1/", expect_errors=True).status_int for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]  # counted from the first: the files were not
+
+
+def test_an_exemption_must_be_a_path_prefix(make_app):
+    from pyramid.exceptions import ConfigurationError
+
+    for prefix in ("/", "static/", "/static"):
+        with pytest.raises(ConfigurationError, match="add_ratelimit_exemption"):
+            make_app(include=lambda config, p=prefix: config.add_ratelimit_exemption(p))

@@ -59,6 +59,7 @@ def includeme(config: Configurator) -> None:
     from benben.rest import Response as Documented
 
     config.add_route(ROUTE, "/client/{name}")
+    config.add_ratelimit_exemption("/client/")  # fixed files, loaded with every console page
     config.add_view(client_file_view, route_name=ROUTE, request_method="GET")
     add_openapi_operation(
         config,

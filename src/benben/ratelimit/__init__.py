@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
-from benben.ratelimit.rules import LIMITS_KEY, ROUTE_GROUPS_KEY, RateLimits, set_ratelimit_group
+from benben.ratelimit.rules import (
+    LIMITS_KEY,
+    ROUTE_GROUPS_KEY,
+    RateLimits,
+    add_ratelimit_exemption,
+    set_ratelimit_group,
+)
 from benben.ratelimit.store import STORE_KEY, build_store
 
 __all__ = ["includeme"]
@@ -25,6 +31,7 @@ def includeme(config: Configurator) -> None:
     config.registry[STORE_KEY] = build_store(settings)
     config.registry[ROUTE_GROUPS_KEY] = {}
     config.add_directive("set_ratelimit_group", set_ratelimit_group)
+    config.add_directive("add_ratelimit_exemption", add_ratelimit_exemption)
     if config.registry[LIMITS_KEY].enabled:
         config.add_tween(
             "benben.ratelimit.tween.ratelimit_tween_factory",

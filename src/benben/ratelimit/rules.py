@@ -14,16 +14,21 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
 __all__ = [
+    "EXEMPTIONS_KEY",
     "GROUP_NAME",
     "LIMITS_KEY",
     "ROUTE_GROUPS_KEY",
     "RateLimits",
+    "add_ratelimit_exemption",
     "parse_limits",
     "set_ratelimit_group",
 ]
 
 LIMITS_KEY = "benben.ratelimit.limits"
 ROUTE_GROUPS_KEY = "benben.ratelimit.route_groups"
+# Prefixes of fixed files (the client, the console's assets: add_ratelimit_exemption), never
+# counted, as /health/ is not: a page of the console loads dozens, and they cost nothing.
+EXEMPTIONS_KEY = "benben.ratelimit.exemptions"
 GROUP_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 
@@ -83,3 +88,20 @@ def set_ratelimit_group(config: Configurator, route_name: str, group: str) -> No
     intr["route_name"] = route_name
     intr["group"] = group
     config.action(("benben.ratelimit.group", route_name), register, introspectables=(intr,))
+
+
+def add_ratelimit_exemption(config: Configurator, path_prefix: str) -> None:
+    """Directive: requests whose path starts with ``path_prefix`` (``/admin/static/``) are never
+    counted: fixed files (scripts, styles, fonts) that a page loads by the dozen."""
+    if not isinstance(path_prefix, str) or not re.fullmatch(r"/[A-Za-z0-9._~/-]*/", path_prefix):
+        raise ConfigurationError(
+            f"add_ratelimit_exemption({path_prefix!r}): a path prefix starting and ending with /"
+        )
+    if path_prefix == "/":
+        raise ConfigurationError("add_ratelimit_exemption('/') would exempt every request")
+    registry = config.registry
+
+    def register() -> None:
+        registry[EXEMPTIONS_KEY] = (*registry.get(EXEMPTIONS_KEY, ()), path_prefix)
+
+    config.action(("benben.ratelimit.exemption", path_prefix), register)

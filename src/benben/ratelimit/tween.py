@@ -35,7 +35,7 @@ from benben.ratelimit.counting import (
     principal_key,
     too_many,
 )
-from benben.ratelimit.rules import LIMITS_KEY, ROUTE_GROUPS_KEY, RateLimits
+from benben.ratelimit.rules import EXEMPTIONS_KEY, LIMITS_KEY, ROUTE_GROUPS_KEY, RateLimits
 
 __all__ = ["ratelimit_tween_factory"]
 
@@ -146,10 +146,11 @@ def ratelimit_tween_factory(handler: Handler, registry: Registry) -> Handler:
     config: RateLimits = registry[LIMITS_KEY]
 
     groups = _Groups(registry, config)
+    exempt = (EXEMPT_PREFIX, *registry.get(EXEMPTIONS_KEY, ()))
 
     def ratelimit_tween(request: Request) -> Response:
         # The undecoded path: an ASCII prefix is the same there, and decoding costs.
-        if request.environ.get("PATH_INFO", "").startswith(EXEMPT_PREFIX):
+        if request.environ.get("PATH_INFO", "").startswith(exempt):
             return handler(request)
         error = _count_this_request(request, config, groups)
         decisions: list[Decision] = request.environ[DECISIONS_ENVIRON_KEY]
