@@ -58,6 +58,8 @@ Directives added to the Configurator by Benben (core uses them too):
   a page of the admin console (``/admin/plugins/<name>``): ``module`` is the path of an ES
   module the plugin serves (its own static view) exporting ``render(root, ctx)``; see
   docs/console.md.  Callable whether or not the console is enabled.
+- ``config.add_ratelimit_exemption(path_prefix)``: requests under the prefix (a plugin's fixed
+  files: ``/myplugin/static/``) never count against rate limits.
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
