@@ -6,7 +6,8 @@
   (:mod:`.api_endpoints`, :mod:`.api_deliveries`);
 - the tables (:mod:`.models`) and their migrations;
 - the delivery itself: fan-out from the change feed, sending, retries, SSRF guard (its tasks
-  are registered by :mod:`.tasks`).
+  are registered by :mod:`.tasks`);
+- the admin console's webhooks page (:mod:`.console_page`).
 
 It uses only ``benben.plugin``, the public plugin API, as any third-party plugin does.
 """
@@ -37,6 +38,7 @@ def includeme(config: Configurator) -> None:
     for service in (*api_endpoints.SERVICES, *api_deliveries.SERVICES):
         config.add_cornice_service(service)
     register_delivery(config)
+    config.include(".console_page")
     config.add_api_capability(
         "webhooks",
         "Signed webhooks (Standard Webhooks) for collections', records' and accounts' events",
