@@ -130,7 +130,12 @@ async function render({ focus = false } = {}) {
       alertBox("danger", error?.title || error?.message || String(error), error?.detail ? ` ${error.detail}` : ""),
     );
   }
-  if (focus && serial === renderSerial) root.focus({ preventScroll: false });
+  if (focus && serial === renderSerial) {
+    // A new page starts at its top; focusing the main element must not scroll it (taller than the
+    // window, it would be aligned under the sticky top bar, hiding the breadcrumb and heading).
+    root.focus({ preventScroll: true });
+    window.scrollTo({ top: 0, left: 0, behavior: "instant" });
+  }
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 // The console's frame: the top bar (menu button on phones, brand, theme toggle, account and
 // logout) and the navigation, an offcanvas panel on small screens and a sidebar from `lg` up
-// (Bootstrap's responsive offcanvas: its data attributes need no script of ours).
+// (Bootstrap's responsive offcanvas, opened and closed by its data attributes).
 import { h, icon, clear } from "./components/dom.js";
 
 const THEME_KEY = "benben-console-theme";
@@ -60,9 +60,12 @@ export function renderLayout(app, { config, session, onLogout }) {
   const admin = session.isAdmin();
   const user = session.user();
   const pluginPages = (config.pages || []).filter((p) => admin || !p.admin_only);
-  const nav = h(
-    "nav",
-    { id: "bb-nav", class: "offcanvas-lg offcanvas-start bb-sidebar border-end", tabindex: "-1", aria: { labelledby: "bb-nav-title" } },
+  // The offcanvas panel is a div holding the <nav>: on phones Bootstrap gives the panel the dialog
+  // role, which a <nav> may not take; it is named only while it is a dialog (a plain div may not
+  // carry a name).
+  const panel = h(
+    "div",
+    { id: "bb-nav", class: "offcanvas-lg offcanvas-start bb-sidebar border-end", tabindex: "-1" },
     h(
       "div",
       { class: "offcanvas-header" },
@@ -70,8 +73,8 @@ export function renderLayout(app, { config, session, onLogout }) {
       h("button", { type: "button", class: "btn-close", dataset: { bsDismiss: "offcanvas", bsTarget: "#bb-nav" }, aria: { label: "Close navigation" } }),
     ),
     h(
-      "div",
-      { class: "offcanvas-body flex-column p-3" },
+      "nav",
+      { class: "offcanvas-body flex-column p-3", aria: { label: "Main" } },
       section("Overview", navLink(base, "bi-house", "Home")),
       section("Data", navLink(`${base}collections`, "bi-collection", "Collections")),
       admin ? section("Accounts", navLink(`${base}users`, "bi-people", "Users"), navLink(`${base}groups`, "bi-diagram-3", "Groups")) : null,
@@ -83,6 +86,8 @@ export function renderLayout(app, { config, session, onLogout }) {
       ),
     ),
   );
+  panel.addEventListener("show.bs.offcanvas", () => panel.setAttribute("aria-labelledby", "bb-nav-title"));
+  panel.addEventListener("hidden.bs.offcanvas", () => panel.removeAttribute("aria-labelledby"));
   const logout = h(
     "button",
     { type: "button", class: "btn btn-outline-secondary btn-sm", id: "logout", onclick: onLogout },
@@ -113,10 +118,10 @@ export function renderLayout(app, { config, session, onLogout }) {
     ),
   );
   const main = h("main", { id: "main", class: "bb-main flex-grow-1 p-3 p-lg-4", tabindex: "-1" });
-  clear(app, header, h("div", { class: "bb-body d-flex" }, nav, main));
+  clear(app, header, h("div", { class: "bb-body d-flex" }, panel, main));
 
   const update = (pathname) => {
-    for (const a of nav.querySelectorAll("a[data-nav]")) {
+    for (const a of panel.querySelectorAll("a[data-nav]")) {
       const href = a.getAttribute("href");
       const active = href === base ? pathname === base : pathname === href || pathname.startsWith(`${href}/`);
       a.classList.toggle("active", active);
@@ -124,7 +129,7 @@ export function renderLayout(app, { config, session, onLogout }) {
       else a.removeAttribute("aria-current");
     }
     // A link followed on a phone closes the panel.
-    globalThis.bootstrap?.Offcanvas?.getInstance(nav)?.hide();
+    globalThis.bootstrap?.Offcanvas?.getInstance(panel)?.hide();
   };
   return { main, update };
 }

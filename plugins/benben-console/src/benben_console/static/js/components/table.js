@@ -17,7 +17,8 @@ export function dataTable({ caption, columns, rows = [], empty = "Nothing here y
     tbody,
   );
   const emptyEl = h("p", { class: "text-body-secondary my-3" }, empty);
-  const wrapper = h("div", { class: "table-responsive" }, table, emptyEl);
+  // A region one can tab to: a table wider than the screen scrolls with the keyboard too.
+  const wrapper = h("div", { class: "table-responsive", tabindex: 0, role: "region", aria: { label: caption } }, table, emptyEl);
   const addRows = (more) => {
     for (const row of more) {
       tbody.append(h("tr", {}, columns.map((c) => h("td", { class: c.class }, c.render(row)))));

@@ -116,7 +116,7 @@ export function attachmentsSection({ client, cid, rid, canWrite = true, onChange
   return h(
     "div",
     { class: "bb-attachments" },
-    h("div", { class: "table-responsive" }, table),
+    h("div", { class: "table-responsive", tabindex: 0, role: "region", aria: { label: "Attachments of this record" } }, table),
     canWrite
       ? h(
           "div",

@@ -124,5 +124,6 @@ export function recordsTable({ caption, columns, state, onSort, selection, onSel
     tbody.replaceChildren(fragment);
     syncSelectAll();
   };
-  return { element: h("div", { class: "table-responsive" }, table), setRows };
+  // Focusable: a table wider than the screen scrolls with the keyboard too.
+  return { element: h("div", { class: "table-responsive", tabindex: 0, role: "region", aria: { label: caption } }, table), setRows };
 }

@@ -22,7 +22,11 @@ export async function render(root, ctx) {
     [collection, record] = await Promise.all([api.getCollection(ctx.client, cid), rid ? api.getRecord(ctx.client, cid, rid) : null]);
   } catch (error) {
     const missing = error.status === 404 ? `No ${collection || !rid ? "record" : "collection or record"} here that you may see.` : error.detail || error.message;
-    clear(root, alertBox("danger", missing, " ", link(`${base}/records`, "Back to the records")));
+    clear(
+      root,
+      h("h1", { class: "h3" }, error.status === 404 ? "Not found" : "This page could not be shown"),
+      alertBox("danger", missing, " ", link(`${base}/records`, "Back to the records")),
+    );
     return;
   }
   const title = collection.title || cid;

@@ -23,7 +23,11 @@ export async function render(root, ctx) {
   try {
     collection = await api.getCollection(ctx.client, cid);
   } catch (error) {
-    clear(root, alertBox("danger", error.status === 404 ? `No collection “${cid}” that you may see.` : error.detail || error.message));
+    clear(
+      root,
+      h("h1", { class: "h3" }, error.status === 404 ? "Not found" : "This page could not be shown"),
+      alertBox("danger", error.status === 404 ? `No collection “${cid}” that you may see.` : error.detail || error.message),
+    );
     return undefined;
   }
   ctx.setTitle(`${collection.title || cid} · records`);
