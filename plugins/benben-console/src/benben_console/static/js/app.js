@@ -90,7 +90,12 @@ async function render({ focus = false } = {}) {
     frame = renderLayout(app, { config, session, onLogout: logout });
     framed = true;
   }
-  const root = frame.main;
+  // Each render draws into an element of its own: a page still awaiting its data when the next
+  // navigation comes (a record reloading itself after a restore) then draws into a detached
+  // element instead of over the newer page.
+  const main = frame.main;
+  const root = h("div", { class: "bb-page" });
+  clear(main, root);
   frame.update(pathname);
   if (!found) found = { route: { module: "./pages/notfound.js", title: "Not found" }, params: {} };
   setTitle(found.route.title);
@@ -133,7 +138,7 @@ async function render({ focus = false } = {}) {
   if (focus && serial === renderSerial) {
     // A new page starts at its top; focusing the main element must not scroll it (taller than the
     // window, it would be aligned under the sticky top bar, hiding the breadcrumb and heading).
-    root.focus({ preventScroll: true });
+    main.focus({ preventScroll: true });
     window.scrollTo({ top: 0, left: 0, behavior: "instant" });
   }
   return undefined;
