@@ -22,6 +22,7 @@ def test_the_home_page_links_to_what_there_is_to_see(app):
     assert response.content_type == "text/html"
     assert response.charset == "utf-8"
     assert links(response.text) == {
+        "Admin console": "http://localhost/admin/",
         "API documentation": "http://localhost/api/v1/docs",
         "OpenAPI document": "http://localhost/api/v1/openapi.json",
         "API root": "http://localhost/api/v1/",

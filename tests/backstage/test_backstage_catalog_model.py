@@ -65,7 +65,7 @@ def test_what_an_instance_serves_is_valid(
     )
     entities = app.get("/backstage/entities").json
     served_yaml = list(yaml.safe_load_all(app.get("/backstage/catalog-info.yaml").text))
-    assert len(entities) == 7  # instance, API, backstage, webhooks, files, notes_, tags
+    assert len(entities) == 8  # instance, API, backstage, console, webhooks, files, notes_, tags
     verdicts = validate_entities(catalog_model, entities + served_yaml)
     assert [v for v in verdicts if not v["ok"]] == []
 

@@ -205,7 +205,14 @@ def test_entities_prints_what_the_instance_serves(
     assert result.code == 0, result.err
     documents = list(yaml.safe_load_all(result.out))
     names = [d["metadata"]["name"] for d in documents]
-    assert names == [NAME, f"{NAME}-api", f"{NAME}-backstage", f"{NAME}-files", f"{NAME}-webhooks"]
+    assert names == [
+        NAME,
+        f"{NAME}-api",
+        f"{NAME}-backstage",
+        f"{NAME}-console",
+        f"{NAME}-files",
+        f"{NAME}-webhooks",
+    ]
     annotations = documents[0]["metadata"]["annotations"]
     assert annotations["backstage.io/kubernetes-id"] == "benben-prod"
     as_json = benben("backstage", "entities", "--json")

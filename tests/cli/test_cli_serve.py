@@ -27,9 +27,14 @@ def test_serve_embedded_defaults_in_the_current_directory(tmp_path, isolated_sta
         assert line.startswith("benben: serving on http://127.0.0.1:")
         assert "(4 threads)" in line
         base = f"http://127.0.0.1:{port_of(line)}"
-        banner = [server.process.stdout.readline().rstrip("\n") for _ in range(8)]
+        banner = [server.process.stdout.readline().rstrip("\n") for _ in range(10)]
+        # No user yet: the console's one-time setup URL (a token derived from the secret).
+        setup = banner.pop(2)
+        assert setup.startswith(f"  setup     {base}/admin/setup#")
+        assert len(setup.rsplit("#", 1)[1]) == 32
         assert banner == [
             f"  home      {base}/",
+            f"  console   {base}/admin/",
             f"  API       {base}/api/v1/",
             f"  API docs  {base}/api/v1/docs",
             f"  OpenAPI   {base}/api/v1/openapi.json",

@@ -44,8 +44,8 @@ INLINE_TYPES: tuple[tuple[str, tuple[str | int, ...]], ...] = (
 )
 # Component names the client uses for something else (its ProblemError is the thrown class).
 RENAMED = {"ProblemError": "ProblemErrorEntry"}
-_SKIPPED = re.compile(r"^Collection_.*_Data$")  # a caller's own collections: not the API's
-_IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_SKIPPED = re.compile(r"Collection_.*_Data")  # a caller's own collections: not the API's
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _IGNORED = {"description", "title", "examples", "example", "format", "pattern", "maxLength",
             "minLength", "maxItems", "minItems", "uniqueItems", "minimum", "maximum", "default",
             "if", "then", "else", "x-benben-sortable"}  # fmt: skip
@@ -79,7 +79,7 @@ def named_schemas(document: dict[str, Any]) -> dict[str, Any]:
     for name, where in INLINE_TYPES:
         named[name] = locate(document, where, named)
     for name, schema in document.get("components", {}).get("schemas", {}).items():
-        if not _SKIPPED.match(name):
+        if not _SKIPPED.fullmatch(name):
             named[RENAMED.get(name, name)] = schema
     return named
 
@@ -153,7 +153,7 @@ class _Writer:
             if isinstance(value, dict) and value.get("description"):
                 text = " ".join(value["description"].split()).replace("*/", "* /")
                 yield f"{indent}/** {text} */\n"
-            name = key if _IDENT.match(key) else json.dumps(key)
+            name = key if _IDENT.fullmatch(key) else json.dumps(key)
             optional = "" if key in required else "?"
             yield f"{indent}{name}{optional}: {self.type(value, indent)};\n"
         extra = schema.get("additionalProperties", True)
