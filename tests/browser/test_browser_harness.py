@@ -39,7 +39,11 @@ def test_csp_violation_is_caught(page: Any, report: BrowserReport) -> None:
 def test_uncaught_error_and_axe_finding_are_caught(page: Any, report: BrowserReport) -> None:
     page.goto("/")
     page.evaluate("() => setTimeout(() => { throw new Error('boom') }, 0)")
-    page.wait_for_timeout(50)
+    # Told to Playwright asynchronously: wait for it rather than for a fixed time.
+    for _ in range(100):
+        if any("boom" in e for e in report.page_errors):
+            break
+        page.wait_for_timeout(20)
     assert any("boom" in e for e in report.page_errors), report.page_errors
     report.page_errors.clear()
     page.evaluate(

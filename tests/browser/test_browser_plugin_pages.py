@@ -34,7 +34,7 @@ def collection(live: LiveServer) -> str:
 
 def test_webhooks_page(page: Any, live: LiveServer, axe: Any, collection: str) -> None:
     console = Console(page)
-    console.login()
+    console.login(check=axe)
     # The page is in the navigation, under the plugins' section.
     page.locator("#bb-nav").get_by_role("link", name="Webhooks").click()
     page.get_by_role("heading", name="Webhooks", level=1).wait_for()
