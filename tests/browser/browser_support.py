@@ -72,12 +72,14 @@ class LiveServer:
 
     def __init__(self, directory: Path, **settings: str) -> None:
         environ = clean_environ(
-            **FAST_HASHING,
-            BENBEN_ADMIN_PASSWORD=ADMIN_PASSWORD,
-            BENBEN_RATELIMIT_ENABLED="false",
-            # The "last data directory" note is per user: keep the tests out of the real one.
-            XDG_STATE_HOME=str(directory / "state"),
-            **settings,
+            **{
+                **FAST_HASHING,
+                "BENBEN_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "BENBEN_RATELIMIT_ENABLED": "false",
+                # The "last data directory" note is per user: keep the tests out of the real one.
+                "XDG_STATE_HOME": str(directory / "state"),
+                **settings,
+            }
         )
         self.directory = directory
         self.server = Server(benben_command("serve", "--port", "0"), directory, environ)

@@ -197,6 +197,9 @@ async function boot() {
   });
   session.onEnded(() => {
     framed = false;
+    // A public page (login, setup) stays: a page load without a session ends one too.
+    const relative = location.pathname.startsWith(config.base) ? location.pathname.slice(config.base.length) : "";
+    if (match(relative.replace(/\/$/, ""), ROUTES)?.route.public) return;
     navigate(`${config.base}login`, { replace: true });
   });
   document.addEventListener("click", onClick);
