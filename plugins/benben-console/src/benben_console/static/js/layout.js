@@ -121,9 +121,16 @@ export function renderLayout(app, { config, session, onLogout }) {
   clear(app, header, h("div", { class: "bb-body d-flex" }, panel, main));
 
   const update = (pathname) => {
-    for (const a of panel.querySelectorAll("a[data-nav]")) {
-      const href = a.getAttribute("href");
-      const active = href === base ? pathname === base : pathname === href || pathname.startsWith(`${href}/`);
+    const links = [...panel.querySelectorAll("a[data-nav]")];
+    const matches = (href) => (href === base ? pathname === base : pathname === href || pathname.startsWith(`${href}/`));
+    // Only the most specific link is current: /admin/plugins/<name> is the plugin's page, not
+    // "Installed plugins" (whose href is a prefix of it).
+    const current = links
+      .map((a) => a.getAttribute("href"))
+      .filter(matches)
+      .reduce((best, href) => (best === null || href.length > best.length ? href : best), null);
+    for (const a of links) {
+      const active = a.getAttribute("href") === current;
       a.classList.toggle("active", active);
       if (active) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");

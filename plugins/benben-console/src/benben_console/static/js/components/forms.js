@@ -87,7 +87,10 @@ export function clearErrors(form) {
     if (described.length) el.setAttribute("aria-describedby", described.join(" "));
     else el.removeAttribute("aria-describedby");
   }
-  for (const el of form.querySelectorAll(".invalid-feedback")) el.textContent = "";
+  for (const el of form.querySelectorAll(".invalid-feedback")) {
+    el.textContent = "";
+    el.classList.remove("d-block");
+  }
   for (const el of form.querySelectorAll(".form-error")) clear(el);
 }
 
@@ -99,6 +102,9 @@ export function setFieldError(input, message) {
   const feedback = document.getElementById(errorId);
   if (feedback) {
     feedback.textContent = feedback.textContent ? `${feedback.textContent} ${message}` : message;
+    // Bootstrap shows .invalid-feedback only right after an .is-invalid control; a fieldset's
+    // own feedback (inside it) would stay hidden.
+    feedback.classList.add("d-block");
     const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
     if (!described.includes(errorId)) input.setAttribute("aria-describedby", [...described, errorId].join(" "));
   }

@@ -5,7 +5,9 @@ import { h, button, icon, uid } from "../components/dom.js";
 
 export function columnChooser({ fields, selected, onChange }) {
   const chosen = new Set(selected);
-  const all = [...new Set([...selected, ...fields])];
+  // The known fields in their order, then paths only the URL names: a column hidden and shown
+  // again returns to its place, not to the end.
+  const all = [...new Set([...fields, ...selected])];
   const otherId = uid("col-other");
   const other = h("input", { id: otherId, class: "form-control form-control-sm", placeholder: "author.name", autocomplete: "off", spellcheck: "false" });
   const boxes = all.map((path) => {
