@@ -59,6 +59,7 @@ def core(config: Configurator) -> None:
     config.include("benben.landing")  # GET /: links to the docs for a browser
     config.include("benben.client")  # GET /client/benben.js: the JavaScript client
     config.include("benben.admin_pages")  # add_admin_page: plugins' pages in the console
+    config.include("benben.static_assets")  # add_static_assets: digest-versioned fixed files
     config.include("benben.openapi")  # last: documents what the others registered
 
 

@@ -58,6 +58,9 @@ Directives added to the Configurator by Benben (core uses them too):
   a page of the admin console (``/admin/plugins/<name>``): ``module`` is the path of an ES
   module the plugin serves (its own static view) exporting ``render(root, ctx)``; see
   docs/console.md.  Callable whether or not the console is enabled.
+- ``config.add_static_assets(name, "myplugin:static")``: the directory served at
+  ``/<name>/<digest of its files>/``, cached a year, never rate limited; returns that path
+  (``config.add_admin_page("stock", "Stock", f"{path}/page.js")``).
 - ``config.add_ratelimit_exemption(path_prefix)``: requests under the prefix (a plugin's fixed
   files: ``/myplugin/static/``) never count against rate limits.
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``

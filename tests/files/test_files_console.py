@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 import webtest
 
+import benben_files
+from benben.static_assets import assets_version
 from benben.testing_services import unavailable
-from benben_files.console_page import STATIC_DIR, assets_version
 
 JS_TYPES = {"text/javascript", "application/javascript"}
 # The page needs no storage: one run (on the local disk) is enough.
 LOCAL_ONLY = pytest.mark.parametrize("storage_kind", ["local"], indirect=True)
+STATIC_DIR = Path(benben_files.__file__).parent / "static"
 MODULES = sorted(STATIC_DIR.glob("*.js"))
 IMPORT = re.compile(r'^import .* from "\./([a-z-]+\.js)";$', re.MULTILINE)
 
@@ -39,7 +41,7 @@ def test_the_page_is_listed_in_the_console(app: webtest.TestApp) -> None:
     assert page == {
         "name": "files",
         "title": "Files",
-        "module": f"/files-ui/{assets_version()}/page.js",
+        "module": f"/files-ui/{assets_version(STATIC_DIR)}/page.js",
         "icon": "bi-paperclip",
         "order": 30,
         "admin_only": False,

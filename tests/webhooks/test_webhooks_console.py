@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import webtest
 
+import benben_webhooks
+from benben.static_assets import assets_version
 from benben.testing_services import unavailable
-from benben_webhooks.console_page import STATIC_DIR, assets_version
 
 JS_TYPES = {"text/javascript", "application/javascript"}
+STATIC_DIR = Path(benben_webhooks.__file__).parent / "static"
 MODULES = sorted(STATIC_DIR.glob("*.js"))
 IMPORT = re.compile(r'^import .* from "\./([a-z-]+\.js)";$', re.MULTILINE)
 
@@ -35,7 +37,7 @@ def test_the_page_is_listed_in_the_console(app: webtest.TestApp) -> None:
     assert page == {
         "name": "webhooks",
         "title": "Webhooks",
-        "module": f"/webhooks-ui/{assets_version()}/page.js",
+        "module": f"/webhooks-ui/{assets_version(STATIC_DIR)}/page.js",
         "icon": "bi-broadcast",
         "order": 20,
         "admin_only": False,

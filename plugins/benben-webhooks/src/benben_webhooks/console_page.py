@@ -1,39 +1,17 @@
 """The webhooks page of the admin console (``/admin/plugins/webhooks``): the ES modules under
-``static/``, served by a static view of this plugin and listed with ``add_admin_page``.
-
-Their URL carries a digest of their content, as the console's own assets do: browsers may keep
-them a year, and an upgrade changes the URL instead of leaving a stale module next to a newer
-API.  Without the console plugin the page is listed by nobody and the modules go unused.
+``static/``, served with ``add_static_assets`` (a URL carrying their digest, cached a year) and
+listed with ``add_admin_page``.  Without the console plugin the page is listed by nobody.
 """
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from benben.plugin import Configurator
 
-__all__ = ["STATIC_DIR", "assets_version", "includeme"]
+__all__ = ["ASSETS", "includeme"]
 
-STATIC_DIR = Path(__file__).parent / "static"
-YEAR = 365 * 24 * 3600
-
-
-def assets_version(root: Path = STATIC_DIR) -> str:
-    """A digest of every module's path and content."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+ASSETS = "webhooks-ui"
 
 
 def includeme(config: Configurator) -> None:
-    version = assets_version()
-    config.add_static_view(
-        name=f"webhooks-ui/{version}", path="benben_webhooks:static", cache_max_age=YEAR
-    )
-    config.add_admin_page(
-        "webhooks", "Webhooks", f"/webhooks-ui/{version}/page.js", icon="bi-broadcast", order=20
-    )
-    # Fixed, year-cached files, as the console's own assets: never counted against rate limits.
-    config.add_ratelimit_exemption("/webhooks-ui/")
+    base = config.add_static_assets(ASSETS, "benben_webhooks:static")
+    config.add_admin_page("webhooks", "Webhooks", f"{base}/page.js", icon="bi-broadcast", order=20)

@@ -1,0 +1,50 @@
+"""``config.add_static_assets(name, asset_spec)``: a directory of fixed files (a plugin's console
+page, its scripts and styles) served under a URL that carries a digest of their content.
+
+Browsers may keep them a year: an upgrade that changes a file changes the URL instead of leaving
+a stale module beside a newer API.  They never count against rate limits (a page loads many).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.path import AssetResolver
+
+__all__ = ["YEAR", "add_static_assets", "assets_version", "includeme"]
+
+YEAR = 365 * 24 * 3600
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+
+
+def assets_version(root: Path) -> str:
+    """A digest of every file's path and content under ``root``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def add_static_assets(config: Configurator, name: str, asset_spec: str) -> str:
+    """Serve the directory ``asset_spec`` (``"myplugin:static"``) at ``/<name>/<digest>/``;
+    returns that path (without the final slash), e.g. for ``add_admin_page``'s module."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"add_static_assets: {name!r} must be lowercase letters, digits, '-' or '_', "
+            "starting with a letter"
+        )
+    directory = Path(AssetResolver().resolve(asset_spec).abspath())
+    if not directory.is_dir():
+        raise ConfigurationError(f"add_static_assets {name!r}: {asset_spec} is not a directory")
+    prefix = f"{name}/{assets_version(directory)}"
+    config.add_static_view(name=prefix, path=asset_spec, cache_max_age=YEAR)
+    config.add_ratelimit_exemption(f"/{name}/")
+    return f"/{prefix}"
+
+
+def includeme(config: Configurator) -> None:
+    config.add_directive("add_static_assets", add_static_assets)
