@@ -24,7 +24,7 @@ __all__ = ["JS_TYPES", "console_page", "javascript_syntax", "module_problems", "
 
 JS_TYPES = frozenset({"text/javascript", "application/javascript"})
 YEAR = 365 * 24 * 3600
-_IMPORT = re.compile(r'^import .* from "\./([a-z0-9_-]+\.m?js)";$', re.MULTILINE)
+_IMPORT = re.compile(r'^import .* from "\./([a-z0-9_-]+\.m?js)";(?=\n|\Z)', re.MULTILINE)
 _BOOT = re.compile(r'id="console-config">(.*?)</script>', re.DOTALL)
 # Text goes in as text nodes (ctx.ui.dom.h), never parsed as markup; the CSP forbids inline
 # styles and eval; the console's components come through ctx.ui, not its private URLs.
