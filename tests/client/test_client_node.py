@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from benben.testing import in_ci
 from benben.testing_auth import DEFAULT_PASSWORD
+from benben.testing_services import unavailable
 from cli.cli_support import FAST_HASHING, Server, benben_command, clean_environ, free_port
 
 pytestmark = pytest.mark.slow
@@ -23,9 +23,7 @@ NODE_TIMEOUT = 120  # seconds; the suite takes about 2
 def test_node_suite_passes_against_a_live_server(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None:
-        if in_ci():
-            pytest.fail("node (20+) is required for the JavaScript client's tests")
-        pytest.skip("node is not installed")
+        unavailable("node (20+), for the JavaScript client's tests")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     environ = clean_environ(

@@ -16,7 +16,7 @@ import webtest
 
 from benben.client.__main__ import SERVED, SOURCE, main
 from benben.client.types import named_schemas
-from benben.testing import in_ci
+from benben.testing_services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPES = ROOT / SOURCE / "benben-types.d.ts"
@@ -93,9 +93,7 @@ export async function use(bb: Benben): Promise<number> {
 def test_typescript_accepts_the_declarations(tmp_path: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        if in_ci():
-            pytest.fail("npm is required to type-check the client's declarations")
-        pytest.skip("npm is not installed")
+        unavailable("npm, to type-check the client's declarations")
     install = subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", "--prefix", str(tmp_path), TYPESCRIPT],
         capture_output=True,
@@ -104,9 +102,7 @@ def test_typescript_accepts_the_declarations(tmp_path: Path) -> None:
         check=False,
     )
     if install.returncode != 0:
-        if in_ci():
-            pytest.fail(f"npm install {TYPESCRIPT} failed:\n{install.stderr[-3000:]}")
-        pytest.skip(f"npm install {TYPESCRIPT} failed")
+        unavailable(f"npm install {TYPESCRIPT} failed:\n{install.stderr[-3000:]}")
     work = tmp_path / "work"
     shutil.copytree(ROOT / SOURCE, work, ignore=shutil.ignore_patterns("test", "node_modules"))
     (work / "usage.ts").write_text(USAGE, encoding="utf-8")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from benben.testing_services import unavailable
 from benben_files.storage import new_key
 from benben_files.storage.base import StorageError, iter_file
 from benben_files.storage.local import CHUNK_SIZE, LocalStorage
@@ -47,7 +48,7 @@ def failing_after(data: bytes, sent: int) -> Iterator[bytes]:
 def open_files() -> set[str]:
     """The paths this process has open (Linux)."""
     if not os.path.isdir("/proc/self/fd"):
-        pytest.skip("needs /proc/self/fd")
+        unavailable("/proc/self/fd (Linux), to list the files this process has open")
     paths = set()
     for name in os.listdir("/proc/self/fd"):
         try:
