@@ -7,6 +7,7 @@ a stale module beside a newer API.  They never count against rate limits (a page
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -18,7 +19,8 @@ from pyramid.path import AssetResolver
 __all__ = ["YEAR", "add_static_assets", "assets_version", "includeme"]
 
 YEAR = 365 * 24 * 3600
-_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+# URL segments: "stock-ui", "admin/static".
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}(/[a-z0-9_-]{1,63}){0,3}")
 
 
 def assets_version(root: Path) -> str:
@@ -29,18 +31,25 @@ def assets_version(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=64)
+def _installed_version(root: str) -> str:
+    # An installed directory does not change while the process runs (its static view is set
+    # up once): digested once per process, not once per app a test or a command builds.
+    return assets_version(Path(root))
+
+
 def add_static_assets(config: Configurator, name: str, asset_spec: str) -> str:
     """Serve the directory ``asset_spec`` (``"myplugin:static"``) at ``/<name>/<digest>/``;
     returns that path (without the final slash), e.g. for ``add_admin_page``'s module."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigurationError(
-            f"add_static_assets: {name!r} must be lowercase letters, digits, '-' or '_', "
-            "starting with a letter"
+            f"add_static_assets: {name!r} must be up to four '/'-separated segments of "
+            "lowercase letters, digits, '-' or '_', starting with a letter"
         )
     directory = Path(AssetResolver().resolve(asset_spec).abspath())
     if not directory.is_dir():
         raise ConfigurationError(f"add_static_assets {name!r}: {asset_spec} is not a directory")
-    prefix = f"{name}/{assets_version(directory)}"
+    prefix = f"{name}/{_installed_version(str(directory))}"
     config.add_static_view(name=prefix, path=asset_spec, cache_max_age=YEAR)
     config.add_ratelimit_exemption(f"/{name}/")
     return f"/{prefix}"

@@ -41,5 +41,3 @@ def includeme(config: Configurator) -> None:
     config.registry[SECURE_COOKIE_KEY] = plugin_settings(config)["secure_cookie"]
     config.include(".shell")
     config.include(".session_api")
-    # A page loads dozens of fixed, year-cached files: they never count against rate limits.
-    config.add_ratelimit_exemption("/admin/static/")
