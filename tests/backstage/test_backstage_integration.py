@@ -150,6 +150,8 @@ def instance(backstage: Backstage, tmp_path_factory: pytest.TempPathFactory) -> 
         BENBEN_PUBLIC_URL=url,
         BENBEN_BACKSTAGE_URL=backstage.url,
         BENBEN_BACKSTAGE_TOKEN=backstage.token,
+        # benben serve records its data directory per user: keep it out of the real one.
+        XDG_STATE_HOME=str(workdir / "state"),
     )
     log = (workdir / "serve.log").open("w")
     server = subprocess.Popen(
