@@ -1,0 +1,1 @@
+"""Realtime: the change feed streamed to subscribers as Server-Sent Events (see realtime.md)."""
