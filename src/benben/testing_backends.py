@@ -294,8 +294,12 @@ class Backends:
     def close(self) -> None:
         from benben.cache import version_board
         from benben.db import get_engine, get_replica_engine
+        from benben.realtime.dispatcher import DISPATCHER_KEY
 
         for registry in self._apps:
+            dispatcher = registry.get(DISPATCHER_KEY)
+            if dispatcher is not None:  # its thread reads the database: ended first
+                dispatcher.stop()
             for engine in (get_engine(registry), get_replica_engine(registry)):
                 if engine is not None:
                     engine.dispose()

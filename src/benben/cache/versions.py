@@ -19,7 +19,7 @@ With the memory backend there is one process to tell, so the board is always tru
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 __all__ = ["VersionBoard"]
 
@@ -33,6 +33,7 @@ class VersionBoard:
         self._trusted = trusted
         self.generation = 0  # changes whenever what was known is forgotten
         self._forget_hooks: list[Callable[[], None]] = []
+        self._watchers: list[Callable[[Collection[str]], None]] = []
 
     @property
     def trusted(self) -> bool:
@@ -46,10 +47,23 @@ class VersionBoard:
 
     def learn(self, versions: Mapping[str, int]) -> None:
         """Merge versions read or announced (never lowering one)."""
+        raised: list[str] = []
         with self._lock:
             for name, version in versions.items():
                 if version > self._versions.get(name, -1):
                     self._versions[name] = version
+                    raised.append(name)
+        if raised and self._watchers:
+            for watcher in self._watchers:
+                watcher(raised)
+
+    def watch(self, callback: Callable[[Collection[str]], None]) -> None:
+        """Call ``callback(names)`` whenever learning raises the versions of ``names``, and
+        ``callback(())`` when everything is forgotten (announcements may have been missed):
+        for code that must act on a change as soon as it is heard of (realtime streams), not
+        only when it next looks.  Called from whichever thread learned (a request's, Redis's
+        listener): it must be quick and must not raise."""
+        self._watchers.append(callback)
 
     def on_forget(self, hook: Callable[[], None]) -> None:
         self._forget_hooks.append(hook)
@@ -62,6 +76,8 @@ class VersionBoard:
             self._trusted = trusted
         for hook in self._forget_hooks:
             hook()
+        for watcher in self._watchers:
+            watcher(())
 
     def announce(self, versions: Mapping[str, int]) -> None:
         """A commit changed these: learn them here (other instances: see RedisVersionBoard)."""

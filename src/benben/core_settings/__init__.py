@@ -2,7 +2,7 @@
 
 :data:`CORE_SETTINGS` is what ``benben config``, the generated configuration reference and
 start-up validation all read, so a setting is added in exactly one place: the module of its
-area (instance, access, data, events, worker, telemetry). Their order here is the order users
+area (instance, access, data, events, realtime, worker, telemetry). Their order here is the order users
 see.
 """
 
@@ -12,6 +12,7 @@ from benben.core_settings.access import ACCESS_SETTINGS
 from benben.core_settings.data import DATA_SETTINGS
 from benben.core_settings.events import EVENTS_SETTINGS
 from benben.core_settings.instance import INSTANCE_SETTINGS
+from benben.core_settings.realtime import REALTIME_SETTINGS
 from benben.core_settings.telemetry import TELEMETRY_SETTINGS
 from benben.core_settings.worker import WORKER_SETTINGS
 from benben.settings import Setting
@@ -23,6 +24,7 @@ CORE_SETTINGS: tuple[Setting, ...] = (
     *ACCESS_SETTINGS,
     *DATA_SETTINGS,
     *EVENTS_SETTINGS,
+    *REALTIME_SETTINGS,
     *WORKER_SETTINGS,
     *TELEMETRY_SETTINGS,
 )
