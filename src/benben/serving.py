@@ -44,6 +44,8 @@ __all__ = [
     "ensure_file_limit",
     "resolve_process_settings",
     "resolve_server_settings",
+    "stream_limit",
+    "streams_beyond_limit",
     "worker_count",
 ]
 
@@ -279,20 +281,25 @@ class FileLimitError(Exception):
     """The hard open-file limit is below what the connection limit needs."""
 
 
-def ensure_file_limit(connection_limit: int) -> tuple[int, int] | None:
-    """Make the soft open-file limit (``ulimit -n``) fit ``connection_limit``.
+def ensure_file_limit(connection_limit: int, streams: int = 0) -> tuple[int, int] | None:
+    """Make the soft open-file limit (``ulimit -n``) fit ``connection_limit``, and ``streams``
+    (benben.realtime.max_subscribers: event streams handed off to the hub have left waitress's
+    connections but are still sockets) as far as the hard limit allows.
 
     A server past its limit fails every ``accept()`` with EMFILE while the clients wait: raised to
-    the hard limit when too low, refused with :class:`FileLimitError` when even that is too low.
-    Returns ``(old, new)`` soft limits when it raised the limit (logged once logging is set up).
+    the hard limit when too low, refused with :class:`FileLimitError` when even that is too low
+    for the connections. Streams that do not fit are only told (:func:`streams_beyond_limit`):
+    a server that does not stream need not refuse to start for them. Returns ``(old, new)`` soft
+    limits when it raised the limit (logged once logging is set up).
     """
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows: no such limit to adjust
         return None
     needed = connection_limit + RESERVED_FILES
+    wanted = needed + streams
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= needed:
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
         return None
     if hard != resource.RLIM_INFINITY and hard < needed:
         raise FileLimitError(
@@ -301,9 +308,12 @@ def ensure_file_limit(connection_limit: int) -> tuple[int, int] | None:
             f"{hard} (hard limit, ulimit -Hn): lower the connection limit or raise the limit"
         )
     # Up to the hard limit: what the process may open besides connections then has room too.
-    target = needed if hard == resource.RLIM_INFINITY else hard
+    target = wanted if hard == resource.RLIM_INFINITY else hard
     error: Exception | None = None
-    for attempt in (target, needed):  # macOS: no more than OPEN_MAX below an infinite hard
+    # macOS: no more than OPEN_MAX below an infinite hard limit.
+    for attempt in dict.fromkeys((target, wanted, needed)):
+        if attempt <= soft:
+            return None  # as high as it goes already: the streams beyond it are told
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (attempt, hard))
         except (ValueError, OSError) as exc:
@@ -314,3 +324,22 @@ def ensure_file_limit(connection_limit: int) -> tuple[int, int] | None:
         f"benben.server.connection_limit {connection_limit} needs {needed} open files, but the "
         f"limit ({soft}) cannot be raised: {error}"
     )
+
+
+def stream_limit(app_settings: Mapping[str, Any]) -> int:
+    """The event streams one process may hold: sockets beyond the connection limit."""
+    if not app_settings.get("benben.realtime.enabled", True):
+        return 0
+    return int(app_settings.get("benben.realtime.max_subscribers", 0) or 0)
+
+
+def streams_beyond_limit(connection_limit: int, streams: int) -> int:
+    """How many of ``streams`` the soft open-file limit leaves no descriptor for (0: all fit)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 0
+    return max(0, connection_limit + RESERVED_FILES + streams - soft)

@@ -38,6 +38,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
 from benben.observability.metrics_directory import worker_exited
+from benben.realtime.streaming_channel import install_streaming
 from benben.serving import ProcessSettings
 
 __all__ = ["BenbenLogger", "Server", "WaitressWorker", "gunicorn_options", "waitress_options"]
@@ -111,6 +112,8 @@ class WaitressWorker(Worker):
             sockets=[listener.sock for listener in self.sockets],
             **self.app.waitress_options,
         )
+        # Event streams leave waitress's threads for this process's hub (made after the fork).
+        hub = install_streaming(server)
         listeners = [d for d in channels.values() if isinstance(d, BaseWSGIServer)]
         self._wake = listeners[0].pull_trigger
         self._next_beat = 0.0
@@ -122,6 +125,9 @@ class WaitressWorker(Worker):
         # graceful timeout.
         for listener in listeners:
             listener.accepting = False
+        # Streams end first (a "shutdown" frame each: their clients reconnect to the other
+        # workers), while the requests in flight are answered.
+        hub.stop(wait=False)
         stopped = time.monotonic()
         deadline = stopped + self.cfg.graceful_timeout
         while time.monotonic() < deadline and any(
@@ -130,6 +136,7 @@ class WaitressWorker(Worker):
         ):
             self._turn(channels, 0.05)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        hub.stop()
         wasyncore.close_all(channels)
 
     def _turn(self, channels: dict[int, Any], timeout: float) -> None:

@@ -69,6 +69,7 @@ class SSEClient:
         self._text = ""  # decoded, not yet parsed into events
         self._utf8 = codecs.getincrementaldecoder("utf-8")()  # a character may span two reads
         self._eof = False
+        self._decode()  # the body's start may have come with the head
 
     def next_event(self, timeout: float = 5.0, *, comments: bool = False) -> dict[str, Any]:
         """The next event: ``{"event", "id", "data", "retry"}`` (None for a field it lacks), or

@@ -38,6 +38,8 @@ from benben.serving import (
     resolve_process_settings,
     resolve_server_settings,
     server_setting_keys,
+    stream_limit,
+    streams_beyond_limit,
     worker_count,
 )
 from benben.settings import resolve_settings
@@ -136,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     process = _process_settings(server_conf, args.workers)
     app_settings = resolve_settings(app_conf, None, CORE_SETTINGS).values
     workers = worker_count(process, app_settings)
-    raised = _fit_file_limit(options)  # before loading the app: a refusal comes at once
+    streams = stream_limit(app_settings)
+    raised = _fit_file_limit(options, streams)  # before loading the app: a refusal comes at once
     if workers > 1:
         from benben.observability.metrics_directory import shared_metrics_directory
 
@@ -144,9 +147,11 @@ def run(args: argparse.Namespace) -> int:
         # inherited by the workers, removed when the master ends.
         measured = app_settings["benben.metrics.enabled"] != "off"
         with shared_metrics_directory(measured) as metrics:
-            return _serve_workers(load_app, app_conf, options, process, workers, raised, metrics)
+            return _serve_workers(
+                load_app, app_conf, options, process, workers, (raised, streams), metrics
+            )
     app = load_app()
-    _log_raised(raised)
+    _log_raised((raised, streams), options)
     return _serve(app, options)
 
 
@@ -163,9 +168,16 @@ def _process_settings(server_conf: Mapping[str, Any], workers: Any) -> ProcessSe
         raise CommandError(f"invalid server option: {one_line(exc)}", EXIT_USAGE) from None
 
 
-def _log_raised(raised: tuple[int, int] | None) -> None:
+def _log_raised(limit: tuple[tuple[int, int] | None, int], options: Mapping[str, Any]) -> None:
+    raised, streams = limit
     if raised:
         log.info("open-file limit raised from %s to %s for the connection limit", *raised)
+    beyond = streams_beyond_limit(options["connection_limit"], streams)
+    if beyond:
+        fit = f"room for {streams - beyond} of benben.realtime.max_subscribers {streams} streams"
+        log.warning(
+            "the open-file limit leaves %s: lower it, or raise ulimit -Hn by %s", fit, beyond
+        )
 
 
 def server_options(
@@ -209,9 +221,9 @@ def server_options(
     return options
 
 
-def _fit_file_limit(options: Mapping[str, Any]) -> tuple[int, int] | None:
+def _fit_file_limit(options: Mapping[str, Any], streams: int) -> tuple[int, int] | None:
     try:
-        return ensure_file_limit(options["connection_limit"])
+        return ensure_file_limit(options["connection_limit"], streams)
     except FileLimitError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
 
@@ -245,6 +257,8 @@ def _load_app(path: str, name: str) -> Any:
 def _serve(app: Any, options: dict[str, Any]) -> int:
     import waitress.server
 
+    from benben.realtime.streaming_channel import install_streaming
+
     try:
         server = waitress.server.create_server(app, **options)
     except ValueError as exc:
@@ -252,6 +266,8 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
     except OSError as exc:
         where = options.get("listen") or f"{options['host']}:{options['port']}"
         raise CommandError(f"cannot listen on {where}: {one_line(exc)}") from None
+    # Event streams leave waitress's threads for the hub once their response is computed.
+    hub = install_streaming(server)
 
     endpoints = getattr(server, "effective_listen", None) or [
         (server.effective_host, server.effective_port)
@@ -276,6 +292,7 @@ def _serve(app: Any, options: dict[str, Any]) -> int:
         server.close()
     finally:
         signal.signal(signal.SIGTERM, previous)
+    hub.stop()  # every stream ends with a "shutdown" frame: its client reconnects elsewhere
     _release(getattr(app, "registry", None))
     # Logged, not printed: stderr carries the log stream (one JSON object per line in production).
     log.info("server stopped")
@@ -288,7 +305,7 @@ def _serve_workers(
     options: Mapping[str, Any],
     process: ProcessSettings,
     workers: int,
-    raised: tuple[int, int] | None,
+    limit: tuple[tuple[int, int] | None, int],
     metrics_directory: str | None,
 ) -> int:
     """Gunicorn's master: settings checked and the embedded database migrated here, once,
@@ -301,7 +318,7 @@ def _serve_workers(
     from benben.serving_workers import Server, gunicorn_options, waitress_options
 
     setup_logging(resolve_settings(app_conf, None, CORE_SETTINGS).values)
-    _log_raised(raised)
+    _log_raised(limit, options)
     registry = configure(app_conf).registry  # every setting and plugin checked before forking
     try:
         if should_auto_migrate(registry.settings):

@@ -76,6 +76,7 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._shutdown_started = False
         self._expected: set[Stream] = set()  # handed off, not yet adopted by the loop
         self._connections: dict[Stream, _Connection] = {}  # the loop thread's alone
         self._dirty: list[Stream] = []
@@ -125,22 +126,24 @@ class Hub:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to write
             loop.call_soon_threadsafe(self._flush_dirty)
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
         """End every stream with ``end_frame("shutdown")``, give the frames
-        ``shutdown_seconds`` to reach the clients, close the sockets, end the thread."""
+        ``shutdown_seconds`` to reach the clients, close the sockets, end the thread. With
+        ``wait=False`` it only starts all that (call again to wait)."""
         with self._lock:
             self._stopping = True
             loop, thread = self._loop, self._thread
             expected = list(self._expected)
+            shutdown, self._shutdown_started = self._shutdown_started, True
         if loop is None or thread is None:
             for stream in expected:
                 stream.close(SHUTDOWN, end_frame(SHUTDOWN))
             return
-        if thread.is_alive():
-            future = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
-            with contextlib.suppress(Exception):
-                future.result(self.shutdown_seconds + 5)
-            thread.join(5)
+        if not shutdown and thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed already
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+        if wait:
+            thread.join(self.shutdown_seconds + 5)
 
     # -- the loop thread ------------------------------------------------------------------------
 
