@@ -18,7 +18,7 @@ import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from benben.data.search_tokens import SEARCH_LANGUAGES, STOP_TOKEN, Token, tokens
+from benben.data.search_tokens import SEARCH_LANGUAGES, STOP_TOKEN, Token, lexemes, tokens
 
 __all__ = ["SEARCH_LANGUAGES", "document_text", "fts5_query", "highlight"]
 
@@ -35,7 +35,7 @@ def document_text(values: Iterable[str], language: str) -> str:
     lexemes of PostgreSQL's ``to_tsvector(language, <the values joined by spaces>)`` in order,
     stop words as a placeholder, after a token every document has. Store it even when there
     are no values (exclusions alone match such records, as on PostgreSQL)."""
-    return " ".join([ALL_TOKEN, *(token.token for token in tokens(" ".join(values), language))])
+    return " ".join([ALL_TOKEN, *lexemes(" ".join(values), language)])
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _is_or(q: str, index: int) -> bool:
 def _phrase(operand: _Operand, language: str) -> list[str]:
     """The operand's tokens as one phrase; stop words at its ends dropped, as PostgreSQL drops
     them ([] when nothing but stop words or punctuation remains: the operand is ignored)."""
-    found = [token.token for token in tokens(operand.text, language)]
+    found = lexemes(operand.text, language)
     first = next((i for i, token in enumerate(found) if token != STOP_TOKEN), len(found))
     while found and found[-1] == STOP_TOKEN:
         found.pop()
