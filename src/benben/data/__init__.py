@@ -77,6 +77,14 @@ def includeme(config: Configurator) -> None:
     config.include("benben.data.batch")
     config.include("benben.data.openapi")  # collections' schemas in the OpenAPI document
     config.add_exception_view(_collection_changed_view, context=CollectionChangedError)
+    # Search: SQLite's triggers call a function of ours; PostgreSQL builds indexes in the
+    # background (see .search and .search_index).
+    from benben.data.search import install_sqlite_functions
+    from benben.data.search_index import SEARCH_INDEX_TASK, build_search_index
+    from benben.db import get_engine
+
+    install_sqlite_functions(get_engine(config.registry))
+    config.add_task(SEARCH_INDEX_TASK, build_search_index)
     # Writes announce committed versions through this (see .announce): the read cache hears.
     set_announcer(config.registry, ReadCacheAnnouncer())
     if settings["benben.data.cache.enabled"]:

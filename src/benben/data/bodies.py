@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benben.data.search_text import SEARCH_LANGUAGES
 from benben.data.validation import COLLECTION_ID, FIELD_PATH, PRINCIPAL, RECORD_ID
 from benben.rest import Parameter
 
@@ -19,6 +20,7 @@ __all__ = [
     "DRY_RUN_REPORT",
     "JSON_PATCH",
     "MAX_INDEXED_FIELDS",
+    "MAX_SEARCHABLE_FIELDS",
     "RECORD",
     "RECORD_BODY",
     "RECORD_LIST",
@@ -28,6 +30,7 @@ __all__ = [
 Schema = dict[str, Any]
 
 MAX_INDEXED_FIELDS = 16
+MAX_SEARCHABLE_FIELDS = 16
 MAX_PRINCIPALS = 256
 MAX_PATCH_OPERATIONS = 1000
 COLLECTION_PERMISSION_NAMES = ("read", "write", "create", "admin")
@@ -67,6 +70,20 @@ _INDEXED_FIELDS: Schema = {
     "maxItems": MAX_INDEXED_FIELDS,
     "uniqueItems": True,
 }
+_SEARCHABLE_FIELDS: Schema = {
+    "type": "array",
+    "description": "Dotted paths into record data that _q searches: a string, or an array's "
+    "strings (other JSON types hold no text).",
+    "items": {"type": "string", "pattern": FIELD_PATH, "maxLength": 520},
+    "maxItems": MAX_SEARCHABLE_FIELDS,
+    "uniqueItems": True,
+}
+_SEARCH_LANGUAGE: Schema = {
+    "type": "string",
+    "enum": list(SEARCH_LANGUAGES),
+    "description": "The language of the searchable text: its stop words and word stems "
+    "(simple: neither). Default simple.",
+}
 _COLLECTION_FIELDS: dict[str, Schema] = {
     "title": {"type": "string", "maxLength": 200},
     "description": {"type": "string", "maxLength": 10_000},
@@ -76,6 +93,8 @@ _COLLECTION_FIELDS: dict[str, Schema] = {
         "object. References must stay inside the schema ('#...').",
     },
     "indexed_fields": _INDEXED_FIELDS,
+    "searchable_fields": _SEARCHABLE_FIELDS,
+    "search_language": _SEARCH_LANGUAGE,
     "permissions": COLLECTION_PERMISSIONS,
 }
 _COLLECTION_ID_SCHEMA: Schema = {"type": "string", "pattern": COLLECTION_ID}
@@ -101,6 +120,12 @@ COLLECTION_MERGE_PATCH: Schema = {
         "description": {"type": ["string", "null"], "maxLength": 10_000},
         "schema": {"type": ["object", "null"]},
         "indexed_fields": {**_INDEXED_FIELDS, "type": ["array", "null"]},
+        "searchable_fields": {**_SEARCHABLE_FIELDS, "type": ["array", "null"]},
+        "search_language": {
+            **_SEARCH_LANGUAGE,
+            "type": ["string", "null"],
+            "enum": [*SEARCH_LANGUAGES, None],
+        },
         "permissions": _permissions(COLLECTION_PERMISSION_NAMES, nullable=True),
     },
     "additionalProperties": False,
@@ -180,6 +205,26 @@ RECORD: Schema = {
         "last_modified": {"type": "integer", "description": "Epoch milliseconds; the ETag."},
         "created_by": {"type": ["string", "null"]},
         "permissions": {**RECORD_PERMISSIONS, "description": "Shown to those who may write."},
+        "search": {
+            "type": "object",
+            "description": "In a list searched with _q: the record's relevance, and with "
+            "_highlight=1 where the searched words appear.",
+            "required": ["rank"],
+            "properties": {
+                "rank": {
+                    "type": "number",
+                    "description": "Higher is more relevant. Compare ranks within one answer: "
+                    "the scale is the database's own (ts_rank on PostgreSQL, bm25 on SQLite).",
+                },
+                "highlights": {
+                    "type": "object",
+                    "description": "Per searchable field where a searched word appears: up to "
+                    "two fragments of its text, HTML-escaped, each such word in <mark></mark>, "
+                    "'…' where the text was cut.",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
     },
 }
 TOMBSTONE: Schema = {
@@ -213,6 +258,8 @@ COLLECTION: Schema = {
         "description",
         "schema",
         "indexed_fields",
+        "searchable_fields",
+        "search_language",
         "created_by",
         "created_at",
         "updated_at",
@@ -225,6 +272,8 @@ COLLECTION: Schema = {
         "description": {"type": "string"},
         "schema": {"type": ["object", "null"]},
         "indexed_fields": {"type": "array", "items": {"type": "string"}},
+        "searchable_fields": {"type": "array", "items": {"type": "string"}},
+        "search_language": {"type": "string"},
         "permissions": {**COLLECTION_PERMISSIONS, "description": "Shown to those who may write."},
         "created_by": {"type": ["string", "null"]},
         "created_at": {"type": "string", "format": "date-time"},

@@ -123,6 +123,12 @@ def _checked(kind: str, value: Any) -> Any:
         and all(isinstance(part, str) for part in value.values())
     ):
         return LongText(value["t"], value["h"])
+    # A search's relevance: a float, sent as its repr.
+    if kind == "_rank" and isinstance(value, dict) and isinstance(value.get("n"), str):
+        try:
+            return float(value["n"])
+        except ValueError:
+            raise ValueError("bad rank in cursor") from None
     if kind == "num":
         if type(value) is int:
             return Decimal(value)

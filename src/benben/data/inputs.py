@@ -75,7 +75,7 @@ def check_collection_id(collection_id: str) -> None:
 
 def clean_collection_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     """The collection members given in ``body`` (title, description, schema, indexed_fields,
-    permissions), checked."""
+    searchable_fields, search_language, permissions), checked."""
     _check_hygiene(body)
     errors = _permission_errors(body.get("permissions"))
     for name, multiline in (("title", False), ("description", True)):
@@ -91,33 +91,47 @@ def clean_collection_fields(body: Mapping[str, Any]) -> dict[str, Any]:
                     "message": "must not contain control characters",
                 }
             )
-    for index, field in enumerate(body.get("indexed_fields") or ()):
-        try:
-            path = parse_field_path(field)
-        except ValueError as exc:
-            errors.append(
-                {"location": "body", "pointer": f"/indexed_fields/{index}", "message": str(exc)}
-            )
-            continue
-        if len(path) == 1 and path[0] in META_FIELDS:
-            errors.append(
-                {
-                    "location": "body",
-                    "pointer": f"/indexed_fields/{index}",
-                    "message": f"{field} is a record's metadata, always indexed",
-                }
-            )
+    errors += _field_path_errors(body, "indexed_fields", "always indexed")
+    errors += _field_path_errors(body, "searchable_fields", "not text")
     if errors:
         raise invalid(errors)
     check_collection_schema(body.get("schema"))
     fields = {
         name: body[name]
-        for name in ("title", "description", "schema", "indexed_fields")
+        for name in (
+            "title",
+            "description",
+            "schema",
+            "indexed_fields",
+            "searchable_fields",
+            "search_language",
+        )
         if name in body
     }
     if "permissions" in body:
         fields["permissions"] = normalized_permissions(body["permissions"])
     return fields
+
+
+def _field_path_errors(body: Mapping[str, Any], member: str, meta: str) -> list[dict[str, str]]:
+    """The paths of ``member`` (indexed_fields, searchable_fields) that are not data paths."""
+    errors = []
+    for index, field in enumerate(body.get(member) or ()):
+        pointer = json_pointer(member, index)
+        try:
+            path = parse_field_path(field)
+        except ValueError as exc:
+            errors.append({"location": "body", "pointer": pointer, "message": str(exc)})
+            continue
+        if len(path) == 1 and path[0] in META_FIELDS:
+            errors.append(
+                {
+                    "location": "body",
+                    "pointer": pointer,
+                    "message": f"{field} is a record's metadata, {meta}",
+                }
+            )
+    return errors
 
 
 def clean_record_body(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,6 +55,14 @@ class Collection(Base):
     schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Dotted paths into record data that get an index (PostgreSQL: an expression index each).
     indexed_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Dotted paths whose text ``_q`` searches, and the language that text is stemmed in
+    # (see search.py: an FTS5 table on SQLite, a GIN expression index on PostgreSQL).
+    searchable_fields: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    search_language: Mapped[str] = mapped_column(
+        String(32), default="simple", server_default=text("'simple'")
+    )
     # {"read": [principal, ...], "write": [...], "create": [...], "admin": [...]}
     permissions: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)

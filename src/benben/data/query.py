@@ -26,9 +26,11 @@ Filters (every parameter not starting with ``_``; at most 20, all of which must 
 Reserved parameters, each given at most once: ``_sort`` (``-price,name``: at most 5 keys, ``-``
 for descending; default ``-last_modified``), ``_fields`` (data members to return),
 ``_limit``, ``_cursor`` (from the previous page's ``next``; bound to this collection, filters,
-sort and _since/_before window), ``_count=true`` (add the total), ``_since``/``_before``
+search, sort and _since/_before window), ``_count=true`` (add the total), ``_since``/``_before``
 (last_modified strictly after/before; deleted records in that window are part of the answer, as
-tombstones, whatever the data filters, since a tombstone has no data left to filter on).
+tombstones, whatever the data filters, since a tombstone has no data left to filter on),
+``_q`` (full-text search of the collection's ``searchable_fields``, see search.py: a filter
+like the others; ``_sort=-_rank`` sorts by relevance) and ``_highlight=1`` (with ``_q``).
 
 Sorting: values of mixed types sort by type (null, false, true, numbers, strings, arrays,
 objects, missing members), then numbers by value and strings by code point (arrays and objects
@@ -51,6 +53,7 @@ from benben.data.query_params import (
     MAX_FILTERS,
     META_FIELDS,
     OPERATORS,
+    RANK,
     RESERVED,
     Field,
     Filter,
@@ -60,9 +63,12 @@ from benben.data.query_params import (
     read_boolean,
     read_fields,
     read_filter,
+    read_flag,
     read_int,
+    read_search,
     read_sort,
 )
+from benben.data.search import Search
 from benben.errors import invalid_input
 
 __all__ = [
@@ -91,6 +97,7 @@ class ListQuery:
     before: int | None = None
     # The sort keys of the last row of the previous page (see sort_keys), from _cursor.
     after: tuple[Any, ...] | None = None
+    search: Search | None = None
     fingerprint: bytes = b""
     secret: bytes = field(default=b"", repr=False)
 
@@ -218,12 +225,15 @@ def parse_list_query(
     collection_id: str,
     ignore: Iterable[str] = (),
     schema: Any = None,
+    searchable_fields: Iterable[str] = (),
+    search_language: str = "simple",
 ) -> ListQuery:
     """The list query of ``params`` (``request.GET``), or a 400 problem naming every bad one.
 
     ``ignore``: reserved (``_``) parameters the caller handles itself; other unknown reserved
     parameters are refused, so that a misspelt ``_sort`` does not pass unnoticed.  ``schema``:
     the collection's; a sort or filter on a field it forbids is refused (:mod:`.declared`).
+    ``searchable_fields`` and ``search_language``: the collection's, which ``_q`` searches.
     """
     errors = _Errors()
     ignored = set(ignore)
@@ -255,6 +265,8 @@ def parse_list_query(
         "_count": read_boolean,
         "_since": lambda raw: read_int(raw, 0),
         "_before": lambda raw: read_int(raw, 0),
+        "_q": read_search,
+        "_highlight": read_flag,
     }
     for name, read in readers.items():
         if name in reserved:
@@ -263,6 +275,7 @@ def parse_list_query(
             except InvalidParameter as exc:
                 errors.add(name, str(exc))
     _check_declared(schema, filters, values.get("_sort", ()), errors)
+    search = _search(reserved, values, tuple(searchable_fields), search_language, errors)
     errors.raise_if_any()
 
     query = ListQuery(
@@ -274,11 +287,13 @@ def parse_list_query(
         count=values.get("_count", False),
         since=values.get("_since"),
         before=values.get("_before"),
+        search=search,
         secret=secret,
     )
+    searched = [("_q", True, "search", search.text)] if search is not None else []
     fingerprint = query_fingerprint(
         collection_id,
-        [(str(f.field), bool(f.field.meta), f.op, f.value) for f in query.filters],
+        [(str(f.field), bool(f.field.meta), f.op, f.value) for f in query.filters] + searched,
         [(str(k.field), bool(k.field.meta), k.descending) for k in query.sort],
         query.since,
         query.before,
@@ -294,6 +309,31 @@ def parse_list_query(
             errors.add("_cursor", "is not a cursor this API returned for this query")
             errors.raise_if_any()
     return replace(query, after=after, fingerprint=fingerprint)
+
+
+def _search(
+    reserved: Mapping[str, str],
+    values: Mapping[str, Any],
+    fields: tuple[str, ...],
+    language: str,
+    errors: _Errors,
+) -> Search | None:
+    """The search ``_q`` asks for; what needs it (``_highlight``, sorting on ``_rank``) is
+    refused without it."""
+    if "_q" in reserved and not fields:
+        errors.add(
+            "_q",
+            "the collection has no searchable_fields: declare the fields to search in its "
+            "searchable_fields",
+        )
+    if "_q" not in reserved:
+        if "_highlight" in reserved:
+            errors.add("_highlight", "applies to a search: give _q too")
+        if any(key.field.meta == RANK for key in values.get("_sort", ())):
+            errors.add("_sort", f"{RANK} is the relevance to a search: give _q too")
+    if "_q" not in values or not fields:
+        return None
+    return Search(values["_q"], language, fields, values.get("_highlight", False))
 
 
 def project(data: dict[str, Any] | None, fields: tuple[str, ...] | None) -> dict[str, Any] | None:

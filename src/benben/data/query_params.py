@@ -27,13 +27,28 @@ __all__ = [
     "read_boolean",
     "read_fields",
     "read_filter",
+    "read_flag",
     "read_int",
+    "read_search",
     "read_sort",
 ]
 
 OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "nin", "contains", "startswith", "exists")
 META_FIELDS = ("id", "last_modified")
-RESERVED = ("_sort", "_fields", "_limit", "_cursor", "_count", "_since", "_before")
+RESERVED = (
+    "_sort",
+    "_fields",
+    "_limit",
+    "_cursor",
+    "_count",
+    "_since",
+    "_before",
+    "_q",
+    "_highlight",
+)
+# The relevance of a record to ``_q``: a sort key only (``_sort=-_rank``).
+RANK = "_rank"
+MAX_SEARCH_LENGTH = 1000
 MAX_DEPTH = 8
 MAX_FILTERS = 20
 MAX_LIST_VALUES = 100
@@ -220,7 +235,7 @@ def read_sort(raw: str) -> tuple[SortKey, ...]:
                 'field names starting with "-" or "+" cannot be sorted on'
             )
         try:
-            field = _field(name)
+            field = Field(meta=RANK) if name == RANK else _field(name)
         except InvalidParameter as exc:
             raise InvalidParameter(f"{where}: {exc}") from None
         if any(key.field == field for key in keys):
@@ -250,6 +265,24 @@ def read_int(raw: str, low: int, high: int | None = None) -> int:
         bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise InvalidParameter(f"must be an integer {bound}")
     return int(text)
+
+
+def read_search(raw: str) -> str:
+    """``_q``: a websearch query (words, "quoted phrases", or, -word), any text but empty."""
+    if not raw.strip():
+        raise InvalidParameter("is empty; give the words to search for")
+    if len(raw) > MAX_SEARCH_LENGTH:
+        raise InvalidParameter(f"at most {MAX_SEARCH_LENGTH} characters")
+    if bad_text(raw):
+        raise InvalidParameter("contains a NUL character or a lone surrogate")
+    return raw
+
+
+def read_flag(raw: str) -> bool:
+    """``0`` or ``1``."""
+    if raw not in ("0", "1"):
+        raise InvalidParameter("must be 0 or 1")
+    return raw == "1"
 
 
 def read_boolean(raw: str) -> bool:

@@ -2,9 +2,10 @@
 
 - ``GET .../records``: a page of the records the caller may read, in the list-query language
   of :mod:`.query` (filters, ``_sort``, ``_fields``, ``_limit``, ``_cursor``, ``_count``,
-  ``_since``/``_before`` with tombstones); the API's list envelope (:mod:`benben.listing`:
-  ``{"data", "next", "total"?}``, ``Link``, ``Total-Records``) with a strong ``ETag`` (the
-  collection's version, the query and the caller's principals).
+  ``_since``/``_before`` with tombstones, ``_q`` and ``_highlight``: each record found by a
+  search has a ``search`` member, see :mod:`.search`); the API's list envelope
+  (:mod:`benben.listing`: ``{"data", "next", "total"?}``, ``Link``, ``Total-Records``) with a
+  strong ``ETag`` (the collection's version, the query and the caller's principals).
 - ``POST .../records``: ``{"data", "permissions"?}`` -> 201, a generated UUID id.
 - ``GET|PUT|PATCH|DELETE .../records/{rid}``: PUT creates or replaces (client-chosen id:
   ``^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$``), ``If-None-Match: *`` for create-only; PATCH takes a
@@ -43,6 +44,7 @@ from benben.data.query import parse_list_query, project
 from benben.data.readcache import cached_page, store_page, usable
 from benben.data.records import delete_record, new_record_id, save_record
 from benben.data.resources import RecordResource, RecordsResource
+from benben.data.search import search_json
 from benben.data.snapshots import (
     RecordSnapshot,
     record_body,
@@ -88,9 +90,21 @@ _WRITE_RESPONSES: dict[int, Response | str] = {
 _LIST_PARAMETERS = [
     Parameter(
         "_sort",
-        schema={"type": "string", "x-benben-sortable": ["id", "last_modified"]},
+        schema={"type": "string", "x-benben-sortable": ["id", "last_modified", "_rank"]},
         description="Sort keys, '-' for descending: -price,name (id, last_modified or any data "
-        "field; default -last_modified).",
+        "field; default -last_modified; -_rank: most relevant first, with _q).",
+    ),
+    Parameter(
+        "_q",
+        schema={"type": "string", "minLength": 1, "maxLength": 1000},
+        description="Full-text search of the collection's searchable_fields: words (all of "
+        'them), "quoted phrases", or between alternatives, -word to exclude (PostgreSQL\'s '
+        "websearch_to_tsquery syntax). Each record gets search.rank.",
+    ),
+    Parameter(
+        "_highlight",
+        schema={"type": "string", "enum": ["0", "1"]},
+        description="1, with _q: each record gets search.highlights, where the words appear.",
     ),
     Parameter("_fields", description="Data members to return: title,price."),
     Parameter("_limit", schema={"type": "string", "pattern": "^[0-9]+$"}, description="Page size."),
@@ -147,6 +161,8 @@ def list_records_view(request: Request) -> Any:
         secret=request.registry[CURSOR_SECRET_KEY],
         collection_id=collection.id,
         schema=collection.schema,
+        searchable_fields=collection.searchable_fields,
+        search_language=collection.search_language,
     )
     _refuse_purged_changes(request, query.since)
     readable_by = None if context.full_read else context.principals
@@ -165,6 +181,10 @@ def list_records_view(request: Request) -> Any:
         )
         for record in page.records
     ]
+    if query.search is not None and page.ranks is not None:
+        for item, record, rank in zip(data, page.records, page.ranks, strict=True):
+            if not record.deleted:
+                item["search"] = search_json(rank, query.search, record.data)
     result, headers = list_envelope(request, data, page.next_cursor, page.total)
     headers["ETag"] = etag
     request.response.headers.update(headers)

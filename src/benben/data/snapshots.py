@@ -37,6 +37,8 @@ class CollectionSnapshot:
     description: str
     schema: dict[str, Any] | None
     indexed_fields: list[str]
+    searchable_fields: list[str]
+    search_language: str
     permissions: dict[str, list[str]]
     created_by: str | None
     created_at: Any

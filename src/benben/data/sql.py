@@ -33,7 +33,9 @@ from benben.data.jsonkeys import collection_is, const
 from benben.data.keyset import after_conditions, whole_texts
 from benben.data.models import Record, RecordGrant
 from benben.data.query import ListQuery
+from benben.data.query_params import RANK
 from benben.data.query_statistics import SLOW_PAGE_SECONDS, refresh_if_stale
+from benben.data.search import SearchSQL
 from benben.data.sql_terms import Terms
 
 __all__ = ["Page", "Statements", "fetch_page", "list_statements"]
@@ -46,12 +48,19 @@ class Page:
     records: list[Record]
     next_cursor: str | None
     total: int | None
+    # With a search: each record's relevance (None for a tombstone), in the records' order.
+    ranks: list[float | None] | None = None
 
 
 @dataclass
 class Statements:
-    page: Select[Any]  # the page's rows (one more than the limit), then their sort keys
+    # The page's rows (one more than the limit), then their sort keys, then with a search what
+    # search.ranks_of needs of each.
+    page: Select[Any]
     count: Select[Any] | None  # the total, when asked for
+    keys: int = 0  # how many sort keys follow each row
+    search: SearchSQL | None = None
+    rank_key: int | None = None  # which sort key is the search's rank
 
 
 def list_statements(
@@ -63,7 +72,12 @@ def list_statements(
 ) -> Statements:
     """The SQL of ``query`` on ``dialect`` (``fetch_page`` runs it; tests EXPLAIN it)."""
     table = Record.__table__
-    terms = Terms(table, dialect)
+    search = (
+        SearchSQL(dialect, table, collection_id, query.search, query.tombstones)
+        if query.search is not None
+        else None
+    )
+    terms = Terms(table, dialect, search.ranked if search is not None else None)
     collection: ColumnElement[bool] = collection_is(table, collection_id)
     if dialect == "sqlite":
         # Without statistics SQLite takes "collection_id = x" for a very selective equality, and
@@ -73,6 +87,8 @@ def list_statements(
     conditions: list[ColumnElement[bool]] = [collection]
     conditions += [terms.condition(f) for f in query.filters if f.field.meta]
     data_filters = [terms.condition(f) for f in query.filters if not f.field.meta]
+    if search is not None:
+        data_filters.append(search.condition)
     if query.since is not None:
         conditions.append(table.c.last_modified > bindparam(None, query.since, BigInteger()))
     if query.before is not None:
@@ -101,18 +117,29 @@ def list_statements(
     sort_keys = query.sort_keys()
     keys = terms.sort_keys(sort_keys)
     page_conditions = list(conditions)
+    if search is not None and search.join is not None:
+        # The matches drive the page (and carry the rank): the condition would search again.
+        page_conditions = [c for c in conditions if c is not search.condition]
     if query.after is not None:
         kinds = [part for _, part, _ in sort_keys]
         values = [terms.key_param(k, v) for k, v in zip(kinds, query.after, strict=True)]
         page_conditions += after_conditions(keys, values)
+    columns = [expr.label(f"k{i}") for i, (expr, _) in enumerate(keys)]
+    rank_key = None
+    if search is not None:
+        parts = [part for _, part, _ in sort_keys]
+        rank_key = parts.index(RANK) if RANK in parts else None
+        columns.append(search.row_key().label("search_key"))
+    page = select(Record, *columns)
+    if search is not None and search.join is not None:
+        page = page.select_from(search.join)
     page = (
-        select(Record, *(expr.label(f"k{i}") for i, (expr, _) in enumerate(keys)))
-        .where(*page_conditions)
+        page.where(*page_conditions)
         .order_by(*(expr.desc() if descending else expr.asc() for expr, descending in keys))
         .limit(query.limit + 1)
     )
     count = select(func.count()).select_from(table).where(*conditions) if query.count else None
-    return Statements(page, count)
+    return Statements(page, count, len(keys), search, rank_key)
 
 
 def fetch_page(
@@ -137,8 +164,24 @@ def fetch_page(
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
-        next_cursor = query.cursor_for(tuple(rows[-1])[1:])
+        next_cursor = query.cursor_for(tuple(rows[-1])[1 : 1 + statements.keys])
     total = None
     if statements.count is not None:
         total = session.execute(statements.count).scalar_one()
-    return Page([row[0] for row in rows], next_cursor, total)
+    records = [row[0] for row in rows]
+    return Page(records, next_cursor, total, _ranks(session, statements, rows))
+
+
+def _ranks(session: Session, statements: Statements, rows: list[Any]) -> list[float | None] | None:
+    """Each listed record's relevance to the search: read with the page when it sorts on it,
+    else by one more statement for the page's rows only."""
+    search = statements.search
+    if search is None:
+        return None
+    if statements.rank_key is not None:
+        column = 1 + statements.rank_key
+        return [None if row[0].deleted else float(row[column]) for row in rows]
+    keys = [row[-1] for row in rows if not row[0].deleted]
+    ranks_statement = search.ranks_of(keys)
+    found = {} if ranks_statement is None else dict(session.execute(ranks_statement).all())
+    return [None if row[0].deleted else float(found.get(row[-1], 0.0)) for row in rows]

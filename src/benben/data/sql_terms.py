@@ -11,7 +11,7 @@ never SQL text.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
+    Double,
     Integer,
     Numeric,
     String,
@@ -50,7 +51,7 @@ from benben.data.jsonkeys import (
     id_key,
     json_path,
 )
-from benben.data.query_params import Field, Filter
+from benben.data.query_params import RANK, Field, Filter
 
 __all__ = ["Terms"]
 
@@ -59,9 +60,16 @@ class Terms:
     """The SQL terms of one query on one backend: each field's keys (built once), its filters'
     conditions, its sort keys and their bound values."""
 
-    def __init__(self, table: Table, dialect: str) -> None:
+    def __init__(
+        self,
+        table: Table,
+        dialect: str,
+        rank: Callable[[], ColumnElement[Any]] | None = None,
+    ) -> None:
         self.table = table
         self.dialect = dialect
+        # The relevance to the query's search (search.py), when it has one.
+        self.rank = rank
         self._keys: dict[tuple[str, ...], FieldKeys] = {}
 
     def keys(self, path: tuple[str, ...]) -> FieldKeys:
@@ -92,6 +100,10 @@ class Terms:
                 expr = id_key(self.table, self.dialect)
             elif part == "last_modified":
                 expr = self.table.c.last_modified
+            elif part == RANK:
+                if self.rank is None:
+                    raise ValueError(f"{RANK} sorts a search only")
+                expr = self.rank()
             else:
                 fk = self.keys(fld.path)
                 expr = {"rank": fk.rank, "num": fk.num, "text": fk.ordered_text}[part]
@@ -101,6 +113,8 @@ class Terms:
     def key_param(self, kind: str, value: Any) -> Any:
         if kind == "num":
             return self.number(value)
+        if kind == RANK:
+            return bindparam(None, value, type_=Double())
         if kind in ("rank", "last_modified"):
             return bindparam(None, value, type_=BigInteger() if kind != "rank" else Integer())
         return bindparam(None, value, type_=String())

@@ -45,6 +45,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from benben.data.announce import announce_after_commit, announce_outdated
 from benben.data.indexes import drop_indexes, ensure_indexes
 from benben.data.models import Collection, CollectionGrant, HistoryEntry
+from benben.data.search import DEFAULT_LANGUAGE
+from benben.data.search_index import search_declaration, sync_search_index
 from benben.data.snapshots import CollectionSnapshot, successor
 from benben.errors import ProblemError
 from benben.events.feed import publish
@@ -70,12 +72,15 @@ __all__ = [
     "user_id_of",
 ]
 
-COLLECTION_FIELDS = ("title", "description", "schema", "indexed_fields", "permissions")
+COLLECTION_FIELDS = ("title", "description", "schema", "indexed_fields", "searchable_fields",
+                     "search_language", "permissions")  # fmt: skip
 COLLECTION_DEFAULTS: Mapping[str, Any] = {
     "title": "",
     "description": "",
     "schema": None,
     "indexed_fields": [],
+    "searchable_fields": [],
+    "search_language": DEFAULT_LANGUAGE,
     "permissions": {},
 }
 
@@ -225,6 +230,8 @@ def collection_fields(collection: Collection) -> dict[str, Any]:
         "description": collection.description,
         "schema": collection.schema,
         "indexed_fields": list(collection.indexed_fields or []),
+        "searchable_fields": list(collection.searchable_fields or []),
+        "search_language": collection.search_language or DEFAULT_LANGUAGE,
         "permissions": dict(collection.permissions or {}),
     }
 
@@ -270,7 +277,8 @@ def create_collection(
         raise CollectionExistsError(collection_id) from None
     _insert_collection_grants(session, collection)
     if collection.indexed_fields:
-        _sync_indexes(request, collection, old=())
+        ensure_indexes(session, collection_id, (), collection.indexed_fields)
+    sync_search_index(request, collection_id, None, search_declaration(collection))
     record_history(
         session,
         collection_id=collection_id,
@@ -310,7 +318,8 @@ def replace_collection(
         )
         _insert_collection_grants(session, collection)
     if previous["indexed_fields"] != new["indexed_fields"]:
-        _sync_indexes(request, collection, old=previous["indexed_fields"])
+        ensure_indexes(session, collection.id, previous["indexed_fields"], new["indexed_fields"])
+    sync_search_index(request, collection.id, search_declaration(previous), search_declaration(new))
     record_history(
         session,
         collection_id=collection.id,
@@ -346,7 +355,8 @@ def delete_collection(request: Request, collection: Collection) -> None:
     previous = collection_fields(collection)
     timestamp = bump(request, collection)
     if collection.indexed_fields:
-        _sync_indexes(request, collection, old=collection.indexed_fields, dropping=True)
+        drop_indexes(session, collection.id, collection.indexed_fields)
+    sync_search_index(request, collection.id, search_declaration(collection), None, deleting=True)
     record_history(
         session,
         collection_id=collection.id,
@@ -388,13 +398,3 @@ def grant_rows(
     if creator:
         pairs.add((creator_permission, user_principal(creator)))
     return [{"permission": p, "principal": who} for p, who in sorted(pairs)]
-
-
-def _sync_indexes(
-    request: Request, collection: Collection, *, old: Iterable[str], dropping: bool = False
-) -> None:
-    """The expression indexes of the declared fields, in this transaction (all or nothing)."""
-    if dropping:
-        drop_indexes(request.dbsession, collection.id, old)
-    else:
-        ensure_indexes(request.dbsession, collection.id, old, collection.indexed_fields or ())

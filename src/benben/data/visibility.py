@@ -110,6 +110,8 @@ def _collection(
         description="",
         schema=None,
         indexed_fields=[],
+        searchable_fields=[],
+        search_language="simple",
         permissions=dict(former.get("permissions") or {}),
         created_by=former.get("created_by"),
         created_at=None,

@@ -1,0 +1,184 @@
+"""A collection's search index kept in step with its declaration (``searchable_fields``,
+``search_language``); the SQL of the search itself is in :mod:`.search`.
+
+- SQLite: in the transaction that changes the declaration, the collection's rows of the FTS5
+  table are rewritten (SQLite has one writer at a time anyway).  From then on the triggers keep
+  them with every record write.
+- PostgreSQL: the answer is right at once, since a search evaluates its expression whether an
+  index exists or not.  After the change commits, the task ``benben.data.search_index`` makes
+  the collection's GIN index the one its current declaration needs, with ``CREATE INDEX
+  CONCURRENTLY`` (writes go on while it is built), then drops the others with ``DROP INDEX
+  CONCURRENTLY``.  The task is idempotent and keyed by the collection: it reads the declaration
+  when it runs, so repeated or overlapping changes converge on the last one; runs for one
+  collection take turns (an advisory lock); an index a failed build left invalid is dropped and
+  built again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pyramid.request import Request
+from sqlalchemy import Connection, text
+
+from benben.data.jsonkeys import collection_is
+from benben.data.models import Record
+from benben.data.search import DEFAULT_LANGUAGE, SEARCH_TABLE, postgresql_vector
+from benben.db import get_engine
+from benben.worker.tasks import TaskContext, enqueue_task
+
+__all__ = [
+    "SEARCH_INDEX_TASK",
+    "Declaration",
+    "build_search_index",
+    "search_declaration",
+    "search_index_name",
+    "sync_search_index",
+]
+
+SEARCH_INDEX_TASK = "benben.data.search_index"
+_PREFIX = "ix_benben_rs_"
+
+# (fields, language) of a searchable collection; None when it searches nothing.
+Declaration = tuple[tuple[str, ...], str] | None
+
+
+def search_declaration(collection: Any) -> Declaration:
+    """The declaration of a collection (a row, a snapshot, or its fields as a mapping)."""
+    if isinstance(collection, Mapping):
+        fields, language = collection.get("searchable_fields"), collection.get("search_language")
+    else:
+        fields, language = collection.searchable_fields, collection.search_language
+    if not fields:
+        return None
+    return tuple(fields), language or DEFAULT_LANGUAGE
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _collection_prefix(collection_id: str) -> str:
+    return f"{_PREFIX}{_digest(collection_id)}_"
+
+
+def search_index_name(collection_id: str, fields: Sequence[str], language: str) -> str:
+    """The index of one declaration of one collection (46 characters: PostgreSQL allows 63)."""
+    return _collection_prefix(collection_id) + _digest(collection_id, language, *fields)
+
+
+def sync_search_index(
+    request: Request,
+    collection_id: str,
+    before: Declaration,
+    after: Declaration,
+    *,
+    deleting: bool = False,
+) -> None:
+    """The collection's declaration changes from ``before`` to ``after`` in this request's
+    transaction (``deleting``: the collection is being deleted)."""
+    if before == after:
+        return
+    session = request.dbsession
+    if session.get_bind().dialect.name != "sqlite":
+        enqueue_task(request, SEARCH_INDEX_TASK, collection_id)  # after the commit
+    elif not deleting:  # deleted, its records take their text with them (the triggers)
+        reindex_sqlite(session.connection(), collection_id, after)
+
+
+def reindex_sqlite(connection: Connection, collection_id: str, declaration: Declaration) -> None:
+    """SQLite: the collection's rows of the FTS5 table, made anew for ``declaration``."""
+    records = Record.__table__.name
+    connection.execute(
+        text(
+            f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN "  # noqa: S608 - our own names
+            f"(SELECT rowid FROM {records} WHERE collection_id = :cid)"
+        ),
+        {"cid": collection_id},
+    )
+    if declaration is None:
+        return
+    fields, language = declaration
+    connection.execute(
+        text(
+            f"INSERT INTO {SEARCH_TABLE} (rowid, body) "  # noqa: S608 - our own names
+            "SELECT rowid, benben_search_document(data, :fields, :language) "
+            f"FROM {records} WHERE collection_id = :cid AND NOT deleted"
+        ),
+        {"cid": collection_id, "fields": json.dumps(list(fields)), "language": language},
+    )
+
+
+# -- PostgreSQL: the background build ----------------------------------------------------------
+
+
+def build_search_index(ctx: TaskContext, collection_id: str) -> str | None:
+    """Task ``benben.data.search_index``: the collection's search index made the one its
+    declaration needs (PostgreSQL); the index's name, None when it searches nothing."""
+    engine = get_engine(ctx.registry)
+    if engine.dialect.name != "postgresql":
+        return None
+    lock = int.from_bytes(hashlib.sha256(f"search\0{collection_id}".encode()).digest()[:8], "big")
+    lock -= 1 << 63  # a bigint
+    with engine.connect() as connection:
+        # CONCURRENTLY runs outside any transaction: each statement commits on its own.
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": lock})
+        try:
+            return _converge(connection, collection_id)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": lock})
+
+
+def _converge(connection: Connection, collection_id: str) -> str | None:
+    row = connection.execute(
+        text("SELECT searchable_fields, search_language FROM benben_collections WHERE id = :cid"),
+        {"cid": collection_id},
+    ).first()
+    declaration = search_declaration(row._mapping) if row is not None else None
+    wanted = None
+    if declaration is not None:
+        wanted = search_index_name(collection_id, *declaration)
+    existing = _existing_indexes(connection, collection_id)
+    if wanted is not None and existing.get(wanted) is False:
+        _drop(connection, wanted)  # left invalid by a build that failed
+        del existing[wanted]
+    if wanted is not None and declaration is not None and wanted not in existing:
+        fields, language = declaration
+        # The very expression and predicate the queries use (search.py, jsonkeys.py).
+        collection_is(Record.__table__, collection_id)  # a valid id: safe as a literal
+        connection.execute(
+            text(
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {wanted} ON {Record.__table__.name} "
+                f"USING gin (({postgresql_vector(fields, language)})) "
+                f"WHERE collection_id = '{collection_id}'"
+            )
+        )
+        # The planner's statistics of the new expression (see indexes.analyze_records).
+        connection.execute(text(f"ANALYZE {Record.__table__.name}"))
+    for name in existing:
+        if name != wanted:
+            _drop(connection, name)
+    return wanted
+
+
+def _existing_indexes(connection: Connection, collection_id: str) -> dict[str, bool]:
+    """The collection's search indexes in the current schema, and whether each is valid."""
+    prefix = _collection_prefix(collection_id)
+    rows = connection.execute(
+        text(
+            "SELECT c.relname::text, i.indisvalid FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relnamespace = current_schema()::regnamespace "
+            "AND left(c.relname::text, :length) = :prefix"
+        ),
+        {"length": len(prefix), "prefix": prefix},
+    ).all()
+    return {name: bool(valid) for name, valid in rows}
+
+
+def _drop(connection: Connection, name: str) -> None:
+    connection.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
