@@ -39,7 +39,8 @@ def test_files_are_served_as_committed(client_app: webtest.TestApp, name: str) -
 
 def test_the_module_imports_its_siblings_by_relative_url(client_app: webtest.TestApp) -> None:
     text = client_app.get("/client/benben.js").text
-    for sibling in ("./benben-errors.js", "./benben-query.js", "./benben-resources.js"):
+    siblings = ("errors", "query", "realtime", "resources", "sse")
+    for sibling in (f"./benben-{name}.js" for name in siblings):
         assert f'from "{sibling}"' in text
         client_app.get("/client/" + sibling.removeprefix("./"))
 

@@ -35,3 +35,63 @@ export function countingFetch() {
   };
   return { fetch: fetchImpl, count: (path) => counts.get(path) ?? 0 };
 }
+
+/** Resolves once `predicate()` holds; rejects after `timeout` ms saying what it waited for. */
+export async function waitFor(predicate, what, timeout = 8000) {
+  const deadline = Date.now() + timeout;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A fetch whose change streams (…/changes) can be tampered with: `tamper(n)` returns a function
+ * of the n-th stream's body (1-based) giving the body the client reads, or nothing to leave it.
+ * `streams` lists each stream request's URL and the access token it carried; `base` sends.
+ */
+export function streamingFetch(tamper = () => null, base = fetch) {
+  const streams = [];
+  const fetchImpl = async (input, init) => {
+    const response = await base(input, init);
+    const url = new URL(typeof input === "string" ? input : input.url);
+    if (!url.pathname.endsWith("/changes") || !response.ok) return response;
+    const token = new Headers(init?.headers).get("Authorization")?.replace(/^Bearer /, "") ?? null;
+    streams.push({ url, token });
+    const change = tamper(streams.length);
+    if (!change) return response;
+    return new Response(change(response.body), { status: response.status, headers: response.headers });
+  };
+  return { fetch: fetchImpl, streams };
+}
+
+/**
+ * A body transform passing the stream's first `count` frames, then calling `finish(controller)`
+ * (enqueue more, error, terminate) and dropping the rest.
+ */
+export function afterFrames(count, finish) {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let seen = 0;
+  let pending = "";
+  return (body) =>
+    body.pipeThrough(
+      new TransformStream({
+        transform(chunk, controller) {
+          if (seen >= count) return;
+          pending += decoder.decode(chunk, { stream: true });
+          for (let end = pending.indexOf("\n\n"); seen < count && end >= 0; end = pending.indexOf("\n\n")) {
+            controller.enqueue(encoder.encode(pending.slice(0, end + 2)));
+            pending = pending.slice(end + 2);
+            seen += 1;
+          }
+          if (seen >= count) finish(controller);
+        },
+      }),
+    );
+}
+
+/** A frame ending the stream as the server does, for reason `reason`. */
+export function endFrame(reason) {
+  return new TextEncoder().encode(`event: end\ndata: {"reason":"${reason}"}\n\n`);
+}

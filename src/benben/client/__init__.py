@@ -26,7 +26,9 @@ FILES = {
     "benben.js": "application/javascript",
     "benben-errors.js": "application/javascript",
     "benben-query.js": "application/javascript",
+    "benben-realtime.js": "application/javascript",
     "benben-resources.js": "application/javascript",
+    "benben-sse.js": "application/javascript",
     "benben.d.ts": "application/typescript",
     "benben-types.d.ts": "application/typescript",
 }

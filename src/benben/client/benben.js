@@ -4,10 +4,13 @@
 
 import { HttpError, INVALID_TOKEN, ProblemError, errorFor } from "./benben-errors.js";
 import { etagOf, plainQuery, recordQuery } from "./benben-query.js";
+import { Subscription, changesUrl } from "./benben-realtime.js";
 import { attachResources } from "./benben-resources.js";
 
 export { HttpError, ProblemError } from "./benben-errors.js";
 export { filterValue, recordQuery, plainQuery } from "./benben-query.js";
+export { Subscription, SubscriptionError, comparePositions } from "./benben-realtime.js";
+export { EventStreamParser } from "./benben-sse.js";
 
 export const API = "/api/v1";
 
@@ -119,6 +122,34 @@ export class Benben {
     const body = { requests: requests.map(normalizeOperation) };
     if (defaults) body.defaults = defaults;
     return this.request("POST", `${API}/batch`, { ...options, json: body });
+  }
+
+  /**
+   * Calls `handler(event, id)` with each change to collection `collection` as it happens
+   * (docs/realtime.md), reconnecting and resuming on its own; returns the Subscription.
+   */
+  subscribe(collection, handler, options = {}) {
+    if (typeof collection !== "string" || !collection) {
+      throw new TypeError("subscribe: a collection id (subscribeAll() follows several)");
+    }
+    if (options.collections !== undefined) {
+      throw new TypeError("subscribe: `collections` is subscribeAll()'s option");
+    }
+    return new Subscription(this, collection, handler, options);
+  }
+
+  /** As subscribe(), for every collection the caller may read, or `options.collections`. */
+  subscribeAll(handler, options = {}) {
+    return new Subscription(this, null, handler, options);
+  }
+
+  /**
+   * A change stream's URL with a fresh single-use ticket (`?ticket=`) for an EventSource, which
+   * cannot send the Authorization header. EventSource reconnects to the same URL, whose ticket is
+   * spent: re-mint on its `error`, or use subscribe().
+   */
+  changesUrl(collection = null, options = {}) {
+    return changesUrl(this, collection, options);
   }
 
   /** The absolute URL of `path` on this instance. */
