@@ -5,7 +5,7 @@ import type {
   ApiRoot, ApiToken, ApiTokenCreate, ApiTokenList, Attachment, AttachmentDeleted, AttachmentList,
   AttachmentPolicy, AttachmentPolicyUpdate, BatchRequest, BatchResponse, BenbenRecord, Collection,
   CollectionCreate, CollectionList, CollectionMergePatch, CollectionPut, CreatedApiToken,
-  CreatedWebhook, DryRunReport, EventFeedPage, Group, GroupCreate, GroupList, GroupUpdate,
+  CreatedWebhook, DryRunReport, Event as FeedEvent, EventFeedPage, Group, GroupCreate, GroupList, GroupUpdate,
   HistoryEntry, HistoryList, JsonObject, JsonPatch, Me, Member, MemberList, MemberRequest, Problem,
   ProblemErrorEntry, Readiness, RecordMergePatch, RecordPermissions, Tombstone, TokenPair,
   UpdatedUser, User, UserCreate, UserList, UserUpdate, Version, Webhook, WebhookCreate,
@@ -197,6 +197,116 @@ export interface EventsApi {
   iterate(query?: { _cursor?: string; _limit?: number; type?: string; collection?: string }, options?: RequestOptions): AsyncGenerator<EventFeedPage["data"][number]>;
 }
 
+/** What a change event's `data` holds (docs/events.md): ids, the version, the new values. */
+export interface ChangeData {
+  collection: string;
+  /** The record's id (record.* events). */
+  id?: string;
+  last_modified?: number;
+  /** The record's data (record.created, record.updated). */
+  data?: JsonObject;
+  permissions?: RecordPermissions;
+  previous?: JsonObject;
+  [member: string]: unknown;
+}
+
+/** A change, as a stream delivers it: the JSON of webhooks and GET /api/v1/events. */
+export type ChangeEvent = Omit<FeedEvent, "data"> & { data: ChangeData };
+
+/** A stream's first event: where it starts and how long it lasts. */
+export interface StreamReady {
+  /** The feed position it starts after (the ready event's id). */
+  position: string;
+  /** The collections followed; null: every one the caller may read. */
+  collections: string[] | null;
+  types: string[];
+  heartbeat_seconds: number;
+  /** Seconds until the server ends this stream (then the subscription reconnects). */
+  expires_in: number;
+  /** Why it will end then: "max-duration" or "token-expired". */
+  end_reason: string;
+}
+
+/** Told when retention deleted events after the position resumed from: reload what you show. */
+export interface StreamResync {
+  /** "retention", or "position-ahead" (the feed is behind the position: a restored database). */
+  reason: string;
+  /** Where the stream goes on from (null: from now). */
+  resume_at: string | null;
+}
+
+/** A stream the server ended: its reason ("max-duration", "shutdown", "token-expired",
+ * "slow-consumer"; "disconnected" when the connection dropped) and the wait before reconnecting. */
+export interface StreamEnd {
+  reason: string;
+  reconnectIn: number;
+}
+
+export interface StreamErrorInfo {
+  /** true: the subscription stopped for good (`done` rejects with the error). */
+  fatal: boolean;
+  /** Milliseconds before the next attempt (null when none, or for a callback's error). */
+  retryIn: number | null;
+  /** Set when a callback threw: "handler", "onReady", "onResync", "onEnd". */
+  callback?: string;
+}
+
+export interface SubscribeOptions {
+  /** Only these event types: exact ones or `area.*` patterns (default: collection.* and record.*). */
+  types?: string | string[];
+  /** Resume after this event id (kept from an earlier subscription's lastEventId). */
+  lastEventId?: string | null;
+  signal?: AbortSignal;
+  /** Milliseconds to wait for a stream to open (default: the client's `timeout`). */
+  timeout?: number;
+  /** First reconnection delay until the server's `retry:` hint comes (ms, default 1000). */
+  retryDelay?: number;
+  /** The longest wait between two attempts (ms, default 30000). */
+  maxRetryDelay?: number;
+  /** Each stream opened (the first, and each reconnection). */
+  onReady?: (ready: StreamReady) => void | Promise<void>;
+  /** Events were lost to retention: reload what you show (changes keep coming meanwhile). */
+  onResync?: (resync: StreamResync) => void | Promise<void>;
+  onEnd?: (end: StreamEnd) => void | Promise<void>;
+  /** Every error: transient ones (retried on their own), fatal ones, callbacks' errors. A
+   * callback error with no onError is reported as a throwing event listener's is. */
+  onError?: (error: unknown, info: StreamErrorInfo) => void | Promise<void>;
+}
+
+export interface SubscribeAllOptions extends SubscribeOptions {
+  /** Only these collections (default: every one the caller may read). */
+  collections?: string | string[];
+}
+
+/** A change stream kept open: reconnects and resumes on its own until close(). */
+export declare class Subscription {
+  /** The last event handled, or where the stream started: what a reconnection resumes after. */
+  readonly lastEventId: string | null;
+  readonly state: "connecting" | "open" | "waiting" | "closed";
+  /** The first stream's ready event; rejects if the subscription stops before it. */
+  readonly ready: Promise<StreamReady>;
+  /** Resolves after close() (or an aborted signal); rejects with the error that stopped it. */
+  readonly done: Promise<void>;
+  /** Stops for good: closes the connection, never reconnects. */
+  close(): void;
+}
+
+/** The subscription stopped because the server ended the session (`reason`: "token-revoked"). */
+export declare class SubscriptionError extends Error {
+  readonly reason: string;
+}
+
+/** A Server-Sent Events parser: push the body's chunks, get the events they complete. */
+export declare class EventStreamParser {
+  readonly lastEventId: string;
+  readonly retry: number | null;
+  readonly comments: number;
+  push(chunk: Uint8Array | string): Array<{ event: string; data: string; id: string }>;
+}
+
+/** -1, 0 or 1 as feed position `a` ("<tx>-<n>") is before, at or after `b`. */
+export declare function comparePositions(a: string, b: string): -1 | 0 | 1;
+
 export interface BatchOperation {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** A data API path: "/api/v1/collections/..." ("/collections/..." gets the prefix). */
@@ -227,6 +337,22 @@ export declare class Benben {
   health(options?: RequestOptions): Promise<Readiness>;
   batch(requests: BatchOperation[], options?: RequestOptions & { defaults?: BatchRequest["defaults"] }): Promise<BatchResponse>;
   url(path: string, query?: Query): string;
+  /** Calls `handler` with each change to the collection as it happens (docs/realtime.md). */
+  subscribe(
+    collectionId: string,
+    handler: (event: ChangeEvent, id: string) => void | Promise<void>,
+    options?: SubscribeOptions,
+  ): Subscription;
+  /** As subscribe(), for every collection the caller may read or `options.collections`. */
+  subscribeAll(
+    handler: (event: ChangeEvent, id: string) => void | Promise<void>,
+    options?: SubscribeAllOptions,
+  ): Subscription;
+  /** A stream's URL with a single-use ticket, for EventSource (its reconnections need a new one). */
+  changesUrl(
+    collectionId?: string | null,
+    options?: { collections?: string | string[]; types?: string | string[]; lastEventId?: string; signal?: AbortSignal },
+  ): Promise<string>;
   request<T = any>(method: string, path: string, options?: AnyRequestOptions & { raw?: false }): Promise<T>;
   request(method: string, path: string, options: AnyRequestOptions & { raw: true }): Promise<Response>;
 

@@ -84,6 +84,12 @@ export async function use(bb: Benben): Promise<number> {
   const files = bb.attachments("books", "dune");
   await files.upload("a.txt", new Uint8Array([104, 105]), { contentType: "text/plain" });
   const response: Response = await files.download("a.txt");
+  const live = bb.subscribe("books", (event) => { total += event.data.last_modified ?? 0; }, {
+    types: ["record.*"],
+    onError: (error, { fatal }) => console.log(error, fatal),
+  });
+  total += (await live.ready).expires_in;
+  live.close();
   return total + collection.last_modified + (await response.arrayBuffer()).byteLength;
 }
 """
