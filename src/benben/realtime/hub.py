@@ -118,11 +118,13 @@ class Hub:
         """The stream has bytes or a close to write. One loop wake-up for a burst of pushes to
         many streams (a change sent to every subscriber), not one each."""
         with self._lock:
+            loop = self._loop
+            if loop is None:  # a forked child's copy of a parent's stream: never written here
+                return
             self._dirty.append(stream)
-            if self._flush_scheduled or self._loop is None:
+            if self._flush_scheduled:
                 return
             self._flush_scheduled = True
-            loop = self._loop
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to write
             loop.call_soon_threadsafe(self._flush_dirty)
 
