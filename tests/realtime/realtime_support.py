@@ -45,3 +45,8 @@ def silent(client: SSEClient, seconds: float) -> None:
     except TimeoutError:
         return
     raise AssertionError(f"unexpected event: {event}")
+
+
+def principal(app: Any, headers: dict[str, str]) -> str:
+    """The ``user:<id>`` principal of whoever ``headers`` authenticate."""
+    return "user:" + app.get("/api/v1/auth/me", headers=headers).json["user"]["id"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime_support import WAIT, named, next_change, ready, silent
+from realtime_support import WAIT, named, next_change, principal, ready, silent
 
+from benben.testing import feed_settled
 from benben.testing_streams import open_sse
 
 NOTES = "/api/v1/collections/notes"
@@ -14,6 +15,9 @@ NOTES = "/api/v1/collections/notes"
 
 def create(app: Any, headers: dict[str, str], cid: str = "notes", **members: Any) -> None:
     app.put_json(f"/api/v1/collections/{cid}", members, headers=headers, status=201)
+    # On PostgreSQL a stream opened now starts after this event only once the feed hands it
+    # out (every older transaction on the server ended): wait for that.
+    feed_settled(app.app.registry)
 
 
 def post(app: Any, headers: dict[str, str], n: int, cid: str = "notes") -> str:
@@ -64,7 +68,8 @@ def test_a_client_resuming_from_its_last_event_id_misses_nothing_and_repeats_not
 def test_events_are_filtered_by_what_the_subscriber_may_read_when_delivered(
     app, served, admin_headers, alice_headers, bob_headers
 ):
-    create(app, admin_headers, permissions={"read": ["user:alice", "user:bob"]})
+    alice_id, bob_id = principal(app, alice_headers), principal(app, bob_headers)
+    create(app, admin_headers, permissions={"read": [alice_id, bob_id]})
     alice = open_sse(f"{served}{NOTES}/changes", alice_headers)
     bob = open_sse(f"{served}{NOTES}/changes", bob_headers)
     with alice, bob:
@@ -74,7 +79,8 @@ def test_events_are_filtered_by_what_the_subscriber_may_read_when_delivered(
         assert next_change(alice)["data"]["data"] == {"n": 1}
         assert next_change(bob)["data"]["data"] == {"n": 1}
         # Alice loses her read permission mid-stream: the flow stops for her, not for Bob.
-        app.patch_json(NOTES, {"permissions": {"read": ["user:bob"]}}, headers=admin_headers)
+        app.patch_json(NOTES, {"permissions": {"read": [bob_id]}}, headers=admin_headers)
+        assert next_change(bob)["type"] == "collection.updated"
         assert next_change(bob)["type"] == "collection.permissions_changed"
         post(app, admin_headers, 2)
         assert next_change(bob)["data"]["data"] == {"n": 2}
@@ -88,7 +94,7 @@ def test_record_grants_count_on_the_stream_of_every_collection(
     with open_sse(f"{served}/api/v1/changes", alice_headers) as client:
         ready(client)
         post(app, admin_headers, 1)  # not Alice's to read
-        body = {"data": {"n": 2}, "permissions": {"read": ["user:alice"]}}
+        body = {"data": {"n": 2}, "permissions": {"read": [principal(app, alice_headers)]}}
         app.post_json(f"{NOTES}/records", body, headers=admin_headers)
         change = next_change(client)
         assert change["data"]["data"] == {"n": 2}
@@ -162,3 +168,47 @@ def test_one_user_holds_a_bounded_number_of_streams(make_app, admin_headers, app
         with second:
             assert second.status == 429
             assert second.headers["retry-after"]
+
+
+def test_a_change_on_one_instance_reaches_the_subscribers_of_another(app, make_app, admin_headers):
+    from benben.testing_streams import serve_streaming
+
+    other = make_app()  # another instance: the same database, cache and secret
+    create(app, admin_headers)
+    with (
+        serve_streaming(other.app) as base,
+        open_sse(f"{base}{NOTES}/changes", admin_headers) as client,
+    ):
+        ready(client)
+        post(app, admin_headers, 7)  # committed through the first instance
+        assert next_change(client)["data"]["data"] == {"n": 7}
+
+
+def test_a_resume_behind_retention_is_told_to_resync(app, served, admin_headers, registry):
+    import transaction
+
+    from benben.db import get_tm_session, session_factory
+    from benben.events.feed import prune
+    from benben.testing import feed_settled
+
+    create(app, admin_headers)
+    with open_sse(f"{served}{NOTES}/changes", admin_headers) as client:
+        ready(client)
+        post(app, admin_headers, 1)
+        old = next_change(client)["id"]
+    post(app, admin_headers, 2)
+    feed_settled(registry)
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    session = get_tm_session(session_factory(registry), manager)
+    prune(session, retention_ms=0, consumer_expiry_ms=1, now=2**62)
+    manager.commit()
+    session.close()
+    headers = {**admin_headers, "Last-Event-ID": old}
+    with open_sse(f"{served}{NOTES}/changes", headers) as client:
+        ready(client)
+        resync = named(client, "resync")
+        assert resync["reason"] == "retention"
+        assert resync["id"] == resync["resume_at"]
+        post(app, admin_headers, 3)
+        assert next_change(client)["data"]["data"] == {"n": 3}

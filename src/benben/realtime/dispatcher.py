@@ -277,11 +277,7 @@ class Dispatcher:
                     session, subscription.position, limit=_PAGE, collection_ids=collections
                 )
             except FeedGapError as gap:
-                data = {"reason": "retention", "resume_at": str(gap.resume_at)}
-                subscription.stream.push(
-                    frame(json.dumps(data), event=RESYNC_EVENT, id=str(gap.resume_at))
-                )
-                subscription.position = gap.resume_at
+                _tell_resync(subscription, gap.resume_at)
                 continue
             replay = [event for event in events if event.position <= live_position]
             self._push(session, [subscription], replay)
@@ -298,7 +294,16 @@ class Dispatcher:
         while True:
             position = self._position
             assert position is not None
-            events = read_events(session, position, limit=_PAGE)
+            try:
+                events = read_events(session, position, limit=_PAGE)
+            except FeedGapError as gap:
+                # Retention deleted events this process had not read yet (it was stopped, or
+                # far behind): every live subscriber missed them and must resynchronise.
+                for subscription in subscriptions:
+                    if subscription.live and not subscription.stream.closed:
+                        _tell_resync(subscription, gap.resume_at)
+                self._position = gap.resume_at
+                continue
             if not events:
                 return found
             found = True
@@ -333,6 +338,13 @@ class Dispatcher:
                     sent += 1
             if sent:
                 self._metrics.sent(sent, (now_ms - event.occurred_at) / 1000)
+
+
+def _tell_resync(subscription: Subscription, resume_at: FeedPosition) -> None:
+    data = {"reason": "retention", "resume_at": str(resume_at)}
+    subscription.stream.push(frame(json.dumps(data), event=RESYNC_EVENT, id=str(resume_at)))
+    if subscription.position < resume_at:
+        subscription.position = resume_at
 
 
 def _end(subscription: Subscription, reason: str) -> None:
