@@ -10,6 +10,8 @@ export interface Collection {
   description: string;
   schema: JsonObject | null;
   indexed_fields: Array<string>;
+  searchable_fields: Array<string>;
+  search_language: string;
   /** Shown to those who may write. */
   permissions?: CollectionPermissions;
   created_by: string | null;
@@ -29,6 +31,10 @@ export interface CollectionCreate {
   schema?: JsonObject | null;
   /** Dotted paths into record data to index (filters and sorts on them are fast). */
   indexed_fields?: Array<string>;
+  /** Dotted paths into record data that _q searches: a string, or an array's strings (other JSON types hold no text). */
+  searchable_fields?: Array<string>;
+  /** The language of the searchable text: its stop words and word stems (simple: neither). Default simple. */
+  search_language?: "simple" | "arabic" | "armenian" | "basque" | "catalan" | "danish" | "dutch" | "english" | "finnish" | "french" | "german" | "greek" | "hindi" | "hungarian" | "indonesian" | "irish" | "italian" | "lithuanian" | "nepali" | "norwegian" | "portuguese" | "romanian" | "russian" | "serbian" | "spanish" | "swedish" | "tamil" | "turkish" | "yiddish";
   /** Principals granted each permission. */
   permissions?: CollectionPermissions;
 }
@@ -42,6 +48,10 @@ export interface CollectionPut {
   schema?: JsonObject | null;
   /** Dotted paths into record data to index (filters and sorts on them are fast). */
   indexed_fields?: Array<string>;
+  /** Dotted paths into record data that _q searches: a string, or an array's strings (other JSON types hold no text). */
+  searchable_fields?: Array<string>;
+  /** The language of the searchable text: its stop words and word stems (simple: neither). Default simple. */
+  search_language?: "simple" | "arabic" | "armenian" | "basque" | "catalan" | "danish" | "dutch" | "english" | "finnish" | "french" | "german" | "greek" | "hindi" | "hungarian" | "indonesian" | "irish" | "italian" | "lithuanian" | "nepali" | "norwegian" | "portuguese" | "romanian" | "russian" | "serbian" | "spanish" | "swedish" | "tamil" | "turkish" | "yiddish";
   /** Principals granted each permission. */
   permissions?: CollectionPermissions;
 }
@@ -71,6 +81,13 @@ export interface BenbenRecord {
   created_by: string | null;
   /** Shown to those who may write. */
   permissions?: RecordPermissions;
+  /** In a list searched with _q: the record's relevance, and with _highlight=1 where the searched words appear. */
+  search?: {
+    /** Higher is more relevant. Compare ranks within one answer: the scale is the database's own (ts_rank on PostgreSQL, bm25 on SQLite). */
+    rank: number;
+    /** Per searchable field where a searched word appears: up to two fragments of its text, HTML-escaped, each such word in <mark></mark>, '…' where the text was cut. */
+    highlights?: { [key: string]: Array<string> };
+  };
 }
 
 export interface RecordBody {
@@ -490,6 +507,10 @@ export interface CollectionMergePatch {
   schema?: JsonObject | null;
   /** Dotted paths into record data to index (filters and sorts on them are fast). */
   indexed_fields?: Array<string> | null;
+  /** Dotted paths into record data that _q searches: a string, or an array's strings (other JSON types hold no text). */
+  searchable_fields?: Array<string> | null;
+  /** The language of the searchable text: its stop words and word stems (simple: neither). Default simple. */
+  search_language?: "simple" | "arabic" | "armenian" | "basque" | "catalan" | "danish" | "dutch" | "english" | "finnish" | "french" | "german" | "greek" | "hindi" | "hungarian" | "indonesian" | "irish" | "italian" | "lithuanian" | "nepali" | "norwegian" | "portuguese" | "romanian" | "russian" | "serbian" | "spanish" | "swedish" | "tamil" | "turkish" | "yiddish" | null;
   /** Principals granted each permission. */
   permissions?: {
     read?: Array<string> | null;
@@ -523,6 +544,14 @@ export interface HistoryList {
   next: string | null;
   /** With `_count=true`: the number of items of every page. */
   total?: number;
+}
+
+export interface StreamTicket {
+  /** Pass it as `?ticket=`, once. */
+  ticket: string;
+  expires_at: string;
+  /** Seconds left to redeem it. */
+  expires_in: number;
 }
 
 export interface AttachmentPolicy {
