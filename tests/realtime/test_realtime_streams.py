@@ -212,3 +212,33 @@ def test_a_resume_behind_retention_is_told_to_resync(app, served, admin_headers,
         assert resync["id"] == resync["resume_at"]
         post(app, admin_headers, 3)
         assert next_change(client)["data"]["data"] == {"n": 3}
+
+
+def test_streams_are_counted_in_the_metrics(app, served, admin_headers):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def value(name: str, **labels: str) -> float:
+        text = app.get("/metrics", extra_environ={"REMOTE_ADDR": "127.0.0.1"}).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+        )
+
+    create(app, admin_headers)
+    with open_sse(f"{served}{NOTES}/changes", admin_headers) as client:
+        ready(client)
+        assert value("benben_realtime_subscribers") == 1
+        post(app, admin_headers, 1)
+        next_change(client)
+        assert value("benben_realtime_events_sent_total") == 1
+        assert value("benben_realtime_delivery_lag_seconds_count") == 1
+    from benben.testing import eventually
+
+    def gone() -> None:
+        assert value("benben_realtime_subscribers") == 0
+
+    eventually(gone, timeout=WAIT)
+    closed = value("benben_realtime_streams_closed_total", reason="client-gone")
+    assert closed == 1
