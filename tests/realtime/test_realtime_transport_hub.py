@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from benben.realtime import sending
 from benben.realtime.hub import Hub
 from benben.realtime.sse import end_frame
 from benben.realtime.stream import Stream
@@ -108,3 +109,23 @@ def test_a_forked_child_lets_go_of_the_parents_sockets(hub: Hub) -> None:
         finally:
             _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("keeps_gil", [True, False])
+def test_send_now_takes_what_fits_and_tells_a_closed_peer(
+    keeps_gil: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not keeps_gil:  # where the C library's send is not available: the socket's own
+        monkeypatch.setattr(sending, "_libc_send", lambda: None)
+    server, client = socket.socketpair()
+    with server, client:
+        server.setblocking(False)
+        assert sending.send_now(server, b"hello") == 5
+        assert client.recv(5) == b"hello"
+        total = 0
+        while (sent := sending.send_now(server, b"x" * 65536)) > 0:
+            total += sent
+        assert sent == 0  # the kernel's buffer is full: nothing taken, no error
+        client.close()
+        with pytest.raises(BrokenPipeError):  # and no SIGPIPE: the process lives on
+            sending.send_now(server, b"gone")

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 from benben.cache.after_fork import reset_in_child
+from benben.realtime.sending import send_now
 from benben.realtime.sse import PING, end_frame
 from benben.realtime.stream import CLIENT_GONE, SHUTDOWN, Stream
 
@@ -48,7 +49,7 @@ ABORT = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets, discarding
 class _Connection:
     stream: Stream
     sock: socket.socket
-    out: bytearray  # taken from the stream (after the head), not yet accepted by the kernel
+    out: bytes  # taken from the stream (after the head), not yet accepted by the kernel
     head_left: int  # bytes at the front of ``out`` that are the head, not the stream's
     last_write: float
     writing: bool = False  # a writer callback is registered (the kernel's buffer was full)
@@ -170,7 +171,7 @@ class Hub:
         assert self._loop is not None
         sock = socket.socket(fileno=fd)
         sock.setblocking(False)
-        conn = _Connection(stream, sock, bytearray(head), len(head), time.monotonic())
+        conn = _Connection(stream, sock, head, len(head), time.monotonic())
         with self._lock:
             self._expected.discard(stream)
         self._connections[stream] = conn
@@ -192,16 +193,17 @@ class Hub:
         stream = conn.stream
         data = stream.take()
         if data:
-            conn.out += data
+            conn.out = conn.out + data if conn.out else data
         while conn.out:
             try:
-                sent = conn.sock.send(conn.out)
-            except BlockingIOError:
-                break
+                sent = send_now(conn.sock, conn.out)
             except OSError:
                 self._gone(conn)
                 return
-            del conn.out[:sent]
+            if not sent:
+                break
+            # Only what did not fit is copied (a slow client's backlog, bounded by its stream).
+            conn.out = conn.out[sent:]
             head = min(sent, conn.head_left)
             conn.head_left -= head
             if sent > head:

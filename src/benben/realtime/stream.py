@@ -58,6 +58,7 @@ class Stream:
         self._reason: str | None = None
         self._callbacks: list[Callable[[str], None]] = []
         self._writer: Writer | None = None
+        self._iterated = False  # the fallback transport waits on _ready: pushes must notify
 
     # -- producers' side ------------------------------------------------------------------------
 
@@ -141,9 +142,9 @@ class Stream:
             return data
 
     def sent(self, count: int) -> None:
-        """The kernel accepted ``count`` bytes of those taken."""
-        with self._lock:
-            self._in_flight -= count
+        """The kernel accepted ``count`` bytes of those taken. The writer's thread alone changes
+        the bytes in flight (take, sent, discard): no lock, producers read a moment's value."""
+        self._in_flight -= count
 
     def discard(self) -> None:
         """Nothing queued or in flight will be written (the connection is gone)."""
@@ -159,6 +160,8 @@ class Stream:
     def __iter__(self) -> Iterator[bytes]:
         """The fallback transport: the bytes as they come, a ping after ``heartbeat_seconds`` of
         silence, until the stream is closed and its last bytes yielded. Blocks the thread."""
+        with self._lock:
+            self._iterated = True
         while True:
             with self._lock:
                 if not self._chunks and not self._closed:
@@ -177,7 +180,8 @@ class Stream:
         if data:
             self._chunks.append(data)
             self._queued += len(data)
-            self._ready.notify()
+            if self._iterated:  # Condition.notify costs more than the append: only if waited on
+                self._ready.notify()
 
     def _run(self, callback: Callable[[str], None], reason: str) -> None:
         try:
