@@ -36,11 +36,14 @@ export function countingFetch() {
   return { fetch: fetchImpl, count: (path) => counts.get(path) ?? 0 };
 }
 
-/** Resolves once `predicate()` holds; rejects after `timeout` ms saying what it waited for. */
+/**
+ * Resolves once `predicate()` holds; rejects after `timeout` ms saying what it waited for (`what`:
+ * a string, or a function giving one then, with what the test saw).
+ */
 export async function waitFor(predicate, what, timeout = 8000) {
   const deadline = Date.now() + timeout;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -141,6 +141,8 @@ test("a collection one may not read is a fatal 404: ready and done reject", asyn
   await assert.rejects(sub.ready, (error) => error instanceof ProblemError && error.status === 404);
   await assert.rejects(sub.done, (error) => error.status === 404);
   assert.deepEqual(errors, [{ fatal: true, retryIn: null }]);
+  const badTypes = bb.subscribeAll(() => {}, { types: "record..created" });
+  await assert.rejects(badTypes.done, (error) => error.status === 400 && error.errors[0].name === "types");
   assert.throws(() => bb.subscribe(cid, () => {}, { collections: [cid] }), TypeError);
   assert.throws(() => bb.subscribe(cid, "not a function"), TypeError);
 });

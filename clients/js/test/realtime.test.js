@@ -49,11 +49,13 @@ test("subscribe delivers each change to the collection as it happens, in order",
 
 test("streams the server ends are resumed: no gap, no duplicate", async () => {
   const ends = [];
+  const errors = [];
   const { fetch, streams } = streamingFetch();
   const client = await loggedIn({ fetch });
   const ids = [];
   const sub = client.subscribe(cid, (event) => event.type === "record.created" && ids.push(event.data.id), {
     onEnd: (end) => ends.push(end),
+    onError: (error, info) => errors.push(`${error} ${JSON.stringify(info)}`),
   });
   const written = [];
   try {
@@ -63,7 +65,8 @@ test("streams the server ends are resumed: no gap, no duplicate", async () => {
       written.push((await bb.records(cid).create({ n: i })).id);
       await pause(180);
     }
-    await waitFor(() => ids.length >= written.length, "every record created");
+    const saw = () => `every record created: ${JSON.stringify({ ids, written, ends, errors, streams: streams.length })}`;
+    await waitFor(() => ids.length >= written.length, saw);
     await pause(300); // a duplicate would come now
   } finally {
     sub.close();
@@ -148,4 +151,17 @@ test("resumes from a lastEventId kept from an earlier subscription", async () =>
   }
   assert.deepEqual(seen, [made.id]);
   assert.throws(() => bb.subscribe(cid, () => {}, { lastEventId: "yesterday" }), TypeError);
+});
+
+test("a lastEventId ahead of the feed (a restored database) is a resync, then the stream opens", async () => {
+  const resyncs = [];
+  const sub = bb.subscribe(cid, () => {}, { lastEventId: "999999999-0", onResync: (resync) => resyncs.push(resync) });
+  try {
+    const ready = await sub.ready;
+    assert.deepEqual(resyncs, [{ reason: "position-ahead", resume_at: null }]);
+    assert.equal(sub.lastEventId, ready.position);
+    assert.notEqual(ready.position, "999999999-0");
+  } finally {
+    sub.close();
+  }
 });

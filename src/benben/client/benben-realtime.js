@@ -92,6 +92,7 @@ export class Subscription {
     this._controller = null; // the connection's
     this._wake = noop; // ends the wait before the next connection
     this._sentToken = null;
+    this._openedAt = null; // when the current connection's ready event came
     /** The id of the last event handled (or of where the stream started): resumed after. */
     this.lastEventId = options.lastEventId ?? null;
     /** "connecting", "open", "waiting" (to reconnect) or "closed". */
@@ -106,7 +107,7 @@ export class Subscription {
     if (options.signal?.aborted) this.close();
     else {
       options.signal?.addEventListener("abort", this._onAbort, { once: true });
-      this._run();
+      this._run().catch((error) => this._fail(error)); // a bug of ours: stopped, not left hanging
     }
   }
 
@@ -133,18 +134,19 @@ export class Subscription {
     let failures = 0; // connections in a row that failed or ended early: the backoff's exponent
     while (!this._closed) {
       let delay;
+      this._openedAt = null;
       try {
-        const ended = await this._stream();
+        const reason = await this._stream();
         if (this._closed) break;
-        failures = ended.opened && ended.lasted >= HEALTHY_MS ? 0 : failures + 1;
-        delay = await this._afterEnd(ended.reason ?? "disconnected", failures);
+        failures = this._healthy() ? 0 : failures + 1;
+        delay = await this._afterEnd(reason ?? "disconnected", failures);
       } catch (error) {
         if (this._closed) break;
         if (isFatal(error)) {
           this._fail(error);
           break;
         }
-        failures += 1;
+        failures = this._healthy() ? 1 : failures + 1; // a long-lived stream's drop starts afresh
         delay = this._backoff(failures, retryAfterMs(error));
         await this._call("onError", error, { fatal: false, retryIn: delay });
       }
@@ -158,6 +160,11 @@ export class Subscription {
     }
   }
 
+  /** Whether the last connection opened and lasted: its end is no failure. */
+  _healthy() {
+    return this._openedAt !== null && Date.now() - this._openedAt >= HEALTHY_MS;
+  }
+
   /** The delay before reconnecting after the stream ended for `reason`. */
   async _afterEnd(reason, failures) {
     if (reason === "token-revoked") {
@@ -169,6 +176,7 @@ export class Subscription {
       const bb = this._bb;
       if (bb.canRefresh && bb.accessToken === this._sentToken) await bb.refresh();
       refreshed = bb.accessToken !== this._sentToken; // a fresh token: no reason to wait
+      if (this._closed) return 0;
     }
     let delay;
     if (refreshed) delay = 0;
@@ -193,7 +201,7 @@ export class Subscription {
     this._done.reject(error);
   }
 
-  /** One connection, read until it ends: {reason (of its `end` event, or null), opened, lasted}. */
+  /** One connection, read until it ends: the reason of its `end` event, or null. */
   async _stream() {
     this.state = "connecting";
     const bb = this._bb;
@@ -215,8 +223,7 @@ export class Subscription {
       await response.body?.cancel();
       throw new Error(`The change stream answered ${type || "no content type"}, not text/event-stream`);
     }
-    const started = Date.now();
-    const connection = { opened: false, reason: null, heartbeatMs: null };
+    const connection = { reason: null, heartbeatMs: null };
     const parser = new EventStreamParser();
     const reader = response.body.getReader();
     let watchdog = null;
@@ -240,7 +247,7 @@ export class Subscription {
       clearTimeout(watchdog);
       reader.cancel().catch(noop); // closes the connection if the server has not
     }
-    return { reason: connection.reason, opened: connection.opened, lasted: Date.now() - started };
+    return connection.reason;
   }
 
   async _open(signal) {
@@ -273,7 +280,7 @@ export class Subscription {
       }
       const heartbeat = Number(ready.heartbeat_seconds) || 0;
       connection.heartbeatMs = heartbeat > 0 ? heartbeat * 2000 + 5000 : null;
-      connection.opened = true;
+      this._openedAt = Date.now();
       this.state = "open";
       this._ready.resolve(ready);
       await this._call("onReady", ready);
