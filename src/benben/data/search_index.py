@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyramid.request import Request
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from benben.data.jsonkeys import collection_is
 from benben.data.models import Record
@@ -39,8 +41,11 @@ __all__ = [
     "sync_search_index",
 ]
 
+log = logging.getLogger(__name__)
+
 SEARCH_INDEX_TASK = "benben.data.search_index"
 _PREFIX = "ix_benben_rs_"
+_ATTEMPTS = 3
 
 # (fields, language) of a searchable collection; None when it searches nothing.
 Declaration = tuple[tuple[str, ...], str] | None
@@ -123,14 +128,23 @@ def build_search_index(ctx: TaskContext, collection_id: str) -> str | None:
         return None
     lock = int.from_bytes(hashlib.sha256(f"search\0{collection_id}".encode()).digest()[:8], "big")
     lock -= 1 << 63  # a bigint
-    with engine.connect() as connection:
-        # CONCURRENTLY runs outside any transaction: each statement commits on its own.
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": lock})
-        try:
-            return _converge(connection, collection_id)
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": lock})
+    for attempt in range(_ATTEMPTS):
+        with engine.connect() as connection:
+            # CONCURRENTLY runs outside any transaction: each statement commits on its own.
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text("SELECT pg_advisory_lock(:lock)"), {"lock": lock})
+            try:
+                return _converge(connection, collection_id)
+            except DBAPIError as error:
+                # Concurrent builds of indexes on other tables of the database wait for each
+                # other's transactions, and PostgreSQL may end one as a deadlock: again (what
+                # it left invalid is dropped and built anew).
+                if getattr(error.orig, "sqlstate", None) != "40P01" or attempt + 1 == _ATTEMPTS:
+                    raise
+                log.warning("search index of %s: deadlock, building again", collection_id)
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": lock})
+    return None  # not reached: the last attempt returns or raises
 
 
 def _converge(connection: Connection, collection_id: str) -> str | None:
