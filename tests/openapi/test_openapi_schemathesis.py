@@ -61,6 +61,11 @@ def ordinary_user_token(app: webtest.TestApp) -> dict[str, str]:
     return headers
 
 
+# Event streams do not end (served through WSGI they run until max_stream_seconds): their
+# refusals and their frames are tested in tests/realtime instead.
+STREAMS = {"GET /api/v1/changes", "GET /api/v1/collections/{cid}/changes"}
+
+
 def run_operation(
     operation: Any, mode: GenerationMode, headers: dict[str, str]
 ) -> Callable[[], None]:
@@ -114,6 +119,8 @@ def test_no_server_error_and_no_response_the_document_does_not_allow(
     }
     failures: list[str] = []
     for operation in operations:
+        if operation.label in STREAMS:
+            continue
         modes = [GenerationMode.POSITIVE]
         if takes_input(document, operation):
             modes.append(GenerationMode.NEGATIVE)
