@@ -44,6 +44,12 @@ def test_preflight_from_an_allowed_origin(app):
     assert response.body == b""
 
 
+def test_a_page_on_another_origin_may_resume_a_change_stream(app):
+    response = preflight(app, ALLOWED, headers="Authorization, Last-Event-ID")
+    allowed = response.headers["Access-Control-Allow-Headers"].lower().split(", ")
+    assert set(allowed) == {"authorization", "last-event-id"}
+
+
 def test_preflight_allows_only_sane_request_headers(app):
     response = preflight(app, ALLOWED, headers="If-Match, X-Request-ID, X-Evil, Cookie")
     allowed = response.headers["Access-Control-Allow-Headers"].lower().split(", ")

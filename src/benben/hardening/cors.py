@@ -39,6 +39,8 @@ ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 ALLOWED_HEADERS = frozenset({
     "accept", "accept-language", "authorization", "content-language", "content-type",
     "if-match", "if-modified-since", "if-none-match", "if-unmodified-since", "x-request-id",
+    # A change stream resumed by a page on another origin (fetch sets it; EventSource too).
+    "last-event-id",
 })  # fmt: skip
 EXPOSED_HEADERS = ("ETag", "Location", "X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining",
                    "RateLimit-Reset", "Retry-After",
