@@ -53,6 +53,8 @@ SEARCH_LANGUAGES: tuple[str, ...] = (
     "turkish",
     "yiddish",
 )
+# Snowball's name of the algorithm PostgreSQL's <language>_stem is, where they differ.
+_SNOWBALL_ALGORITHMS = {"dutch": "dutch_porter"}
 # PostgreSQL's configurations for these languages map all-ASCII words to english_stem.
 _ASCII_WORDS_IN_ENGLISH = frozenset({"hindi", "russian"})
 
@@ -192,7 +194,8 @@ def _same(word: str) -> str:
 @functools.cache
 def _snowball_dictionary(language: str) -> Callable[[str], str | None]:
     """PostgreSQL's dict_snowball: stop words first, then the stem of words up to 1000 bytes."""
-    stemmer = snowballstemmer.stemmer(language)
+    # Snowball 3 replaced its Dutch stemmer; PostgreSQL's dutch_stem is the former one.
+    stemmer = snowballstemmer.stemmer(_SNOWBALL_ALGORITHMS.get(language, language))
     stop_words = _stop_words(language)
 
     def lexeme(word: str) -> str | None:
