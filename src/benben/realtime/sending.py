@@ -6,7 +6,7 @@ that hand-off is what it costs (as :mod:`benben.cache.peek` measured for ``recv`
 thread takes the GIL, and the hub waits for it back before its next send. A send with
 ``MSG_DONTWAIT`` cannot block (it takes what fits in the kernel's buffer, or fails with EAGAIN),
 so it is called through ``ctypes.PyDLL``, which keeps the GIL for the length of the call. Where
-that is not available, the socket's own ``send`` does the same work, releasing the GIL.
+that is not available, ``os.write`` does the same work, releasing the GIL.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import functools
+import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["send_now"]
+__all__ = ["make_sender", "send_now"]
 
 WOULD_BLOCK = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
 
@@ -38,19 +40,31 @@ def _libc_send() -> Any | None:
 FLAGS = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
 
 
-def send_now(sock: socket.socket, data: bytes) -> int:
-    """Send what the kernel takes of ``data`` now: the count (0 when its buffer is full).
-    Raises OSError when the connection is gone. ``sock`` is non-blocking."""
-    send = _libc_send()
+def make_sender(*, keep_gil: bool = True) -> Callable[[int, bytes], int]:
+    """``send_now(fd, data)``: what the kernel takes of ``data`` now, as a count (0 when its
+    buffer is full); raises OSError when the connection is gone. ``fd`` is non-blocking.
+    Keeps the GIL where the C library allows it and ``keep_gil`` asks for it."""
+    send = _libc_send() if keep_gil else None
     if send is None:
-        try:
-            return sock.send(data)
-        except BlockingIOError:
+
+        def releasing_gil(fd: int, data: bytes) -> int:
+            try:
+                return os.write(fd, data)  # Python ignores SIGPIPE: EPIPE is an OSError
+            except BlockingIOError:
+                return 0
+
+        return releasing_gil
+
+    def keeping_gil(fd: int, data: bytes) -> int:
+        sent: int = send(fd, data, len(data), FLAGS)
+        if sent >= 0:
+            return sent
+        code = ctypes.get_errno()
+        if code in WOULD_BLOCK:
             return 0
-    sent: int = send(sock.fileno(), data, len(data), FLAGS)
-    if sent >= 0:
-        return sent
-    code = ctypes.get_errno()
-    if code in WOULD_BLOCK:
-        return 0
-    raise OSError(code, "send failed")
+        raise OSError(code, os.strerror(code))
+
+    return keeping_gil
+
+
+send_now = make_sender()
