@@ -24,6 +24,7 @@ __all__ = [
     "RECORD",
     "RECORD_BODY",
     "RECORD_LIST",
+    "RECORD_LIST_PARAMETERS",
     "RECORD_PATCHES",
 ]
 
@@ -346,3 +347,43 @@ DRY_RUN = Parameter(
     {"type": "string", "enum": ["true", "false"]},
     "true: check which existing records would fail the resulting schema; store nothing.",
 )
+# The record list's reserved query parameters (filters are documented in its description).
+RECORD_LIST_PARAMETERS = [
+    Parameter(
+        "_sort",
+        schema={"type": "string", "x-benben-sortable": ["id", "last_modified", "_rank"]},
+        description="Sort keys, '-' for descending: -price,name (id, last_modified or any data "
+        "field; default -last_modified; -_rank: most relevant first, with _q).",
+    ),
+    Parameter(
+        "_q",
+        schema={"type": "string", "minLength": 1, "maxLength": 1000},
+        description="Full-text search of the collection's searchable_fields: words (all of "
+        'them), "quoted phrases", or between alternatives, -word to exclude (PostgreSQL\'s '
+        "websearch_to_tsquery syntax). Each record gets search.rank.",
+    ),
+    Parameter(
+        "_highlight",
+        schema={"type": "string", "enum": ["0", "1"]},
+        description="1, with _q: each record gets search.highlights, where the words appear.",
+    ),
+    Parameter("_fields", description="Data members to return: title,price."),
+    Parameter("_limit", schema={"type": "string", "pattern": "^[0-9]+$"}, description="Page size."),
+    Parameter("_cursor", description="From the previous page's next link."),
+    Parameter(
+        "_count",
+        schema={"type": "string", "enum": ["true", "false"]},
+        description="true: add `total` and the `Total-Records` header (matching records).",
+    ),
+    Parameter(
+        "_since",
+        schema={"type": "string"},
+        description="Changes after this last_modified (tombstones included).",
+    ),
+    Parameter(
+        "_before",
+        schema={"type": "string"},
+        description="Changes before this last_modified (tombstones included).",
+    ),
+    IF_NONE_MATCH_GET,
+]

@@ -57,7 +57,7 @@ from benben.data.storage import now_ms
 from benben.data.validation import param_error
 from benben.errors import ProblemError
 from benben.listing import LIST_HEADERS, list_envelope
-from benben.rest import Parameter, Response, Service
+from benben.rest import Response, Service
 from benben.security.permissions import CREATE, READ, WRITE
 
 __all__ = ["CURSOR_SECRET_KEY", "record_item", "records"]
@@ -87,45 +87,6 @@ _WRITE_RESPONSES: dict[int, Response | str] = {
     413: "The record's data is larger than benben.data.max_record_size.",
     415: "Content-Type not accepted.",
 }
-_LIST_PARAMETERS = [
-    Parameter(
-        "_sort",
-        schema={"type": "string", "x-benben-sortable": ["id", "last_modified", "_rank"]},
-        description="Sort keys, '-' for descending: -price,name (id, last_modified or any data "
-        "field; default -last_modified; -_rank: most relevant first, with _q).",
-    ),
-    Parameter(
-        "_q",
-        schema={"type": "string", "minLength": 1, "maxLength": 1000},
-        description="Full-text search of the collection's searchable_fields: words (all of "
-        'them), "quoted phrases", or between alternatives, -word to exclude (PostgreSQL\'s '
-        "websearch_to_tsquery syntax). Each record gets search.rank.",
-    ),
-    Parameter(
-        "_highlight",
-        schema={"type": "string", "enum": ["0", "1"]},
-        description="1, with _q: each record gets search.highlights, where the words appear.",
-    ),
-    Parameter("_fields", description="Data members to return: title,price."),
-    Parameter("_limit", schema={"type": "string", "pattern": "^[0-9]+$"}, description="Page size."),
-    Parameter("_cursor", description="From the previous page's next link."),
-    Parameter(
-        "_count",
-        schema={"type": "string", "enum": ["true", "false"]},
-        description="true: add `total` and the `Total-Records` header (matching records).",
-    ),
-    Parameter(
-        "_since",
-        schema={"type": "string"},
-        description="Changes after this last_modified (tombstones included).",
-    ),
-    Parameter(
-        "_before",
-        schema={"type": "string"},
-        description="Changes before this last_modified (tombstones included).",
-    ),
-    bodies.IF_NONE_MATCH_GET,
-]
 
 
 @records.get(
@@ -134,7 +95,7 @@ _LIST_PARAMETERS = [
     description="Every parameter not starting with '_' filters on a dotted data path: "
     "field=value or field__op=value, op one of eq ne lt le gt ge in nin contains "
     "startswith exists.",
-    parameters=_LIST_PARAMETERS,
+    parameters=bodies.RECORD_LIST_PARAMETERS,
     responses={
         200: Response(
             "A page of records", RECORD_LIST, {"ETag": "The page's version", **LIST_HEADERS}
