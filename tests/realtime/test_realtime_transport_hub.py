@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from benben.realtime import sending
 from benben.realtime.hub import Hub
 from benben.realtime.sse import end_frame
 from benben.realtime.stream import Stream
@@ -109,19 +108,3 @@ def test_a_forked_child_lets_go_of_the_parents_sockets(hub: Hub) -> None:
         finally:
             _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
-
-
-@pytest.mark.parametrize("keep_gil", [True, False])
-def test_send_now_takes_what_fits_and_tells_a_closed_peer(keep_gil: bool) -> None:
-    send_now = sending.make_sender(keep_gil=keep_gil)
-    server, client = socket.socketpair()
-    with server, client:
-        server.setblocking(False)
-        assert send_now(server.fileno(), b"hello") == 5
-        assert client.recv(5) == b"hello"
-        while (sent := send_now(server.fileno(), b"x" * 65536)) > 0:
-            pass
-        assert sent == 0  # the kernel's buffer is full: nothing taken, no error
-        client.close()
-        with pytest.raises(BrokenPipeError):  # and no SIGPIPE: the process lives on
-            send_now(server.fileno(), b"gone")
