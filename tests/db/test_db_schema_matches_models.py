@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 import benben.accounts.models
 import benben.data.models
 import benben.events.models
+import benben.realtime.models
 import benben.security.models  # noqa: F401 - the models under comparison
 from benben.db.engine import create_engine_from_settings
 from benben.db.meta import Base
