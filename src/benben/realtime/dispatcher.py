@@ -36,6 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Iterable
+from typing import Any
 
 from pyramid.registry import Registry
 from pyramid.request import Request, apply_request_extensions
@@ -316,26 +317,48 @@ class Dispatcher:
             if len(events) < _PAGE:
                 return found
 
-    def _push(self, session: Session, subscriptions: list[Subscription], events: list[Event]):
-        wanted = [e for e in events if any(s.wants(e) for s in subscriptions)]
-        if not wanted:
+    def _push(
+        self, session: Session, subscriptions: list[Subscription], events: list[Event]
+    ) -> None:
+        """Give each subscription the events it asked for and may read now.  The work per
+        event is per *kind* of subscriber, not per subscriber: what an event is matched
+        against is decided once per (collections, types) asked for, whether it may be read
+        once per set of principals; each subscriber then costs a comparison and a push."""
+        groups: dict[tuple[Any, ...], list[Subscription]] = {}
+        for subscription in subscriptions:
+            groups.setdefault((subscription.collections, subscription.types), []).append(
+                subscription
+            )
+        interested = [
+            (event, [group for group in groups.values() if group[0].wants(event)])
+            for event in events
+        ]
+        interested = [(event, targets) for event, targets in interested if targets]
+        if not interested:
             return
-        readers = readers_of(session, wanted)
+        readers = readers_of(session, [event for event, _ in interested])
         now_ms = time.time_ns() // 1_000_000
-        for event in wanted:
+        for event, targets in interested:
             allowed = readers[(event.collection_id, event.record_id)]  # type: ignore[index]
+            position = event.position
+            verdicts: dict[frozenset[str], bool] = {}
             data: bytes | None = None
             sent = 0
-            for subscription in subscriptions:
-                if event.position <= subscription.position:  # type: ignore[operator]
-                    continue
-                if not subscription.wants(event) or subscription.principals.isdisjoint(allowed):
-                    continue
-                if data is None:
-                    data = event_frame(event)
-                if subscription.stream.push(data):
-                    subscription.events_sent += 1
-                    sent += 1
+            for group in targets:
+                for subscription in group:
+                    if position <= subscription.position:  # type: ignore[operator]
+                        continue
+                    principals = subscription.principals
+                    may = verdicts.get(principals)
+                    if may is None:
+                        may = verdicts[principals] = not principals.isdisjoint(allowed)
+                    if not may:
+                        continue
+                    if data is None:
+                        data = event_frame(event)
+                    if subscription.stream.push(data):
+                        subscription.events_sent += 1
+                        sent += 1
             if sent:
                 self._metrics.sent(sent, (now_ms - event.occurred_at) / 1000)
 
