@@ -25,7 +25,7 @@ ORDINARY = [
     ("english", "Indexes make queries fast; indexing costs writes and storage."),
     ("english", "COVID-19 vaccination campaigns reached billions in 2021."),
     ("english", "Crème brûlée at the Café de Flore, naïve and façade."),
-    ("english", "She said: “quoted” words — and dashes – stay words."),
+    ("english", "She said: “quoted” words — and dashes \N{EN DASH} stay words."),
     ("english", "-5 degrees, +3 points, 1,000 people and 22:40 arrivals."),
     ("french", "Les étudiants mangeaient des pommes dans la forêt enneigée."),
     ("french", "L'hôpital accueille les malades depuis des années."),
