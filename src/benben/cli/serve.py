@@ -27,13 +27,13 @@ from benben.cli.common import (
     read_section,
     split_ini,
 )
+from benben.cli.serve_arguments import port_number, thread_count, workers_option
 from benben.cli.serve_banner import listen_url, reachable, start_banner
 from benben.core_settings import CORE_SETTINGS
 from benben.serving import (
     SERVER_SETTINGS,
     FileLimitError,
     ProcessSettings,
-    as_workers,
     ensure_file_limit,
     resolve_process_settings,
     resolve_server_settings,
@@ -44,7 +44,14 @@ from benben.serving import (
 )
 from benben.settings import resolve_settings
 
-__all__ = ["exit_fast", "register", "run", "server_options", "start_banner"]
+__all__ = [
+    "exit_fast",
+    "register",
+    "run",
+    "server_options",
+    "start_banner",
+    "workers_option",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,34 +59,6 @@ NAME = "serve"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 6543
 DEFAULT_THREADS = 4
-MAX_THREADS = 1024
-
-
-def port_number(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected 0-65535") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected 0-65535")
-    return port
-
-
-def thread_count(text: str) -> int:
-    try:
-        threads = int(text)
-    except ValueError:
-        threads = 0
-    if not 1 <= threads <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}: expected 1-{MAX_THREADS}")
-    return threads
-
-
-def workers_option(text: str) -> int | str:
-    try:
-        return as_workers(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}: {exc}") from None
 
 
 def _default(key: str) -> Any:
