@@ -78,6 +78,10 @@ _STOP_WORDS = Path(__file__).with_name("stopwords")
 _DIGITS = re.compile(r"[0-9]")
 _NOT_A_WORD = ""
 _OPENING, _CLOSING = "(\"'", ")\"',.;:!?"
+# ASCII text without these has only plain words, the runs of _ASCII_WORD (see _joined).
+_JOINING = re.compile(r"[-+/@<&]")
+_DOT_JOINING = re.compile(r"\.[A-Za-z0-9_]")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 # The planes where scripts live: looking through the others for combining marks would cost
 # the first call ~0.2 s for nothing.
 _SCRIPT_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
@@ -259,6 +263,10 @@ def _fts5(lexeme: str) -> str:
 def lexemes(text: str, language: str) -> list[str]:
     """The FTS5 tokens of ``tokens(text, language)``, faster: most words stand between spaces
     alone, and need no regular expression."""
+    if text.isascii() and not _joined(text):
+        # Every run of letters and digits is a plain word: one C-level pass finds them all.
+        found = list(map(_word_tokens(language), _ASCII_WORD.findall(text)))
+        return [token for token in found if token is not None] if None in found else found
     if "<" in text:
         return [token.token for token in tokens(text, language)]  # tags may hold spaces
     word_token = _word_tokens(language)
@@ -272,6 +280,15 @@ def lexemes(text: str, language: str) -> list[str]:
         elif token is not None:
             found.append(token)
     return found
+
+
+def _joined(text: str) -> bool:
+    """Whether ASCII text may hold more than plain words: a character that joins words (URLs,
+    e-mail addresses, hyphens, signs, paths), starts a tag or an entity, or a dot before a word
+    character (host names, versions, decimals). A dot ending a sentence joins nothing."""
+    return _JOINING.search(text) is not None or (
+        "." in text and _DOT_JOINING.search(text) is not None
+    )
 
 
 def tokens(text: str, language: str) -> Iterator[Token]:
