@@ -41,6 +41,10 @@ def _expected_here(dialect_name):
         # migration's own (benben.data.search).
         if type_ == "table" and name.startswith("benben_record_search"):
             return False
+        # Tables and columns of one database only (benben.data.models: search_vector).
+        dialect = getattr(obj, "info", {}).get("dialect") if obj is not None else None
+        if dialect not in (None, dialect_name):
+            return False
         ddl_if = getattr(obj, "_ddl_if", None) or getattr(compare_to, "_ddl_if", None)
         return not (ddl_if is not None and ddl_if.dialect not in (None, dialect_name))
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from benben.db.meta import Base
@@ -37,6 +37,7 @@ __all__ = [
     "JSONDocument",
     "Record",
     "RecordGrant",
+    "SearchVectors",
 ]
 
 # JSONB on PostgreSQL (GIN-indexable, binary), SQLite's JSON text elsewhere.
@@ -124,6 +125,29 @@ class Record(Base):
     # Members plugins add to the record's JSON (``add_record_member``: the files plugin's
     # ``attachments``), written with the record so that its version, ETag and caches cover them.
     members: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # PostgreSQL only (info's dialect): the searchable text's tsvector, written by the trigger
+    # of migration 0008 (see search_index.py); never loaded with the record.
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, nullable=True, deferred=True, info={"dialect": "postgresql"}
+    )
+
+
+class SearchVectors(Base):
+    """PostgreSQL only: whether a collection's ``search_vector`` columns and their GIN index are
+    ready for its declaration (then searches read them; see search_index.py)."""
+
+    __tablename__ = "benben_search_vectors"
+    __table_args__ = {"info": {"dialect": "postgresql"}}
+
+    collection_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("benben_collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Advanced by every declaration change: a build marks ready only the generation it began.
+    generation: Mapped[int] = mapped_column(Integer)
+    ready: Mapped[bool] = mapped_column(Boolean)
+    # The declaration the vectors were computed under, when ready.
+    searchable_fields: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    search_language: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class RecordGrant(Base):

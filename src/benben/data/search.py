@@ -7,11 +7,12 @@ strings joined by spaces, in the declared order.  The words of the text and of t
 PostgreSQL's (parser, stop words, Snowball stems); SQLite reproduces them in Python
 (:mod:`.search_text`), so that a query finds the same records on both.
 
-- PostgreSQL: ``to_tsvector('<language>'::regconfig, benben_search_text(data, '{<paths>}'))``,
-  the function from migration 0008, matched ``@@ websearch_to_tsquery('<language>', :q)`` and
-  ranked by ``ts_rank`` of the same two.  The collection's partial GIN index on exactly that
-  expression (:mod:`.search_index`) answers the match; without it (while it is being built)
-  the same expression is evaluated row by row: slower, never different.
+- PostgreSQL: each record's ``search_vector``, which a trigger (migration 0008) keeps as
+  ``to_tsvector('<language>'::regconfig, benben_search_text(data, '{<paths>}'))``, matched
+  ``@@ websearch_to_tsquery('<language>', :q)`` and ranked by ``ts_rank`` of the same two; the
+  collection's partial GIN index on the column (:mod:`.search_index`) answers the match.  While
+  a declaration change is being applied to the column (:mod:`.search_postgresql`), the
+  expression is evaluated row by row instead: slower, never different.
 - SQLite: the FTS5 table ``benben_record_search`` holds each live searchable record's text as
   :func:`~.search_text.document_text` makes it, under the records row's rowid (a rowid that
   VACUUM keeps: the records table's rowids are reused by nothing else).  Triggers keep it in the
@@ -82,6 +83,9 @@ class Search:
     language: str
     fields: tuple[str, ...]
     highlight: bool = False
+    # PostgreSQL: the records' stored search_vector is ready for this declaration (see
+    # search_postgresql.py); else each record's vector is computed from its data.
+    stored: bool = False
 
 
 # -- the text of a record ---------------------------------------------------------------------
@@ -194,6 +198,8 @@ class SearchSQL:
     # PostgreSQL
 
     def _vector(self) -> ColumnElement[Any]:
+        if self.search.stored:
+            return self.records.c.search_vector
         sql = postgresql_vector(
             self.search.fields, self.search.language, f"{self.records.name}.data"
         )

@@ -4,14 +4,17 @@
 - SQLite: in the transaction that changes the declaration, the collection's rows of the FTS5
   table are rewritten (SQLite has one writer at a time anyway).  From then on the triggers keep
   them with every record write.
-- PostgreSQL: the answer is right at once, since a search evaluates its expression whether an
-  index exists or not.  After the change commits, the task ``benben.data.search_index`` makes
-  the collection's GIN index the one its current declaration needs, with ``CREATE INDEX
-  CONCURRENTLY`` (writes go on while it is built), then drops the others with ``DROP INDEX
-  CONCURRENTLY``.  The task is idempotent and keyed by the collection: it reads the declaration
-  when it runs, so repeated or overlapping changes converge on the last one; runs for one
-  collection take turns (an advisory lock); an index a failed build left invalid is dropped and
-  built again.
+- PostgreSQL: each record's ``search_vector`` is written by a trigger under the declaration
+  committed when the record is written.  A declaration change marks the collection's vectors
+  not ready in its transaction (:mod:`.search_postgresql`): searches evaluate the expression
+  from then on, right at once.  After the change commits, the task
+  ``benben.data.search_index`` drops the collection's GIN index on the column (``DROP INDEX
+  CONCURRENTLY``), recomputes the vectors in batches of short transactions (writes go on),
+  builds the index again with ``CREATE INDEX CONCURRENTLY``, analyzes the table, and marks the
+  vectors ready unless another change came meanwhile.  The task is idempotent and keyed by the
+  collection: it reads the declaration when it runs, so repeated or overlapping changes
+  converge on the last one; runs for one collection take turns (an advisory lock); an index a
+  failed build left invalid is dropped and built again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pyramid.request import Request
@@ -28,7 +31,13 @@ from sqlalchemy.exc import DBAPIError
 
 from benben.data.jsonkeys import collection_is
 from benben.data.models import Record
-from benben.data.search import DEFAULT_LANGUAGE, SEARCH_TABLE, postgresql_vector
+from benben.data.search import DEFAULT_LANGUAGE, SEARCH_TABLE
+from benben.data.search_postgresql import (
+    invalidate_vectors,
+    mark_ready,
+    recompute_vectors,
+    vector_generation,
+)
 from benben.db import get_engine
 from benben.worker.tasks import TaskContext, enqueue_task
 
@@ -70,9 +79,9 @@ def _collection_prefix(collection_id: str) -> str:
     return f"{_PREFIX}{_digest(collection_id)}_"
 
 
-def search_index_name(collection_id: str, fields: Sequence[str], language: str) -> str:
-    """The index of one declaration of one collection (46 characters: PostgreSQL allows 63)."""
-    return _collection_prefix(collection_id) + _digest(collection_id, language, *fields)
+def search_index_name(collection_id: str) -> str:
+    """The GIN index of the collection's search vectors (36 characters: PostgreSQL allows 63)."""
+    return _collection_prefix(collection_id) + "vector"
 
 
 def sync_search_index(
@@ -89,6 +98,8 @@ def sync_search_index(
         return
     session = request.dbsession
     if session.get_bind().dialect.name != "sqlite":
+        if not deleting:  # deleted, the marker goes with the collection (cascade)
+            invalidate_vectors(session.connection(), collection_id)
         enqueue_task(request, SEARCH_INDEX_TASK, collection_id)  # after the commit
     elif not deleting:  # deleted, its records take their text with them (the triggers)
         reindex_sqlite(session.connection(), collection_id, after)
@@ -153,26 +164,42 @@ def _converge(connection: Connection, collection_id: str) -> str | None:
         {"cid": collection_id},
     ).first()
     declaration = search_declaration(row._mapping) if row is not None else None
-    wanted = None
-    if declaration is not None:
-        wanted = search_index_name(collection_id, *declaration)
     existing = _existing_indexes(connection, collection_id)
-    if wanted is not None and existing.get(wanted) is False:
+    if declaration is None:  # nothing to search: no index, no vector kept
+        for name in existing:
+            _drop(connection, name)
+        if row is not None:
+            recompute_vectors(connection, collection_id, only_stored=True)
+        return None
+    wanted = search_index_name(collection_id)
+    state = vector_generation(connection, collection_id)
+    if state is None:  # declared before the marker existed: begin at its first generation
+        invalidate_vectors(connection, collection_id)
+        state = vector_generation(connection, collection_id)
+    generation, ready = state or (0, False)
+    if not ready:
+        # Built once the vectors are written: faster than updating it with each of them, and
+        # until then searches evaluate the expression, not the column.
+        for name in existing:
+            _drop(connection, name)
+        existing = {}
+        recompute_vectors(connection, collection_id)
+    if existing.get(wanted) is False:
         _drop(connection, wanted)  # left invalid by a build that failed
         del existing[wanted]
-    if wanted is not None and declaration is not None and wanted not in existing:
-        fields, language = declaration
-        # The very expression and predicate the queries use (search.py, jsonkeys.py).
+    if wanted not in existing:
         collection_is(Record.__table__, collection_id)  # a valid id: safe as a literal
         connection.execute(
             text(
                 f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {wanted} ON {Record.__table__.name} "
-                f"USING gin (({postgresql_vector(fields, language)})) "
-                f"WHERE collection_id = '{collection_id}'"
+                f"USING gin (search_vector) WHERE collection_id = '{collection_id}'"
             )
         )
-        # The planner's statistics of the new expression (see indexes.analyze_records).
+        # The column's statistics (how common each word is) guide the planner between the
+        # index and the collection's last_modified order (see indexes.analyze_records).
         connection.execute(text(f"ANALYZE {Record.__table__.name}"))
+    if not ready and not mark_ready(connection, collection_id, generation):
+        log.info("search vectors of %s: the declaration changed meanwhile", collection_id)
     for name in existing:
         if name != wanted:
             _drop(connection, name)

@@ -36,6 +36,7 @@ from benben.data.query import ListQuery
 from benben.data.query_params import RANK
 from benben.data.query_statistics import SLOW_PAGE_SECONDS, refresh_if_stale
 from benben.data.search import SearchSQL
+from benben.data.search_postgresql import with_stored_vectors
 from benben.data.sql_terms import Terms
 
 __all__ = ["Page", "Statements", "fetch_page", "list_statements"]
@@ -156,6 +157,8 @@ def fetch_page(
     dialect = session.get_bind().dialect.name
     if query.after is not None and any(isinstance(v, LongText) for v in query.after):
         query = replace(query, after=whole_texts(session, collection_id, query))
+    if query.search is not None and dialect == "postgresql":
+        query = replace(query, search=with_stored_vectors(session, collection_id, query.search))
     statements = list_statements(dialect, collection_id, query, readable_by=readable_by)
     started = time.perf_counter()
     rows = session.execute(statements.page).all()

@@ -1,14 +1,23 @@
 """Full-text search: each collection's ``searchable_fields`` and ``search_language``; on SQLite,
-the FTS5 table of searchable records' normalized text and the triggers keeping it in sync.
+the FTS5 table of searchable records' normalized text and the triggers keeping it in sync; on
+PostgreSQL, each record's ``search_vector`` and the trigger keeping it.
 
-Both columns have constant defaults: no row is rewritten on either database.
+Both collection columns have constant defaults, and ``search_vector`` is a nullable column
+without default: no row is rewritten on either database.
 
 PostgreSQL: ``benben_search_text(data, paths)``, the text of a record's searchable fields (each
-path's string, or an array's strings, joined by spaces; nothing from other JSON types), an
-immutable function so that each searchable collection gets a GIN expression index on
-``to_tsvector(language, benben_search_text(data, paths))``, built in the background when its
-declaration changes (benben.data.search_index).  Path segments are object keys only (``->``
-with a text key gives NULL on an array), as everywhere in the data API.
+path's string, or an array's strings, joined by spaces; nothing from other JSON types).  Path
+segments are object keys only (``->`` with a text key gives NULL on an array), as everywhere in
+the data API.  ``benben_search_vector(collection_id, data, deleted)`` is
+``to_tsvector(language, benben_search_text(data, paths))`` under the collection's declaration as
+it is now (NULL for a tombstone or a collection declaring nothing); the trigger
+``benben_record_search_vector`` stores it in ``search_vector`` before every insert and every
+update of ``data`` or ``deleted``, whatever writes the record.  ``benben_search_vectors`` says,
+per collection, whether every record's ``search_vector`` holds the current declaration's vector
+and its partial GIN index is built (``ready``); a declaration change advances ``generation`` and
+clears ``ready`` in its transaction, and the background task (benben.data.search_index)
+recomputes the collection's vectors in batches, builds the index concurrently and sets ``ready``
+if no change came meanwhile.  Until then searches evaluate the expression.
 
 SQLite: ``benben_record_search`` holds, under the records row's rowid, the text that the
 function ``benben_search_document`` (registered on every connection of the app's engine, see
@@ -80,6 +89,55 @@ _POSTGRESQL_UPGRADE = (
         RETURN array_to_string(parts, ' ');
     END
     $$""",
+    # VOLATILE (the default): its query sees the declaration committed when the row is written.
+    """CREATE FUNCTION benben_search_vector(collection text, document jsonb, deleted boolean)
+       RETURNS tsvector LANGUAGE plpgsql AS $$
+    DECLARE
+        fields json;
+        language text;
+    BEGIN
+        IF deleted OR document IS NULL THEN
+            RETURN NULL;
+        END IF;
+        SELECT c.searchable_fields, c.search_language INTO fields, language
+          FROM benben_collections AS c WHERE c.id = collection;
+        IF fields IS NULL OR json_array_length(fields) = 0 THEN
+            RETURN NULL;
+        END IF;
+        RETURN to_tsvector(
+            language::regconfig,
+            benben_search_text(document, ARRAY(SELECT json_array_elements_text(fields)))
+        );
+    END
+    $$""",
+    "ALTER TABLE benben_records ADD COLUMN search_vector tsvector",
+    """CREATE FUNCTION benben_record_search_vector() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.search_vector := benben_search_vector(NEW.collection_id, NEW.data, NEW.deleted);
+        RETURN NEW;
+    END
+    $$""",
+    """CREATE TRIGGER benben_record_search_vector
+       BEFORE INSERT OR UPDATE OF data, deleted ON benben_records
+       FOR EACH ROW EXECUTE FUNCTION benben_record_search_vector()""",
+    """CREATE TABLE benben_search_vectors (
+        collection_id varchar(64) NOT NULL,
+        generation integer NOT NULL,
+        ready boolean NOT NULL,
+        searchable_fields json,
+        search_language varchar(32),
+        CONSTRAINT pk_benben_search_vectors PRIMARY KEY (collection_id),
+        CONSTRAINT fk_benben_search_vectors_collection_id_benben_collections
+            FOREIGN KEY (collection_id) REFERENCES benben_collections (id) ON DELETE CASCADE
+    )""",
+)
+_POSTGRESQL_DOWNGRADE = (
+    "DROP TABLE IF EXISTS benben_search_vectors",
+    "DROP TRIGGER IF EXISTS benben_record_search_vector ON benben_records",
+    "DROP FUNCTION IF EXISTS benben_record_search_vector()",
+    "ALTER TABLE benben_records DROP COLUMN IF EXISTS search_vector",
+    "DROP FUNCTION IF EXISTS benben_search_vector(text, jsonb, boolean)",
+    "DROP FUNCTION IF EXISTS benben_search_text(jsonb, text[])",
 )
 _SQLITE_DOWNGRADE = (
     "DROP TRIGGER IF EXISTS benben_record_search_delete",
@@ -120,7 +178,8 @@ def downgrade() -> None:
         ).scalars()
         for name in list(names):
             op.execute(f'DROP INDEX IF EXISTS "{name}"')
-        op.execute("DROP FUNCTION IF EXISTS benben_search_text(jsonb, text[])")
+        for statement in _POSTGRESQL_DOWNGRADE:
+            op.execute(statement)
     # Not batch mode: recreating benben_collections would cascade to every record (SQLite
     # drops columns in place since 3.35).
     op.drop_column("benben_collections", "search_language")
