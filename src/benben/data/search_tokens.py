@@ -78,10 +78,12 @@ _STOP_WORDS = Path(__file__).with_name("stopwords")
 _DIGITS = re.compile(r"[0-9]")
 _NOT_A_WORD = ""
 _OPENING, _CLOSING = "(\"'", ")\"',.;:!?"
-# ASCII text without these has only plain words, the runs of _ASCII_WORD (see _joined).
-_JOINING = re.compile(r"[-+/@<&]")
+# ASCII text without these has only plain words, runs of letters and digits (see _joined).
+_JOINING = "-+/@<&"
 _DOT_JOINING = re.compile(r"\.[A-Za-z0-9_]")
-_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+_ASCII_SEPARATORS = bytes(code if chr(code).isalnum() and code < 128 else 32 for code in range(256))
+# Words whose token a language's lexicon keeps, at most (about 10 MB).
+_LEXICON_SIZE = 1 << 16
 # The planes where scripts live: looking through the others for combining marks would cost
 # the first call ~0.2 s for nothing.
 _SCRIPT_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
@@ -256,6 +258,36 @@ def _word_tokens(language: str) -> Callable[[str], str | None]:
     return word_token
 
 
+class _Lexicon:
+    """A language's FTS5 token of each word seen, in a dict: looked up by the C-level ``map``
+    over a text's words, not by a Python call per word (most words of a text were seen)."""
+
+    def __init__(self, language: str) -> None:
+        self._word_token = _word_tokens(language)
+        self._known: dict[str, str] = {}
+
+    def tokens(self, words: list[str]) -> list[str]:
+        """The words' tokens, in order; too long words left out, as tokens() leaves them."""
+        found = list(map(self._known.get, words))
+        if None not in found:
+            return found  # type: ignore[return-value]  # no None in it
+        known = self._known
+        for index, token in enumerate(found):
+            if token is None:
+                word = words[index]
+                token = found[index] = self._word_token(word)
+                if token is not None:
+                    if len(known) >= _LEXICON_SIZE:
+                        known.clear()  # the frequent words are back at once
+                    known[word] = token
+        return [token for token in found if token is not None]
+
+
+@functools.cache
+def _lexicon(language: str) -> _Lexicon:
+    return _Lexicon(language)
+
+
 def _fts5(lexeme: str) -> str:
     return lexeme if lexeme.isalnum() else lexeme.translate(_alphabet().fts5_characters)
 
@@ -264,9 +296,9 @@ def lexemes(text: str, language: str) -> list[str]:
     """The FTS5 tokens of ``tokens(text, language)``, faster: most words stand between spaces
     alone, and need no regular expression."""
     if text.isascii() and not _joined(text):
-        # Every run of letters and digits is a plain word: one C-level pass finds them all.
-        found = list(map(_word_tokens(language), _ASCII_WORD.findall(text)))
-        return [token for token in found if token is not None] if None in found else found
+        # Every run of letters and digits is a plain word: the rest become spaces, in C.
+        words = text.encode().translate(_ASCII_SEPARATORS).decode().split()
+        return _lexicon(language).tokens(words)
     if "<" in text:
         return [token.token for token in tokens(text, language)]  # tags may hold spaces
     word_token = _word_tokens(language)
@@ -286,7 +318,7 @@ def _joined(text: str) -> bool:
     """Whether ASCII text may hold more than plain words: a character that joins words (URLs,
     e-mail addresses, hyphens, signs, paths), starts a tag or an entity, or a dot before a word
     character (host names, versions, decimals). A dot ending a sentence joins nothing."""
-    return _JOINING.search(text) is not None or (
+    return any(char in text for char in _JOINING) or (
         "." in text and _DOT_JOINING.search(text) is not None
     )
 
