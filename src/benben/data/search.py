@@ -52,6 +52,7 @@ from sqlalchemy.sql.expression import Join
 
 from benben.data.jsonkeys import collection_is, const
 from benben.data.query_params import parse_field_path
+from benben.data.search_sqlite import frequency_probe
 from benben.data.search_text import SEARCH_LANGUAGES, document_text, fts5_query, highlight
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
 
 SEARCH_TABLE = "benben_record_search"
 DOCUMENT_FUNCTION = "benben_search_document"
+VALUES_FUNCTION = "benben_search_values"
 DEFAULT_LANGUAGE = "simple"
 # Highlighted fragments per searchable field.
 HIGHLIGHT_FRAGMENTS = 2
@@ -110,6 +112,15 @@ def _paths(fields_json: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(field.split(".")) for field in fields if isinstance(field, str))
 
 
+def search_values(data_json: Any, fields_json: Any) -> str | None:
+    """SQLite's ``benben_search_values(data, searchable_fields)``: the searchable values joined,
+    what the record's text is made of (the update trigger indexes again only when it changed)."""
+    if not isinstance(data_json, str) or not isinstance(fields_json, str):
+        return None
+    data = json.loads(data_json)
+    return " ".join(text for path in _paths(fields_json) for text in field_strings(data, path))
+
+
 def search_document(data_json: Any, fields_json: Any, language: Any) -> str:
     """SQLite's ``benben_search_document(data, searchable_fields, search_language)``: what the
     FTS5 table holds for a record (its data and the collection's declaration as stored)."""
@@ -123,13 +134,15 @@ def search_document(data_json: Any, fields_json: Any, language: Any) -> str:
 
 
 def install_sqlite_functions(engine: Engine) -> None:
-    """Register ``benben_search_document`` on every connection ``engine`` opens (the search
-    triggers call it; SQLite prepares them with every write to the records table)."""
+    """Register ``benben_search_document`` and ``benben_search_values`` on every connection
+    ``engine`` opens (the search triggers call them; SQLite prepares them with every write to
+    the records table)."""
     if engine.dialect.name != "sqlite":
         return
 
     def register(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.create_function(DOCUMENT_FUNCTION, 3, search_document, deterministic=True)
+        dbapi_connection.create_function(VALUES_FUNCTION, 2, search_values, deterministic=True)
 
     event.listen(engine, "connect", register)
     # Connections opened before (none, as the app is configured): closed, to open anew.
@@ -176,7 +189,14 @@ class SearchSQL:
     """
 
     def __init__(
-        self, dialect: str, records: Table, collection_id: str, search: Search, tombstones: bool
+        self,
+        dialect: str,
+        records: Table,
+        collection_id: str,
+        search: Search,
+        tombstones: bool,
+        *,
+        walk: bool = False,
     ) -> None:
         self.dialect = dialect
         self.records = records
@@ -189,10 +209,13 @@ class SearchSQL:
             self.condition = self._vector().op("@@", return_type=Boolean)(self._tsquery())
             return
         self._fts_query = fts5_query(search.text, search.language)
+        # walk: the matches' rowids a set each row is tested against ("+": not a rowid lookup),
+        # so that the records are read in the page's order through the collection's indexes.
+        rowid = literal_column(f"+{records.name}.rowid", Integer) if walk else _rowid(records)
         self.condition = (
             false()
             if self._fts_query is None
-            else _rowid(records).in_(select(self._fts.c.rowid).where(self._match()))
+            else rowid.in_(select(self._fts.c.rowid).where(self._match()))
         )
 
     # PostgreSQL
@@ -226,6 +249,13 @@ class SearchSQL:
 
     def _bm25_rank(self) -> ColumnElement[Any]:
         return -func.bm25(literal_column(SEARCH_TABLE), type_=Double())
+
+    def match_probe(self) -> Select[Any] | None:
+        """SQLite, unless the matches drive the query (relevance sort): how many records of the
+        collection match, counted up to :data:`~.search_sqlite.FREQUENT_MATCHES`."""
+        if self.dialect != "sqlite" or self._fts_query is None or self.join is not None:
+            return None
+        return frequency_probe(self.records, self.collection_id, SEARCH_TABLE, self._match())
 
     # both
 

@@ -37,6 +37,7 @@ from benben.data.query_params import RANK
 from benben.data.query_statistics import SLOW_PAGE_SECONDS, refresh_if_stale
 from benben.data.search import SearchSQL
 from benben.data.search_postgresql import with_stored_vectors
+from benben.data.search_sqlite import FREQUENT_MATCHES, walks_in_order
 from benben.data.sql_terms import Terms
 
 __all__ = ["Page", "Statements", "fetch_page", "list_statements"]
@@ -70,11 +71,13 @@ def list_statements(
     query: ListQuery,
     *,
     readable_by: frozenset[str] | None,
+    walk_matches: bool = False,
 ) -> Statements:
-    """The SQL of ``query`` on ``dialect`` (``fetch_page`` runs it; tests EXPLAIN it)."""
+    """The SQL of ``query`` on ``dialect`` (``fetch_page`` runs it; tests EXPLAIN it);
+    ``walk_matches``: SQLite, the search's matches are many (see search_sqlite.py)."""
     table = Record.__table__
     search = (
-        SearchSQL(dialect, table, collection_id, query.search, query.tombstones)
+        SearchSQL(dialect, table, collection_id, query.search, query.tombstones, walk=walk_matches)
         if query.search is not None
         else None
     )
@@ -160,6 +163,15 @@ def fetch_page(
     if query.search is not None and dialect == "postgresql":
         query = replace(query, search=with_stored_vectors(session, collection_id, query.search))
     statements = list_statements(dialect, collection_id, query, readable_by=readable_by)
+    probe = statements.search.match_probe() if statements.search is not None else None
+    if (
+        probe is not None
+        and walks_in_order(query.sort_keys())
+        and session.execute(probe).scalar_one() >= FREQUENT_MATCHES
+    ):
+        statements = list_statements(
+            dialect, collection_id, query, readable_by=readable_by, walk_matches=True
+        )
     started = time.perf_counter()
     rows = session.execute(statements.page).all()
     if time.perf_counter() - started > SLOW_PAGE_SECONDS:
