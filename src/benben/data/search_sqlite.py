@@ -7,8 +7,10 @@ A word in a fifth of 100,000 records: read from FTS5 and sorted, its 20,000 matc
 set built once), the first page is found after about a hundred records.  A rare word is the
 other way round: the walk would read the whole collection to find a page's worth, while its
 matches are few to sort.  With M matches in a collection of C records, the walk reads about
-limit * C / M records and sorting costs about M records: they cross near M = sqrt(limit * C)
-(about 1,400 for a page of 20 in 100,000 records), where either takes about a millisecond.
+limit * C / M index entries (~0.3 us each) besides building the set (~0.2 us a match), and
+sorting reads every match's record (~2 us each): measured on 100,000 records, they cross
+between 500 and 1,000 matches, where either takes one or two milliseconds; a larger
+collection moves the crossing up slowly (with its square root).
 """
 
 from __future__ import annotations
