@@ -25,7 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, unmapped_column
 
 from benben.db.meta import Base
 from benben.timestamps import utcnow
@@ -126,9 +126,10 @@ class Record(Base):
     # ``attachments``), written with the record so that its version, ETag and caches cover them.
     members: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # PostgreSQL only (info's dialect): the searchable text's tsvector, written by the trigger
-    # of migration 0008 (see search_index.py); never loaded with the record.
-    search_vector: Mapped[Any] = mapped_column(
-        TSVECTOR, nullable=True, deferred=True, info={"dialect": "postgresql"}
+    # of migration 0008 (see search_index.py).  A column of the table, not of the ORM's
+    # records: the ORM neither loads it nor writes it (SQLite has no such column).
+    search_vector: Unmapped[Any] = unmapped_column(
+        TSVECTOR, nullable=True, info={"dialect": "postgresql"}
     )
 
 
