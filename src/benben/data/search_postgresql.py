@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
+from benben.data.models import SearchVectors
 from benben.data.search import Search
 
 __all__ = [
@@ -37,10 +38,6 @@ __all__ = [
 # Records per recomputing transaction: each holds its rows' locks ~0.2 s at most.
 BATCH_RECORDS = 1000
 
-_READY = text(
-    "SELECT searchable_fields, search_language FROM benben_search_vectors "
-    "WHERE collection_id = :cid AND ready"
-)
 _INVALIDATE = text(
     "INSERT INTO benben_search_vectors (collection_id, generation, ready) "
     "VALUES (:cid, 1, false) ON CONFLICT (collection_id) DO UPDATE "
@@ -72,7 +69,14 @@ _MARK_READY = text(
 
 def with_stored_vectors(session: Session, collection_id: str, search: Search) -> Search:
     """``search`` reading the stored vectors when they are ready for its declaration."""
-    row = session.connection().execute(_READY, {"cid": collection_id}).first()
+    table = SearchVectors.__table__
+    # A SELECT through the session: read where the page is (a read replica for safe requests),
+    # so that a ready marker never precedes the vectors it vouches for there.
+    row = session.execute(
+        select(table.c.searchable_fields, table.c.search_language).where(
+            table.c.collection_id == collection_id, table.c.ready
+        )
+    ).first()
     if row is None or row.search_language != search.language:
         return search
     if tuple(row.searchable_fields or ()) != search.fields:
