@@ -2,8 +2,8 @@
 
 :data:`CORE_SETTINGS` is what ``benben config``, the generated configuration reference and
 start-up validation all read, so a setting is added in exactly one place: the module of its
-area (instance, access, data, events, realtime, worker, telemetry). Their order here is the order users
-see.
+area (instance, access, data, events, realtime, worker, telemetry). Their order here is the
+order users see.
 """
 
 from __future__ import annotations
