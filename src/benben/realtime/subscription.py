@@ -8,7 +8,6 @@ exactly there.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ class Subscription:
     events_sent: int = 0
     # Set by the dispatcher once the subscription has caught up with the live feed.
     live: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def wants(self, event: Event) -> bool:
         """Whether the event is about what this subscriber asked for (not whether it may read
@@ -49,5 +47,5 @@ class Subscription:
         return any(type_matches(pattern, event.type) for pattern in self.types)
 
     def update_principals(self, principals: Collection[str]) -> None:
-        with self._lock:
-            self.principals = frozenset(principals)
+        # Only the dispatcher's thread reads and re-verifies them: no lock needed.
+        self.principals = frozenset(principals)

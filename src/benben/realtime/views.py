@@ -30,7 +30,7 @@ from benben.data.resources import RecordsResource
 from benben.errors import ProblemError
 from benben.events.event import FeedPosition, check_event_type
 from benben.events.feed import latest_position
-from benben.listing import invalid_parameter
+from benben.listing import invalid_input, invalid_parameter
 from benben.realtime.dispatcher import SubscriberLimitError, get_dispatcher
 from benben.realtime.handoff import stream_response
 from benben.realtime.sse import frame
@@ -251,8 +251,6 @@ def _start(request: Request) -> FeedPosition:
 
 def _bad_position(name: str, message: str) -> ProblemError:
     location = "querystring" if name == "last_event_id" else "header"
-    from benben.listing import invalid_input
-
     return invalid_input([{"location": location, "name": name, "message": message}])
 
 
