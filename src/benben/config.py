@@ -57,6 +57,7 @@ def core(config: Configurator) -> None:
     config.include("benben.auth")
     config.include("benben.data")  # collections, records, history
     config.include("benben.realtime")  # change streams (SSE) over the feed
+    config.include("benben.backup")  # add_backup_participant: what archives hold
     config.include("benben.landing")  # GET /: links to the docs for a browser
     config.include("benben.client")  # GET /client/benben.js: the JavaScript client
     config.include("benben.admin_pages")  # add_admin_page: plugins' pages in the console

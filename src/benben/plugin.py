@@ -63,6 +63,8 @@ Directives added to the Configurator by Benben (core uses them too):
   (``config.add_admin_page("stock", "Stock", f"{path}/page.js")``).
 - ``config.add_ratelimit_exemption(path_prefix)``: requests under the prefix (a plugin's fixed
   files: ``/myplugin/static/``) never count against rate limits.
+- ``config.add_backup_participant(tables, files=None, after_restore=None)``: the plugin's tables
+  (restore order) and files in ``benben backup`` archives (:class:`BackupFiles`, docs/backups.md).
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
@@ -102,6 +104,7 @@ from pyramid.request import Request
 from pyramid.router import Router
 
 from benben.admin_pages import AdminPage, admin_pages
+from benben.backup.participants import BackupFile, BackupFiles
 from benben.cache.service import ICacheService
 from benben.cli.common import CommandError, add_ini_argument
 from benben.deprecation import Deprecation
@@ -148,6 +151,8 @@ __all__ = [
     "START",
     "WRITE",
     "AdminPage",
+    "BackupFile",
+    "BackupFiles",
     "Base",
     "CollectionContext",
     "CommandError",
