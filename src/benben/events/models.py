@@ -38,7 +38,11 @@ class EventRow(Base):
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     # Set by the database (the migration's server default): never written by Benben.
-    tx: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Archives keep 0 (backup_constant): an xid means nothing to another database, and a
+    # restored feed is ordered by id before every new transaction's events.
+    tx: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("0"), info={"backup_constant": 0}
+    )
     type: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[int] = mapped_column(BigInteger)  # epoch milliseconds
     actor: Mapped[str | None] = mapped_column(String(36), nullable=True)  # a user id
@@ -57,6 +61,6 @@ class FeedConsumer(Base):
     __tablename__ = "benben_feed_consumers"
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    tx: Mapped[int] = mapped_column(BigInteger, default=0)
+    tx: Mapped[int] = mapped_column(BigInteger, default=0, info={"backup_constant": 0})
     event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
