@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyramid.config import Configurator
 
 from benben.backup.participants import add_backup_participant
+from benben.data.restore_rebuild import rebuild_after_restore
 
 __all__ = ["includeme"]
 
@@ -49,5 +50,6 @@ def includeme(config: Configurator) -> None:
             HistoryEntry,
             EventRow,
             FeedConsumer,
-        ]
+        ],
+        after_restore=rebuild_after_restore,
     )
