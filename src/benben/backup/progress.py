@@ -122,9 +122,13 @@ class Progress:
         self.stream.flush()
 
     def note(self, text: str) -> None:
-        """A line of its own (a warning, a phase); nothing in quiet mode."""
+        """A line of its own (a phase, a detail); nothing in quiet mode."""
         if self.enabled:
             self._write(text)
+
+    def warn(self, text: str) -> None:
+        """``warning: <text>``, printed in quiet mode too: something the user must know."""
+        self._write(f"warning: {text}")
 
     @contextmanager
     def task(self, label: str, total: int | None = None, unit: str = "rows") -> Iterator[Any]:
