@@ -7,7 +7,8 @@
 - ``/api/v1/collections/{cid}/attachment-policy``: a collection's limits (:mod:`.api_policy`);
 - the record's ``attachments`` member: written with the record (:mod:`.attachments`);
 - storage backends (:mod:`.storage`), the orphan sweep and thumbnails on the worker
-  (:mod:`.tasks`), metrics (:mod:`.metrics`), enumeration for backups (:mod:`.inventory`);
+  (:mod:`.tasks`), metrics (:mod:`.metrics`), enumeration for backups (:mod:`.inventory`) and
+  its part in ``benben backup`` archives (:mod:`.backup`);
 - the admin console's page of attachment policies (:mod:`.console_page`).
 
 It uses only ``benben.plugin``, the public plugin API, as any third-party plugin does.
@@ -41,6 +42,7 @@ def includeme(config: Configurator) -> None:
     config.include(".api_downloads")
     config.include(".tasks")
     config.include(".console_page")
+    config.include(".backup")
     config.add_api_capability(
         "files",
         "Attachments on records: uploads, downloads with Range, thumbnails, quotas",

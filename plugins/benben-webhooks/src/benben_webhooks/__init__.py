@@ -31,10 +31,14 @@ benben_plugin = PluginMetadata(
 
 def includeme(config: Configurator) -> None:
     from . import api_deliveries, api_endpoints
+    from .models import Attempt, Delivery, Endpoint
     from .tasks import register_delivery
 
     config.registry[SETTINGS_KEY] = WebhooksSettings.from_settings(plugin_settings(config))
     config.add_migrations("benben_webhooks:migrations")
+    # In backups: endpoints (their signing secrets as they are: a restored instance signs as
+    # this one did), then deliveries and their attempts (foreign keys' order).
+    config.add_backup_participant([Endpoint, Delivery, Attempt])
     for service in (*api_endpoints.SERVICES, *api_deliveries.SERVICES):
         config.add_cornice_service(service)
     register_delivery(config)

@@ -89,8 +89,9 @@ class Delivery(Base):
     # webhook-id: the same on every attempt and on manual redelivery (receivers dedupe on it).
     message_id: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(64))
-    # The event's feed position (tx, id); (0, 0) for a test event.
-    event_tx: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The event's feed position (tx, id); (0, 0) for a test event.  Archives keep tx 0, as
+    # they do the feed's (backup_constant): the restored deliveries name their events' positions.
+    event_tx: Mapped[int] = mapped_column(BigInteger, default=0, info={"backup_constant": 0})
     event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     # The JSON body sent: the event's payload as fanned out (the feed may be pruned since).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
