@@ -164,13 +164,25 @@ class S3Target:
         return f"s3://{self.bucket}/{self.key(name)}"
 
     @contextlib.contextmanager
+    def _errors(self, name: str) -> Iterator[None]:
+        """boto3's failures (no credentials, no bucket, refused) as one clear line."""
+        from boto3.exceptions import Boto3Error
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except (Boto3Error, BotoCoreError, ClientError) as exc:
+            raise BackupError(f"{self.location(name)}: {exc}") from exc
+
+    @contextlib.contextmanager
     def write(self, name: str) -> Iterator[BinaryIO]:
         # Written locally first: an upload of a stream of unknown size cannot be resumed part
         # by part, and upload_file goes multipart (parallel parts, retried) for a large file.
         with tempfile.NamedTemporaryFile(prefix="benben-backup-", suffix=".tar") as local:
             yield local  # type: ignore[misc]
             local.flush()
-            self.client.upload_file(local.name, self.bucket, self.key(name))
+            with self._errors(name):
+                self.client.upload_file(local.name, self.bucket, self.key(name))
 
     def list(self) -> list[ArchiveInfo]:
         found = []
@@ -178,22 +190,25 @@ class S3Target:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix, Delimiter="/"
         )
-        for page in pages:
-            for item in page.get("Contents", ()):
-                name = item["Key"][len(prefix) :]
-                created = archive_time(name)
-                if created is not None:
-                    found.append(ArchiveInfo(name, created, int(item["Size"])))
+        with self._errors(""):
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    name = item["Key"][len(prefix) :]
+                    created = archive_time(name)
+                    if created is not None:
+                        found.append(ArchiveInfo(name, created, int(item["Size"])))
         return sorted(found, key=lambda info: info.name)
 
     def delete(self, name: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+        with self._errors(name):
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
 
     @contextlib.contextmanager
     def fetch(self, name: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="benben-backup-") as directory:
             local = Path(directory) / name
-            self.client.download_file(self.bucket, self.key(name), str(local))
+            with self._errors(name):
+                self.client.download_file(self.bucket, self.key(name), str(local))
             yield local
 
 

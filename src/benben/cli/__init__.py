@@ -1,4 +1,4 @@
-"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data, worker,
+"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data, backup, worker,
 scheduler.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
@@ -26,7 +26,7 @@ with warnings.catch_warnings():
 
 from pyramid.exceptions import ConfigurationError
 
-from benben.cli import config, data, migrate, plugins, serve, shell, users, worker
+from benben.cli import backup, config, data, migrate, plugins, serve, shell, users, worker
 from benben.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
 from benben.cli.extensions import add_plugin_commands
 from benben.version import __version__
@@ -34,7 +34,7 @@ from benben.version import __version__
 __all__ = ["main"]
 
 PROG = "benben"
-COMMANDS = (serve, migrate, plugins, config, shell, users, data, worker, worker.SCHEDULER)
+COMMANDS = (serve, migrate, plugins, config, shell, users, data, backup, worker, worker.SCHEDULER)
 
 
 class ArgumentParser(argparse.ArgumentParser):
