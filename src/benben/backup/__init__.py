@@ -53,3 +53,4 @@ def includeme(config: Configurator) -> None:
         ],
         after_restore=rebuild_after_restore,
     )
+    config.include("benben.backup.schedule")  # the worker's scheduled backups

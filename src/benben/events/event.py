@@ -51,6 +51,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "group.deleted",
     "group.member_added",
     "group.member_removed",
+    # Scheduled backups (benben.backup.schedule): about no collection, for administrators.
+    "backup.completed",
+    "backup.failed",
 )
 
 _TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
