@@ -27,12 +27,20 @@ METRICS = {
     "benben_login_failures_total": {"reason"},
     "benben_build_info": {"version"},
     "benben_plugin_info": {"name", "version"},
+    # Scheduled backups (where benben.backup.interval_hours > 0: the worker's processes).
+    "benben_backup_runs_total": {"outcome"},
+    "benben_backup_last_success_timestamp_seconds": set(),
+    "benben_backup_last_failure_timestamp_seconds": set(),
+    "benben_backup_last_size_bytes": set(),
+    "benben_backup_duration_seconds": set(),
+    "benben_backup_interval_seconds": set(),
 }
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 SCRAPE_LABELS = {"job", "instance"}
 LABEL_VALUES = {
     "state": {"checked_out", "idle", "overflow"},
     "result": {"hit", "miss", "error"},
+    "outcome": {"success", "failure"},
 }
 
 
@@ -58,7 +66,7 @@ def check_expression(expr: str, where: str) -> set[str]:
     for group in re.findall(r"\b(?:by|on|ignoring|without)\s*\(([^)]*)\)", expr):
         used = {label.strip() for label in group.split(",") if label.strip()}
         assert used <= labels, f"{where}: labels {used - labels} belong to none of {families}"
-    for label, value in re.findall(r'\b(state|result)\s*=~?\s*"([^"]+)"', expr):
+    for label, value in re.findall(r'\b(state|result|outcome)\s*=~?\s*"([^"]+)"', expr):
         assert set(value.split("|")) <= LABEL_VALUES[label], f"{where}: {label}={value}"
     return families
 
@@ -101,6 +109,7 @@ def test_alerts_cover_the_issue_s_conditions_with_known_metrics() -> None:
         "BenbenLoginFailureSurge",
         "BenbenDatabasePoolSaturated",
         "BenbenCacheErrors",
+        "BenbenBackupFailing",
     } <= set(by_name)
     for rule in rules:
         assert check_expression(rule["expr"], rule["alert"])
