@@ -1,5 +1,5 @@
-"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data, backup, worker,
-scheduler.
+"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data, export, import,
+backup, worker, scheduler.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
 2 for bad input (options, ini file, settings), 1 for failures at run time.  ``--traceback`` shows
@@ -26,7 +26,19 @@ with warnings.catch_warnings():
 
 from pyramid.exceptions import ConfigurationError
 
-from benben.cli import backup, config, data, migrate, plugins, serve, shell, users, worker
+from benben.cli import (
+    backup,
+    config,
+    data,
+    export,
+    import_,
+    migrate,
+    plugins,
+    serve,
+    shell,
+    users,
+    worker,
+)
 from benben.cli.common import EXIT_FAILURE, EXIT_USAGE, CommandError, one_line
 from benben.cli.extensions import add_plugin_commands
 from benben.version import __version__
@@ -34,7 +46,20 @@ from benben.version import __version__
 __all__ = ["main"]
 
 PROG = "benben"
-COMMANDS = (serve, migrate, plugins, config, shell, users, data, backup, worker, worker.SCHEDULER)
+COMMANDS = (
+    serve,
+    migrate,
+    plugins,
+    config,
+    shell,
+    users,
+    data,
+    export,
+    import_,
+    backup,
+    worker,
+    worker.SCHEDULER,
+)
 
 
 class ArgumentParser(argparse.ArgumentParser):
