@@ -9,7 +9,6 @@ from backup_plugins_support import (
     importable,
     manifest_of,
     member_names,
-    other_database,
     table_rows,
     write_plugin,
 )
