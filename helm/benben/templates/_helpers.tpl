@@ -84,6 +84,9 @@ BENBEN_DATA_DIR: /var/lib/benben
 {{- with get (include "benben.filesSettings" $ | fromYaml) $env }}
 {{- fail (printf "settings.%s: set it in the values' %s" $key .) }}
 {{- end }}
+{{- with get (include "benben.backupSettings" $ | fromYaml) $env }}
+{{- fail (printf "settings.%s: set it in the values' %s" $key .) }}
+{{- end }}
 {{- $words := list }}
 {{- range (kindIs "slice" $value | ternary $value (list $value)) }}
 {{- $words = append $words (include "benben.scalar" .) }}
@@ -97,6 +100,9 @@ BENBEN_DATA_DIR: /var/lib/benben
 {{ $env }}: {{ $value | quote }}
 {{- end }}
 {{- range $env, $value := include "benben.filesConfig" . | fromYaml }}
+{{ $env }}: {{ $value | quote }}
+{{- end }}
+{{- range $env, $value := include "benben.backupConfig" . | fromYaml }}
 {{ $env }}: {{ $value | quote }}
 {{- end }}
 {{- end }}

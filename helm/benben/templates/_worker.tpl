@@ -123,6 +123,7 @@ spec:
         {{- if eq .component "worker" }}
         {{- with include "benben.filesEnv" $root }}{{- . | nindent 8 }}{{- end }}
         {{- end }}
+        {{- with include "benben.backupEnv" (dict "root" $root "component" .component) }}{{- . | nindent 8 }}{{- end }}
         {{- with $root.Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -154,6 +155,7 @@ spec:
         {{- /* The workers sweep orphans and make thumbnails; the scheduler only sends tasks. */}}
         {{- with include "benben.filesVolumeMount" $root }}{{- . | nindent 8 }}{{- end }}
         {{- end }}
+        {{- with include "benben.backupVolumeMounts" (dict "root" $root "component" .component) }}{{- . | nindent 8 }}{{- end }}
   volumes:
     - name: tmp
       emptyDir:
@@ -164,4 +166,5 @@ spec:
     {{- if eq .component "worker" }}
     {{- with include "benben.filesVolumeSource" $root }}{{- . | nindent 4 }}{{- end }}
     {{- end }}
+    {{- with include "benben.backupVolumes" (dict "root" $root "component" .component) }}{{- . | nindent 4 }}{{- end }}
 {{- end }}
