@@ -131,6 +131,60 @@ def _upgrade_one(connection: Connection, source: MigrationSource) -> None:
         connection.commit()
 
 
+def migrate_to(connection: Connection, source: MigrationSource, revisions: Sequence[str]) -> None:
+    """Upgrade ``source`` from the database's revisions to ``revisions`` (a restore brings a
+    database to its archive's heads first) in the caller's transaction, which must be begun:
+    Alembic then commits nothing, so that the caller's rollback undoes it all."""
+    script = source.script()
+    target = tuple(revisions)
+    if not target:
+        return
+
+    def steps(revision, _context):  # type: ignore[no-untyped-def]
+        return script._upgrade_revs(target, revision)  # type: ignore[arg-type]
+
+    _run_in_transaction(connection, source, steps)
+
+
+def downgrade_to_base(connection: Connection, source: MigrationSource) -> None:
+    """Downgrade ``source`` to no revision at all (its tables gone) in the caller's begun
+    transaction, committing nothing: a forced restore takes the old schema away this way."""
+    script = source.script()
+
+    def steps(revision, _context):  # type: ignore[no-untyped-def]
+        return script._downgrade_revs("base", revision)
+
+    _run_in_transaction(connection, source, steps)
+
+
+def _run_in_transaction(connection: Connection, source: MigrationSource, steps: object) -> None:
+    if not connection.in_transaction():
+        raise RuntimeError("migrate_to/downgrade_to_base need the caller's transaction begun")
+    _quiet_alembic()
+    with EnvironmentContext(Config(), source.script(), fn=steps) as env:
+        env.configure(
+            connection=connection,
+            version_table=source.version_table,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with env.begin_transaction():  # a no-op in the caller's transaction
+            env.run_migrations()
+
+
+def lock_in_transaction(connection: Connection) -> None:
+    """PostgreSQL: hold the migrations' lock until the caller's transaction ends, so that no
+    ``benben migrate`` (or server start) runs while a restore replaces the schema."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+
+
+def sqlite_migration_lock(database: str | None) -> contextlib.AbstractContextManager[None]:
+    """The lock SQLite's migrations take (a file next to the database): held by a restore
+    while it swaps the database file, so that a server starting meanwhile waits."""
+    return _file_lock(database)
+
+
 @contextlib.contextmanager
 def _exclusive(connection: Connection) -> Iterator[None]:
     """One upgrade at a time per database, across processes (several workers may start at once)."""
