@@ -129,9 +129,9 @@ class ArchiveReader:
         try:
             self._file: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         except FileNotFoundError:
-            raise ArchiveError(f"{self.path}: no such file") from None
+            raise ArchiveError("no such file") from None
         except IsADirectoryError:
-            raise ArchiveError(f"{self.path}: a directory, not an archive") from None
+            raise ArchiveError("a directory, not an archive") from None
         try:
             self._tar = self._open_tar()
             self._last = "(start)"
@@ -158,10 +158,9 @@ class ArchiveReader:
         except tarfile.ReadError:
             if head == _GZIP_MAGIC:
                 raise ArchiveError(
-                    f"{self.path} is gzip-compressed: a Benben archive is a plain tar "
-                    "(gunzip it first)"
+                    "gzip-compressed: a Benben archive is a plain tar (gunzip it first)"
                 ) from None
-            raise ArchiveError(f"{self.path} is not a Benben archive (not a tar file)") from None
+            raise ArchiveError("not a Benben archive (not a tar file)") from None
 
     def _next(self, expected: str) -> _Member:
         """The next member, which must be ``expected``."""

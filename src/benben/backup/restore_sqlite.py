@@ -39,9 +39,7 @@ def restore_sqlite(engine: Engine, plan: Any) -> Loaded:
     with engine.connect() as connection:
         plan.check_empty(connection)
         connection.rollback()
-    engine.dispose()  # this process's connections to the old file: none during the swap
-    with _exclusive(target):
-        pass  # refused at once while a server has it open, not after the whole load
+    _refuse_if_open_elsewhere(target)  # at once, not after the whole load
     scratch = target.with_name(target.name + SUFFIX)
     _remove(scratch)  # a crashed restore's leftovers
     loaded = Loaded()
@@ -64,6 +62,7 @@ def restore_sqlite(engine: Engine, plan: Any) -> Loaded:
             plan.after_restore(connection)
         building.dispose()
         _self_contained(scratch)
+        engine.dispose()  # this process's connections to the old file: none during the swap
         with sqlite_migration_lock(str(target)):
             _swap(target, scratch)
     except BaseException:
@@ -83,6 +82,39 @@ def _self_contained(path: Path) -> None:
         os.fsync(written.fileno())
 
 
+# SQLite's unix VFS: every connection to a WAL database holds a read lock on this byte of the
+# -shm file while it is open (the "DMS" slot; a connection alone may write-lock it).
+_SHM_DMS_BYTE = 128
+
+
+def _refuse_if_open_elsewhere(target: Path) -> None:
+    """Refuse while another process has the database open, without opening it (a connection's
+    close would checkpoint it: the target must stay byte for byte as it was until the swap)."""
+    try:
+        import fcntl
+    except ModuleNotFoundError:  # pragma: no cover - Windows: checked at the swap only
+        return
+    try:
+        descriptor = os.open(f"{target}-shm", os.O_RDWR)
+    except FileNotFoundError:
+        return  # no connection in WAL mode has it open
+    try:
+        fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _SHM_DMS_BYTE)
+    except OSError:
+        raise RestoreError(_in_use(target)) from None
+    finally:
+        # Closing also drops this process's own SQLite locks on the file (POSIX): its
+        # connections to it are only closed from here on, never used.
+        os.close(descriptor)
+
+
+def _in_use(target: Path) -> str:
+    return (
+        f"the database {target} is in use (a running benben serve, worker or shell?): "
+        "stop them, then restore again"
+    )
+
+
 @contextlib.contextmanager
 def _exclusive(target: Path) -> Iterator[sqlite3.Connection | None]:
     """A connection holding ``target`` exclusively (None: no file yet), or a refusal naming
@@ -99,10 +131,7 @@ def _exclusive(target: Path) -> Iterator[sqlite3.Connection | None]:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchall()
             connection.execute("COMMIT")
         except sqlite3.OperationalError:
-            raise RestoreError(
-                f"the database {target} is in use (a running benben serve, worker or shell?): "
-                "stop them, then restore again"
-            ) from None
+            raise RestoreError(_in_use(target)) from None
         yield connection
     finally:
         connection.close()

@@ -1,5 +1,5 @@
 """The ``benben`` command: serve, migrate, plugins, config, shell, users, data, export, import,
-backup, worker, scheduler.
+backup, restore, worker, scheduler.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
 2 for bad input (options, ini file, settings), 1 for failures at run time.  ``--traceback`` shows
@@ -34,6 +34,7 @@ from benben.cli import (
     import_,
     migrate,
     plugins,
+    restore,
     serve,
     shell,
     users,
@@ -57,6 +58,7 @@ COMMANDS = (
     export,
     import_,
     backup,
+    restore,
     worker,
     worker.SCHEDULER,
 )
