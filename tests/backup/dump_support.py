@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from benben.backup.participants import BackupFile, BackupParticipant
 from benben.testing import committed_session
 
@@ -105,7 +107,10 @@ def seed(registry: Any) -> None:
                     data={"k": "v"},
                 )
             )
-        session.add(FeedConsumer(name="hooks", tx=0, event_id=2, updated_at=WHEN))
+        session.flush()
+        # A real cursor: event 2's position ((xid, 2) on PostgreSQL, (0, 2) on SQLite).
+        tx = session.scalar(select(EventRow.tx).where(EventRow.id == 2))
+        session.add(FeedConsumer(name="hooks", tx=tx, event_id=2, updated_at=WHEN))
 
 
 @dataclass

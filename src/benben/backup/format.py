@@ -165,9 +165,12 @@ def decode_value(kind: str, value: Any) -> Any:
 
 
 def dump_row(values: list[Any]) -> bytes:
-    """One row's line: compact JSON, object keys sorted (PostgreSQL's jsonb keeps its own key
-    order, SQLite the writer's: sorted, both backends' archives are the same bytes)."""
-    return (
-        json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-        + b"\n"
-    )
+    """One row's line: compact UTF-8 JSON (U+2028/U+2029 escaped), object keys sorted
+    (PostgreSQL's jsonb keeps its own key order, SQLite the writer's: sorted, both backends'
+    archives are the same bytes)."""
+    line = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    if "\u2028" in line or "\u2029" in line:
+        # Line and paragraph separators escaped: readers that split lines on them (Python's
+        # str.splitlines, some JavaScript) still see one row per line.
+        line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return line.encode() + b"\n"

@@ -102,7 +102,7 @@ def spool_table(
         if "backup_constant" in column.info
     }
     selected = [
-        literal_column("NULL") if index in constants else column
+        literal_column("NULL") if index in constants else _selected(table, column)
         for index, column in enumerate(columns)
     ]
     statement = select(*selected).order_by(*_order(connection, table, columns, kinds))
@@ -138,6 +138,12 @@ def spool_table(
         "sequence": table_sequence(connection, table),
     }
     return entry, member
+
+
+def _selected(table: Table, column: Any) -> Any:
+    """The column, or what its ``info["backup_expression"](table)`` archives instead."""
+    expression = column.info.get("backup_expression")
+    return column if expression is None else expression(table).label(column.name)
 
 
 def _order(connection: Connection, table: Table, columns: list[Any], kinds: list[str]) -> list[Any]:

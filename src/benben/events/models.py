@@ -12,7 +12,18 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    func,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from benben.db.meta import Base
@@ -53,6 +64,19 @@ class EventRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
+def _archived_cursor(consumers: Any) -> Any:
+    """A consumer's cursor as archives keep it (see ``backup_expression``): just before the
+    first event it has not read.  Archived events are ordered by id alone (their tx is 0): on
+    PostgreSQL two overlapping transactions can put an unread event below the cursor's id; this
+    way none is skipped after a restore (a few read ones may come again: delivery is at least
+    once anyway)."""
+    events = EventRow.__table__
+    after = tuple_(events.c.tx, events.c.id) > tuple_(consumers.c.tx, consumers.c.event_id)
+    first_unread = select(func.min(events.c.id)).where(after).scalar_subquery()
+    last = select(func.max(events.c.id)).scalar_subquery()
+    return func.coalesce(first_unread - 1, last, consumers.c.event_id)
+
+
 class FeedConsumer(Base):
     """A durable consumer's cursor: the feed keeps what it has not read (up to a point, see
     ``benben.events.consumer_expiry_hours``).  The row ``_pruned`` records how far retention
@@ -62,5 +86,7 @@ class FeedConsumer(Base):
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     tx: Mapped[int] = mapped_column(BigInteger, default=0, info={"backup_constant": 0})
-    event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, default=0, info={"backup_expression": _archived_cursor}
+    )
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
