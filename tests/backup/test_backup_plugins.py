@@ -9,12 +9,14 @@ from backup_plugins_support import (
     importable,
     manifest_of,
     member_names,
+    other_database,
     table_rows,
     write_plugin,
 )
 from sqlalchemy import text
 
 from benben.backup.dump import create_backup
+from benben.backup.restore import restore_archive
 from benben.db import get_engine
 
 
@@ -75,3 +77,28 @@ def test_a_participant_is_archived_and_one_without_is_named(make_app, plugins, t
         [2, "second", ["a", "b"]],
     ]
     assert not [name for name in member_names(archive) if left_out in name]
+
+
+def test_a_participant_is_restored_and_one_without_is_left_empty(
+    make_app, plugins, backends, app_settings, tmp_path
+):
+    taking_part, left_out, entry_points = plugins
+    registry = make_app(entry_points=entry_points).app.registry
+    add_notes(registry, taking_part, "first", "second", "third")
+    add_notes(registry, left_out, "never archived")
+    with get_engine(registry).begin() as connection:
+        connection.execute(text(f"DELETE FROM {taking_part}_notes WHERE body = 'second'"))  # noqa: S608 - the test plugin's table
+    archive = tmp_path / "archive.tar"
+    create_backup(registry, str(archive))
+
+    with other_database(backends, tmp_path) as other:
+        target = make_app({**app_settings, **other.settings()}, entry_points=entry_points)
+        restored = target.app.registry
+        other.track(restored)
+        restore_archive(restored, str(archive))
+
+        assert notes(restored, taking_part) == notes(registry, taking_part)
+        assert [body for _id, body, _tags in notes(restored, taking_part)] == ["first", "third"]
+        assert notes(restored, left_out) == []
+        add_notes(restored, taking_part, "fourth")  # the sequence goes on past the archive's
+        assert notes(restored, taking_part)[-1][:2] == (4, "fourth")

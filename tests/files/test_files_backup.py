@@ -4,16 +4,21 @@ back where the restored rows say, on either storage, without touching what was t
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import tarfile
 
 import pytest
-from files_support import blob_rows, read_object, upload_raw
+from files_support import attachments_url, blob_rows, read_object, upload_raw
+from s3_support import new_bucket, object_keys, remove_bucket, s3_settings
 
 from benben.backup.dump import create_backup
+from benben.backup.restore import restore_archive
 from benben.backup.targets import BackupError
+from benben.testing import Backends
+from benben.testing_auth import bearer, login
 from benben_files.backup import BlobFiles, key_of, member_name
 from benben_files.storage import get_storage
 
@@ -105,3 +110,62 @@ def test_restore_writes_new_keys_keeps_existing_and_discards_only_its_own(app, w
     assert read_object(storage, blob["key"]) == b"already here"
     with pytest.raises(FileNotFoundError):
         read_object(storage, key_of(new))
+
+
+@contextlib.contextmanager
+def other_instance(request, backends, tmp_path, storage):
+    """Another database on the same backend, with ``storage`` ("local": the disk under its
+    own data directory; "s3": a new bucket): its settings and what names its storage."""
+    (tmp_path / "other").mkdir()
+    other = Backends(backends.database, backends.cache, tmp_path / "other", backends.shared)
+    s3 = request.getfixturevalue("s3_client") if storage == "s3" else None
+    bucket = new_bucket(s3) if s3 is not None else None
+    try:
+        if bucket is None:
+            yield other, {"benben.files.storage": "local"}, bucket
+        else:
+            endpoint = request.getfixturevalue("s3_endpoint")
+            yield other, s3_settings(endpoint, bucket), bucket
+    finally:
+        other.close()
+        if bucket is not None:
+            remove_bucket(s3, bucket)
+
+
+@pytest.mark.parametrize("storage_kind", ["local", "s3"], indirect=True)
+def test_attachments_restored_into_the_other_storage_download_the_same(
+    request, app, who, storage_kind, make_app, app_settings, backends, tmp_path
+):
+    contents = {"cover.png": b"\x89PNG not really", "notes.txt": b"spice " * 1000}
+    for name, content in contents.items():
+        upload_raw(app, who.alice, content, name=name, content_type="text/plain")
+    archive = tmp_path / "archive.tar"
+    create_backup(app.app.registry, str(archive))
+    keys = {blob["key"] for blob in blob_rows(app.app.registry).values()}
+    target_kind = "s3" if storage_kind == "local" else "local"
+
+    with other_instance(request, backends, tmp_path, target_kind) as (other, storage, bucket):
+        settings = {**app_settings, **other.settings(), **storage}
+        settings = {k: v for k, v in settings.items() if not k.startswith("benben.files.s3.")}
+        target = make_app({**settings, **storage})
+        other.track(target.app.registry)
+        restore_archive(target.app.registry, str(archive))
+
+        alice = bearer(login(target, "alice")["access_token"])
+        for name, content in contents.items():
+            got = target.get(attachments_url(name=name), headers=alice)
+            assert got.body == content
+        restored = get_storage(target.app.registry)
+        assert restored.name == target_kind
+        assert {key for key in keys if _exists(restored, key)} == keys
+        if bucket is not None:
+            s3 = request.getfixturevalue("s3_client")
+            assert object_keys(s3, bucket) == sorted(keys)
+
+
+def _exists(storage, key):
+    try:
+        read_object(storage, key)
+    except FileNotFoundError:
+        return False
+    return True

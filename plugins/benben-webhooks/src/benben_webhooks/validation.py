@@ -32,7 +32,8 @@ __all__ = [
 # The areas core publishes: an exact type in one of them must be a type core publishes.
 CORE_AREAS = frozenset(name.split(".")[0] for name in EVENT_TYPES)
 # Events about no collection (accounts): what they carry is for administrators only.
-ADMIN_AREAS = frozenset({"user", "group"})
+# Events about no collection: for administrators (a collection list could never match them).
+ADMIN_AREAS = frozenset({"user", "group", "backup"})
 
 Field = str | int
 View = TypeVar("View", bound=Callable[..., Any])
@@ -156,7 +157,7 @@ def check_collections(
         if pattern.split(".")[0] in ADMIN_AREAS:
             raise Refused(
                 403,
-                "only administrators may subscribe to user and group events",
+                "only administrators may subscribe to user, group and backup events",
                 [field_error(("event_types", index), "is for administrators only")],
             )
     user_id = request.identity.user_id
