@@ -28,13 +28,14 @@ class Target:
     backends: Backends
     registry: Any
 
-    def app(self) -> webtest.TestApp:
-        """A new app on the target (after a restore: reads what was restored)."""
+    def app(self, **settings: Any) -> webtest.TestApp:
+        """A new app on the target (after a restore: reads what was restored), with
+        ``settings`` over the backends' ones."""
         from benben.config import configure
         from benben.router import make_router
 
         config = configure(
-            self.backends.settings(),
+            {**self.backends.settings(), **settings},
             environ={},
             entry_points=self.backends.shared.plugin_entry_points(),
         )
