@@ -18,6 +18,7 @@ from benben import __version__
 KUBERNETES_VERSION = "1.30"
 FULLNAME = f"{RELEASE}-benben"
 CI_IDS = [path.name for path in CI_VALUES]
+BACKUP_SCRATCH = "/var/tmp/benben-backup"  # TMPDIR of the pods that write archives
 
 
 def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -26,6 +27,9 @@ def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], 
     for obj in objects:
         if obj["kind"] in {"Deployment", "Job"}:
             template = obj["spec"]["template"]
+            pods.append((obj["metadata"]["name"], template["metadata"], template["spec"]))
+        elif obj["kind"] == "CronJob":  # the backups' (backup.cronjob)
+            template = obj["spec"]["jobTemplate"]["spec"]["template"]
             pods.append((obj["metadata"]["name"], template["metadata"], template["spec"]))
         elif obj["kind"] == "Pod":
             pods.append((obj["metadata"]["name"], obj["metadata"], obj["spec"]))
@@ -161,9 +165,15 @@ def test_every_pod_is_hardened(render, values: Path) -> None:
             assert context["capabilities"] == {"drop": ["ALL"]}
             assert context["seccompProfile"] == {"type": "RuntimeDefault"}
             for mount in each.get("volumeMounts", []):
-                # Writable places are emptyDirs only: /tmp and the data directory.
-                assert "emptyDir" in volumes[mount["name"]]
-                assert mount["mountPath"] in {"/tmp", "/var/lib/benben"}
+                # Writable places are emptyDirs (/tmp, the data directory, a backup's scratch
+                # space) and the backups' own volume; the files' volume is only ever read here.
+                volume = volumes[mount["name"]]
+                if "emptyDir" in volume:
+                    assert mount["mountPath"] in {"/tmp", "/var/lib/benben", BACKUP_SCRATCH}
+                elif mount["name"] == "files":
+                    assert mount.get("readOnly") is True, name
+                else:
+                    assert mount["name"] == "backups", name
             if each["name"] in {"benben", "migrate"}:
                 assert {"name": "tmp", "mountPath": "/tmp"} in each["volumeMounts"]
     for account in find(objects, "ServiceAccount"):
