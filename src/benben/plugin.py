@@ -63,8 +63,7 @@ Directives added to the Configurator by Benben (core uses them too):
   (``config.add_admin_page("stock", "Stock", f"{path}/page.js")``).
 - ``config.add_ratelimit_exemption(path_prefix)``: requests under the prefix (a plugin's fixed
   files: ``/myplugin/static/``) never count against rate limits.
-- ``config.add_backup_participant(tables, files=None, after_restore=None)``: the plugin's tables
-  (restore order) and files in ``benben backup`` archives (:class:`BackupFiles`, docs/backups.md).
+- ``config.add_backup_participant(tables, files=, after_restore=)``: in archives (backups.md).
 - ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
   views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
   ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
@@ -246,10 +245,7 @@ def current_plugin(config: Configurator) -> PluginInfo:
 
 
 def plugin_settings(config: Configurator) -> Mapping[str, Any]:
-    """This plugin's settings, ``benben.<plugin>.`` stripped from their names.
-
-    A plugin reads only its own namespace: this is how it does.
-    """
+    """This plugin's settings (its own namespace only), ``benben.<plugin>.`` stripped."""
     prefix = current_plugin(config).namespace
     settings = config.get_settings()
     return {key[len(prefix) :]: value for key, value in settings.items() if key.startswith(prefix)}
