@@ -23,6 +23,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
 from benben.backup.format import MANIFEST, MEMBER_NAME, ArchiveError, decode_value, file_member
@@ -36,6 +37,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 # What a JSON value of each logical type must be before decode_value reads it (decode_value
 # alone would take 1.5 as an integer, or "1" as a boolean).
+_JSON = json.JSONDecoder()
+# Kinds whose JSON value, once its type is checked, is the value itself.
+_AS_PARSED = frozenset({"string", "integer", "boolean", "json"})
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -308,7 +312,17 @@ class _Rows:
     def _rows(self) -> Iterator[list[Any]]:
         columns = self.spec.columns
         width = len(columns)
-        checks = [(c.type, _JSON_TYPES[c.type], c.nullable, c.name) for c in columns]
+        checks = [
+            (
+                c.type,
+                _JSON_TYPES[c.type],
+                c.nullable,
+                c.name,
+                c.type in ("integer", "float"),
+                None if c.type in _AS_PARSED else partial(decode_value, c.type),
+            )
+            for c in columns
+        ]
         lines = gzip.GzipFile(fileobj=self.member, mode="rb")
         number = 0
         reading = True  # a failure while reading line number + 1, else while checking it
@@ -316,21 +330,28 @@ class _Rows:
             for line in lines:
                 number += 1
                 reading = False
-                row = json.loads(line)
+                # raw_decode of the decoded text: json.loads would guess the bytes' encoding
+                # and skip whitespace on every line (the writer puts none).
+                text = line.decode()
+                row, end = _JSON.raw_decode(text)
+                if text[end:].strip():
+                    raise json.JSONDecodeError("Extra data", text, end)
                 if not isinstance(row, list) or len(row) != width:
                     raise ValueError(f"not a JSON array of {width} values")
-                for position, (kind, json_types, nullable, name) in enumerate(checks):
+                for position, (kind, json_types, nullable, name, number_, decode) in enumerate(
+                    checks
+                ):
                     value = row[position]
                     if value is None:
                         if not nullable:
                             raise ValueError(f"column {name}: null in a column that is not")
                         continue
-                    if not isinstance(value, json_types) or (
-                        kind in ("integer", "float") and isinstance(value, bool)
-                    ):
+                    if not isinstance(value, json_types) or (number_ and isinstance(value, bool)):
                         raise ValueError(f"column {name}: {value!r} is not of type {kind}")
+                    if decode is None:
+                        continue
                     try:
-                        row[position] = decode_value(kind, value)
+                        row[position] = decode(value)
                     except (ValueError, TypeError, ArithmeticError) as exc:
                         raise ValueError(f"column {name}: not a {kind} ({exc})") from None
                 self.count += 1

@@ -34,7 +34,6 @@ from benben.backup.restore_checks import (
     nonempty_tables,
 )
 from benben.backup.restore_load import Loaded, load_archive, set_sequences
-from benben.backup.verify import verify_archive
 from benben.db.migrations import (
     MigrationSource,
     downgrade_to_base,
@@ -72,9 +71,11 @@ def restore_archive(
 
     started = time.monotonic()
     with fetch_archive(registry.settings, os.fspath(location)) as path:
-        if progress is not None:
-            progress.note(f"verifying {location}")
-        manifest = verify_archive(path, progress=progress).manifest
+        # The manifest decides whether to go on; each member is then checked as it is loaded
+        # (size, sha256, every row), and any problem rolls everything back: one pass, not a
+        # verification and then a load.
+        with ArchiveReader(path) as reader:
+            manifest = reader.manifest
         sources = migration_sources(registry)
         participants = backup_participants(registry)
         notes = check_compatible(manifest, sources, participants, registry)

@@ -10,6 +10,7 @@ SQL NULL in every column, JSON ones included: an archive does not tell JSON null
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,10 @@ def _installed_columns(
     return {}
 
 
+# JSON to PostgreSQL without json.dumps' per-call set-up and \u escapes (the server reads UTF-8).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _batches(rows: Iterator[list[Any]], task: Any) -> Iterator[list[list[Any]]]:
     batch: list[list[Any]] = []
     for row in rows:
@@ -160,7 +165,7 @@ def _load_rows(
                     for row in batch:
                         copy.write_row(
                             [
-                                Json(value) if json and value is not None else value
+                                Json(value, dumps=_COMPACT) if json and value is not None else value
                                 for json, value in zip(adapt, row, strict=True)
                             ]
                         )
