@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
         seed(source, env, options.records)
         print(f"seeded {options.records:,} records in {time.perf_counter() - started:.0f} s: "
               f"{table_rows(source)}")  # fmt: skip
+        # What any benben command holds once the app is configured: the floor of the others.
+        baseline = run([*BENBEN, "migrate", "--status"], env)
         dump, archive = work / "dump.pgc", work / "archive.tar"
         pg_dump = run(["pg_dump", "-Fc", "-f", str(dump), libpq_url(source)], env)
         backup = run([*BENBEN, "backup", "--quiet", "--output", str(archive)], env)
@@ -236,6 +238,8 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"restored rows differ: {table_rows(target)}")
         records = options.records
         print(f"\nPostgreSQL, {records:,} records (+ as many history entries):")
+        floor = "benben migrate --status (the floor)"
+        print(f"  {floor:34} peak RSS {baseline.peak_rss_mib:.1f} MiB")
         print(line("pg_dump -Fc", pg_dump, records, dump.stat().st_size))
         print(line("benben backup", backup, records, archive.stat().st_size))
         print(line("benben backup verify", verify, records))

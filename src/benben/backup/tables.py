@@ -104,12 +104,10 @@ def spool_table(
         for index, (column, kind) in enumerate(zip(columns, kinds, strict=True))
         if "backup_constant" in column.info
     }
-    # PostgreSQL's JSON as text, parsed here: psycopg would parse it from bytes (slower), and
-    # the archive re-encodes it anyway (sorted keys).
+    # JSON as text, parsed here once: psycopg would parse it from bytes, SQLAlchemy's JSON type
+    # with its own set-up per value (both slower), and the archive re-encodes it anyway.
     as_text = {
-        index
-        for index, kind in enumerate(kinds)
-        if kind == "json" and connection.dialect.name == "postgresql" and index not in constants
+        index for index, kind in enumerate(kinds) if kind == "json" and index not in constants
     }
     selected = [
         literal_column("NULL")
