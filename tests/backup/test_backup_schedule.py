@@ -18,7 +18,7 @@ from benben.backup.targets import archive_name
 from benben.db import session_factory
 from benben.events.feed import read_events
 from benben.observability.metrics import get_metrics
-from benben.testing import run_periodic_tasks
+from benben.testing import feed_settled, run_periodic_tasks
 from benben.worker.tasks import get_celery, registered_tasks
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
@@ -41,6 +41,8 @@ def _value(registry: Any, name: str, **labels: str) -> float | None:
 
 
 def _backup_events(registry: Any) -> list[Any]:
+    # On PostgreSQL the feed shows an event once every older transaction in the cluster ended.
+    feed_settled(registry)
     with session_factory(registry)() as session:
         return read_events(session, types=["backup.completed", "backup.failed"])
 

@@ -92,7 +92,7 @@ def test_a_dry_run_stores_nothing_and_reports_the_same(cli, world, ini, tmp_path
     assert result.code == 1
     assert "line 2: /data/title: must be a string, not an integer" in result.err
     assert result.out == (
-        "would import 2 records into books, 1 lines refused (dry run: nothing was stored)\n"
+        "would import 2 records into books, 1 line refused (dry run: nothing was stored)\n"
     )
     assert world.records("books") == {}
     assert len(world.events("books")) == events

@@ -52,6 +52,6 @@ def test_sqlite_to_postgresql(cli, workdir, monkeypatch):
         monkeypatch.setenv("BENBEN_DATABASE_URL", url)
         result = cli("restore", str(archive))
         assert result.code == 0, result.err
-        assert "benben_users: 1 rows" in result.err  # progress, on stderr
+        assert "benben_users: 1 row" in result.err  # progress, on stderr
         listed = cli("users", "list")
         assert "alice" in listed.out

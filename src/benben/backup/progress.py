@@ -23,13 +23,15 @@ PLAIN_INTERVAL = 5.0
 
 
 def format_count(value: float, unit: str) -> str:
-    """``1,234,567 rows``; bytes as ``12.3 MB`` (a byte count in digits is unreadable)."""
+    """``1,234,567 rows``, ``1 row``; bytes as ``12.3 MB`` (digits of bytes are unreadable)."""
     if unit in ("B", "bytes"):
         size = float(value)
         for suffix in ("B", "kB", "MB", "GB", "TB"):
             if size < 1000 or suffix == "TB":
                 return f"{size:,.0f} {suffix}" if suffix == "B" else f"{size:,.1f} {suffix}"
             size /= 1000
+    if value == 1 and unit.endswith("s"):  # 1 row, 1 file, 1 line
+        unit = unit[:-1]
     return f"{value:,.0f} {unit}"
 
 

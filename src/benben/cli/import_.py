@@ -62,7 +62,7 @@ def register(commands: Any) -> None:
 def run_import(args: argparse.Namespace) -> int:
     import sys
 
-    from benben.backup.progress import make_progress
+    from benben.backup.progress import format_count, make_progress
     from benben.transfer.client import TransferError
     from benben.transfer.import_ import import_records
 
@@ -88,10 +88,10 @@ def run_import(args: argparse.Namespace) -> int:
         where = f"all of them in {args.report}" if args.report else "--report FILE lists them all"
         print(f"... and {more:,} more ({where})", file=sys.stderr)
     verb = "would import" if args.dry_run else "imported"
-    summary = f"{verb} {result.imported:,} records into {result.collection}"
+    summary = f"{verb} {format_count(result.imported, 'records')} into {result.collection}"
     if result.skipped:
         summary += f", {result.skipped:,} already there (an earlier run imported them)"
-    summary += f", {result.rejected_lines:,} lines refused"
+    summary += f", {format_count(result.rejected_lines, 'lines')} refused"
     if args.dry_run:
         summary += " (dry run: nothing was stored)"
     print(summary)
