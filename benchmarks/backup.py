@@ -122,7 +122,7 @@ def environment(data_dir: str, database_url: str) -> dict[str, str]:
     }
 
 
-def seed(database: str, env: dict[str, str], records: int) -> None:
+def seed(database: str, env: dict[str, str], records: int, users: int = 50) -> None:
     """Accounts and the collection through the app; records and their history straight into the
     tables, as the API writes them (100,000 rows a statement)."""
     subprocess.run([*BENBEN, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -141,7 +141,7 @@ def seed(database: str, env: dict[str, str], records: int) -> None:
     login = {"username": "admin", "password": PASSWORD}
     token = app.post_json("/api/v1/auth/login", login).json["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
-    for n in range(50):
+    for n in range(users):
         body = {"username": f"user{n}", "password": PASSWORD, "email": f"u{n}@example.com"}
         app.post_json("/api/v1/users", body, headers=auth)
     for n in range(5):
@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Runs the benchmark; returns each command's Run and the archive's size."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=50, help="accounts (argon2-hashed)")
     parser.add_argument("--sqlite", action="store_true", help="also restore into SQLite and back")
     options = parser.parse_args(argv)
     for tool in ("pg_dump", "pg_restore"):
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         databases.append(source)
         env = environment(str(work / "source"), url(source))
         started = time.perf_counter()
-        seed(source, env, options.records)
+        seed(source, env, options.records, options.users)
         print(f"seeded {options.records:,} records in {time.perf_counter() - started:.0f} s: "
               f"{table_rows(source)}")  # fmt: skip
         # What any benben command holds once the app is configured: the floor of the others.

@@ -21,7 +21,7 @@ from benben.backup.restore import restore_archive
 from benben.testing import Backends, SessionBackends, feed_settled
 from benben.testing_auth import bearer, login
 
-BULK_RECORDS = 2000  # in batches, as an import would write them
+BULK_RECORDS = 1000  # in batches, as an import would write them
 ATTACHMENTS = {"a.txt": b"first file\n", "b.bin": bytes(range(256)) * 40, "c.txt": b"first file\n"}
 
 

@@ -118,16 +118,20 @@ def test_rate_limits_do_not_apply(cli, world, app_settings, tmp_path, monkeypatc
     ini = write_ini(
         tmp_path,
         app_settings,
-        **{"benben.ratelimit.default": "2/minute", "benben.ratelimit.groups": "write=2/minute"},
+        **{
+            "benben.ratelimit.default": "2/minute",
+            "benben.ratelimit.groups": "write=2/minute",
+            "benben.data.batch_max_operations": "10",  # 6 batches: 3 times the limit
+        },
     )
-    source = write_lines(tmp_path / "in.jsonl", *({"n": n} for n in range(2000)))
+    source = write_lines(tmp_path / "in.jsonl", *({"n": n} for n in range(60)))
     result = cli("import", "--ini", ini, "books", source, "-q")
     assert result.code == 0, result.err
-    assert "imported 2,000 records" in result.out
+    assert "imported 60 records" in result.out
     count = world.app.get(
         "/api/v1/collections/books/records", {"_count": "true", "_limit": "1"}, headers=world.admin
     ).json["total"]
-    assert count == 2000
+    assert count == 60
 
 
 def test_an_interrupted_import_continues_where_it_stopped(cli, world, app_settings, tmp_path,
