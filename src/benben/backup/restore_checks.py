@@ -17,10 +17,6 @@ from benben.version import __version__
 
 __all__ = ["RestoreError", "check_compatible", "existing_tables", "nonempty_tables"]
 
-# Tables whose rows a migration writes (0003 inserts the auth epoch's one row): found in every
-# migrated database, they do not make it "not empty".
-SEEDED_BY_MIGRATIONS = frozenset({"benben_auth_epoch"})
-
 
 class RestoreError(Exception):
     """A restore refused or failed; the target is as it was.  ``usage``: the refusal is about
@@ -108,7 +104,9 @@ def nonempty_tables(
     for participant in participants:
         for participant_table in participant.tables:
             name = participant_table.name
-            if name in present and name not in SEEDED_BY_MIGRATIONS:
+            # A table whose rows a migration writes (info "backup_seeded": the auth epoch's one
+            # row) is filled in every migrated database: it does not make one "not empty".
+            if name in present and not participant_table.info.get("backup_seeded"):
                 rows = connection.execute(select(func.count()).select_from(table(name)))
                 count = int(rows.scalar_one())
                 if count:
