@@ -1,93 +1,23 @@
 """The public API for plugin authors: the only Benben module a plugin needs to import.
 
 A plugin is a distribution with an entry point in the ``benben.plugins`` group naming a module
-(or callable) that Pyramid can ``config.include``.  Optionally the module declares metadata::
+(or callable) that Pyramid can ``config.include``; the module declares what it is written for::
 
-    from benben.plugin import PluginMetadata, Setting, as_int
+    from benben.plugin import PLUGIN_API_LEVEL, PluginMetadata, Setting, as_int
 
     benben_plugin = PluginMetadata(
-        requires=["other_plugin"],
-        core=">=0.1,<1",
+        api=1,  # the plugin API level it was written for: refused by a core that lacks it
         settings=[Setting("benben.myplugin.page_size", as_int(1, 500), 50, "Items per page.")],
     )
 
     def includeme(config):
         settings = plugin_settings(config)   # {"page_size": 50}
         config.add_route("things", "/things")          # served under /myplugin/things
-        config.add_migrations("myplugin:migrations")    # own version table
-        config.add_health_check("myplugin-upstream", check_upstream)
-        config.add_api_capability("things", "Things from upstream")
 
-Directives added to the Configurator by Benben (core uses them too):
-
-- ``config.add_health_check(name, check, critical=True)``: ``check(request)`` raises (or returns a
-  message) when down; ``/health/ready`` runs it with a timeout. ``critical=False`` for what
-  requests can do without: its failure reports the instance degraded, still ready. The probe shows
-  a reason code; the exception text or message is logged and shown to administrators only.
-- ``config.add_migrations(location)``: an asset spec of a directory of Alembic revisions; they get
-  this plugin's own version table and run after core and after the plugins this one requires.
-- ``config.add_api_capability(name, description, url=None)``: listed by ``GET /api/v1/``.
-- ``config.add_openapi_operation(route_name, method, summary=..., responses=...)`` documents a
-  plain view in ``GET /api/v1/openapi.json`` (``Service`` views document themselves with
-  ``summary``, ``parameters=[Parameter(...)]``, ``body_schema`` (or ``body_schemas={media
-  type: schema}`` when the Content-Type decides what the body is), ``responses={201: ...}``);
-  ``config.add_openapi_contributor(fn)`` adds what changes at run time.
-- ``config.add_event_listener(callback, "record.*", ...)``: ``callback(event, request)`` after
-  the transaction that published the event commits, in this process (docs/events.md).  For
-  work that must happen, read the durable feed with a consumer's cursor instead:
-  :func:`consumer_position`, :func:`read_events`, :func:`advance_consumer`.
-- ``config.add_task(name, func, queue=None)``: a background task run by a worker as
-  ``func(ctx, *args, **kwargs)``, ``ctx`` a :class:`TaskContext` (``ctx.registry``,
-  ``ctx.settings``, ``with ctx.transaction() as request:`` a scripted request whose
-  ``dbsession`` commits at the end of the block, aborts on an exception; open several in turn).
-  ``config.add_periodic_task(name, seconds)`` has the one scheduler send it every ``seconds``.
-  :func:`enqueue_task` ``(request, name, *args, **kwargs)`` sends it after the request commits
-  (nothing if it aborts; a broker outage is logged, never raised), ``(registry, ...)`` at once.
-  Delivery is at least once: tasks must be idempotent, and work that must happen is recorded in
-  the database first and found again by a periodic sweep (docs/events.md).
-- ``config.add_record_member(name, schema)``: a member of every record's JSON (the files
-  plugin's ``attachments``), kept in the record's row: :func:`set_record_member` writes it as a
-  change of the record (its version, ETag, caches, history and feed cover it); a replace keeps
-  it, a delete drops it.  Routes under a record or a collection use the data API's context
-  factories, :class:`RecordContext` and :class:`CollectionContext` (``factory=``), and its
-  permissions :data:`READ`, :data:`WRITE`, :data:`CHANGE_PERMISSIONS`.
-- ``config.add_body_limit(path_regex, limit)``: bodies of the matching paths (uploads) may be
-  ``limit`` bytes instead of ``benben.security.max_body_size``; they are streamed to the view,
-  which counts a body of unknown length itself, and not copied for retries.
-- ``config.add_admin_page(name, title, module, icon="bi-puzzle", order=100, admin_only=False)``:
-  a page of the admin console (``/admin/plugins/<name>``): ``module`` is the path of an ES
-  module the plugin serves (its own static view) exporting ``render(root, ctx)``; see
-  docs/console.md.  Callable whether or not the console is enabled.
-- ``config.add_static_assets(name, "myplugin:static")``: the directory served at
-  ``/<name>/<digest of its files>/``, cached a year, never rate limited; returns that path
-  (``config.add_admin_page("stock", "Stock", f"{path}/page.js")``).
-- ``config.add_ratelimit_exemption(path_prefix)``: requests under the prefix (a plugin's fixed
-  files: ``/myplugin/static/``) never count against rate limits.
-- ``config.add_backup_participant(tables, files=, after_restore=)``: in archives (backups.md).
-- ``deprecated=Deprecation(since=date, sunset=date, link=url)``, a view option (``Service``
-  views, the whole ``Service``, or ``config.add_view``): responses carry ``Deprecation``,
-  ``Sunset`` and ``Link: <url>; rel="deprecation"``; the operation is ``deprecated: true``.
-
-A list follows the API's one convention (docs/api-conventions.md: ``{"data", "next"}``,
-``_limit``, ``_cursor``, ``_sort``, ``_count``): declare it as a :class:`Listing`, read the
-request with ``Listing.parse``, fetch with :func:`fetch_page` and answer :func:`list_response`;
-``Listing.parameters()`` and ``Listing.response()`` document it (see :mod:`benben.listing`).
-
-Rules the loader enforces (each breach stops start-up with a ConfigurationError naming the plugin):
-
-- Core is committed first and cannot be replaced: registering one of core's route names, views,
-  health checks, capabilities, request methods... is refused.
-- Two plugins registering the same thing fail with a ConfigurationConflictError
-  (:class:`benben.plugins.PluginConflictError`) that names both.
-- ``includeme`` must not call ``config.commit()``: Benben commits all plugins together, after
-  the checks above could run.
-- The entry point names a module with ``includeme(config)`` or a callable taking ``config``;
-  ``benben_plugin``, when present, is a :class:`PluginMetadata` whose ``requires`` is a list.
-
-A plugin may also add a ``benben`` command: an entry point in the group ``benben.commands``
-whose name is the command and whose value is ``register(parser)``, given the command's
-``argparse`` parser (see docs/plugins.md).  ``add_ini_argument``, ``command_app`` and
-``CommandError`` are what such a command uses.
+Everything exported here (``__all__``), the directives Benben adds to the Configurator, the
+``benben_*`` pytest fixtures and the entry point groups are the stable plugin API: see
+docs/plugin-api.md for the list, what each does, and the deprecation policy; docs/plugins.md
+for how to write a plugin.
 """
 
 from __future__ import annotations
@@ -126,6 +56,7 @@ from benben.listing import (
     list_response,
     list_schema,
 )
+from benben.plugins.compat import PLUGIN_API_LEVEL, BenbenDeprecationWarning
 from benben.plugins.installed import enabled_plugins, including_plugin
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
@@ -146,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHANGE_PERMISSIONS",
     "EVENT_TYPES",
+    "PLUGIN_API_LEVEL",
     "READ",
     "START",
     "WRITE",
@@ -153,6 +85,7 @@ __all__ = [
     "BackupFile",
     "BackupFiles",
     "Base",
+    "BenbenDeprecationWarning",
     "CollectionContext",
     "CommandError",
     "ConfigurationError",

@@ -121,7 +121,9 @@ def write_plugin(
             f"""\
             from benben.plugin import PluginMetadata
 
-            benben_plugin = PluginMetadata(requires={requires!r}, description={description!r})
+            benben_plugin = PluginMetadata(
+                api=1, requires={requires!r}, description={description!r}
+            )
 
 
             def includeme(config):

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from benben.plugin import PluginMetadata
 
-benben_plugin = PluginMetadata(description="A third party's plugin ({name})")
+benben_plugin = PluginMetadata(api=1, description="A third party's plugin ({name})")
 
 metadata = sa.MetaData()
 notes = sa.Table(

@@ -199,6 +199,7 @@ def write_plugin(
             from benben.plugin import PluginMetadata, Setting
 
             benben_plugin = PluginMetadata(
+                api=1,
                 requires={requires!r},
                 settings=(Setting("benben.{name}.greeting", default="hello"),),
                 description="CLI test plugin {name}",

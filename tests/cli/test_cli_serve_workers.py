@@ -35,7 +35,7 @@ PLUGIN_CODE = """
 import ctypes, os, time
 from benben.plugin import PluginMetadata
 
-benben_plugin = PluginMetadata(description="which process answers, slowly or never")
+benben_plugin = PluginMetadata(api=1, description="which process answers, slowly or never")
 
 
 def pid(request):

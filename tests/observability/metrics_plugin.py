@@ -10,7 +10,7 @@ from pyramid.request import Request
 from benben.observability.metrics import get_metrics
 from benben.plugin import PluginMetadata
 
-benben_plugin = PluginMetadata(name="gauges", description="Counts ticks.")
+benben_plugin = PluginMetadata(api=1, name="gauges", description="Counts ticks.")
 
 
 def includeme(config: Configurator) -> None:

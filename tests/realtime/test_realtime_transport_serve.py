@@ -31,7 +31,7 @@ from benben.realtime.handoff import stream_response
 from benben.realtime.sse import frame
 from benben.realtime.stream import Stream
 
-benben_plugin = PluginMetadata(description="streams for the transport's tests")
+benben_plugin = PluginMetadata(api=1, description="streams for the transport's tests")
 
 
 def events(request):

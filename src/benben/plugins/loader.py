@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
+from benben.plugins.compat import api_level_problem
 from benben.plugins.installed import being_included
 from benben.plugins.metadata import PLUGIN_NAME, RESERVED_NAMES, PluginInfo, PluginMetadata
 from benben.plugins.registrations import (
@@ -28,6 +29,7 @@ from benben.plugins.registrations import (
     refuse_core_overrides,
 )
 from benben.settings import Setting
+from benben.version import __version__
 
 ENTRY_POINT_GROUP = "benben.plugins"
 
@@ -63,7 +65,11 @@ def discover_plugins(
         info.metadata = metadata
         info.name = metadata.name or ep.name
         info.location = _package_location(target)
-        problem = _check_target(ep.value, target) or _check_declaration(info)
+        problem = (
+            _check_target(ep.value, target)
+            or _check_declaration(info)
+            or api_level_problem(info, __version__)
+        )
         if problem:
             info.status, info.reason = "error", problem
         plugins.append(info)

@@ -26,6 +26,8 @@ RESERVED_NAMES = frozenset(
 class PluginMetadata:
     """Optional declaration a plugin module makes as ``benben_plugin = PluginMetadata(...)``.
 
+    - ``api``: the plugin API level the plugin was written for (``benben.plugin.PLUGIN_API_LEVEL``
+      when it was written); a core that does not run that level refuses the plugin by name.
     - ``name``: defaults to the entry point's name.
     - ``requires``: other plugins this one needs, each a name with an optional version
       specifier (``"search>=1.2"``); they are included first.
@@ -35,6 +37,7 @@ class PluginMetadata:
       parsed, validated, overridable from ``BENBEN_*`` and listed by ``benben config``.
     """
 
+    api: int | None = None
     name: str | None = None
     requires: Sequence[str] = ()
     core: str | None = None

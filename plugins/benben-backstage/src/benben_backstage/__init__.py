@@ -29,6 +29,7 @@ from .settings import SETTINGS, BackstageSettings
 __all__ = ["benben_plugin", "includeme"]
 
 benben_plugin = PluginMetadata(
+    api=1,
     description="This instance, its API and its plugins as entities of a Backstage catalog.",
     core=">=0.1,<1",
     settings=SETTINGS,

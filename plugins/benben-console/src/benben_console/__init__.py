@@ -20,6 +20,7 @@ from .session_api import SECURE_COOKIE_KEY
 __all__ = ["benben_plugin", "includeme"]
 
 benben_plugin = PluginMetadata(
+    api=1,
     description="The web console: data, accounts, tokens and plugins' pages at /admin/.",
     core=">=0.1,<1",
     # Its routes are /admin/..., not /console/...

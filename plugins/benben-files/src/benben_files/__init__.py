@@ -23,6 +23,7 @@ from .settings import SETTINGS, SETTINGS_KEY, FilesSettings
 __all__ = ["benben_plugin", "includeme"]
 
 benben_plugin = PluginMetadata(
+    api=1,
     description="Attachments on records, on the local disk or S3-compatible storage.",
     core=">=0.1,<1",
     # The API lives under /api/v1/collections with the rest of the data API.

@@ -21,6 +21,7 @@ from .settings import SETTINGS, SETTINGS_KEY, WebhooksSettings
 __all__ = ["benben_plugin", "includeme"]
 
 benben_plugin = PluginMetadata(
+    api=1,
     description="Signed webhooks (Standard Webhooks) for the change feed's events.",
     core=">=0.1,<1",
     # The API lives under /api/v1/webhooks with the rest of the API, not under /webhooks.
