@@ -1,5 +1,5 @@
-"""The ``benben`` command: serve, migrate, plugins, config, shell, users, data, export, import,
-backup, restore, worker, scheduler.
+"""The ``benben`` command: serve, migrate, plugins, plugin, config, shell, users, data, export,
+import, backup, restore, worker, scheduler.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
 2 for bad input (options, ini file, settings), 1 for failures at run time.  ``--traceback`` shows
@@ -33,6 +33,7 @@ from benben.cli import (
     export,
     import_,
     migrate,
+    plugin,
     plugins,
     restore,
     serve,
@@ -51,6 +52,7 @@ COMMANDS = (
     serve,
     migrate,
     plugins,
+    plugin,
     config,
     shell,
     users,
