@@ -1,4 +1,4 @@
-"""The ``benben`` command: serve, migrate, plugins, plugin, config, shell, users, data, export,
+"""The ``benben`` command: serve, migrate, plugins, config, shell, plugin, users, data, export,
 import, backup, restore, worker, scheduler.
 
 Every failure ends with one line on stderr (``benben: error: ...``) and a non-zero exit code:
@@ -52,9 +52,9 @@ COMMANDS = (
     serve,
     migrate,
     plugins,
-    plugin,
     config,
     shell,
+    plugin,
     users,
     data,
     export,
