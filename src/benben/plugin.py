@@ -60,7 +60,8 @@ from benben.plugins.compat import PLUGIN_API_LEVEL, BenbenDeprecationWarning
 from benben.plugins.installed import enabled_plugins, including_plugin
 from benben.plugins.metadata import PluginInfo, PluginMetadata
 from benben.rest import Parameter, Response, Service
-from benben.security.permissions import CHANGE_PERMISSIONS, READ, WRITE
+from benben.security.permissions import CHANGE_PERMISSIONS, CREATE, READ, WRITE
+from benben.security.principals import ADMIN_ROLE, user_principal
 from benben.settings import Setting, as_bool, as_choice, as_float, as_int, as_list, as_str
 from benben.timestamps import as_utc, iso
 from benben.worker.tasks import TaskContext, TaskFunction, enqueue_task
@@ -75,7 +76,9 @@ if TYPE_CHECKING:
     from benben.db.meta import Base
 
 __all__ = [
+    "ADMIN_ROLE",
     "CHANGE_PERMISSIONS",
+    "CREATE",
     "EVENT_TYPES",
     "PLUGIN_API_LEVEL",
     "READ",
@@ -150,6 +153,7 @@ __all__ = [
     "set_record_member",
     "use_primary",
     "user_may_read",
+    "user_principal",
 ]
 
 HealthCheck = Callable[[Request], str | None]
