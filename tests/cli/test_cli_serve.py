@@ -103,6 +103,8 @@ def test_port_in_use_is_a_one_line_error(tmp_path):
         f"benben: error: cannot listen on 127.0.0.1:{port}: [Errno 98] Address already in use"
     ]
     assert "Traceback" not in result.stderr
+    # Refused before the app was loaded: no database made, no worker or scheduler started.
+    assert not (tmp_path / "var").exists()
 
 
 def test_bad_server_section_is_a_usage_error(tmp_path):

@@ -29,6 +29,7 @@ from benben.cli.common import (
 )
 from benben.cli.serve_arguments import port_number, thread_count, workers_option
 from benben.cli.serve_banner import listen_url, reachable, start_banner
+from benben.cli.serve_listen import listen
 from benben.core_settings import CORE_SETTINGS
 from benben.serving import (
     SERVER_SETTINGS,
@@ -129,9 +130,16 @@ def run(args: argparse.Namespace) -> int:
             return _serve_workers(
                 load_app, app_conf, options, process, workers, (raised, streams), metrics
             )
-    app = load_app()
+    # Listening first: a port in use is refused before the app starts its embedded worker and
+    # scheduler, whose threads would otherwise log while the refusal is printed.
+    server, late = listen(options)
+    try:
+        late.app = app = load_app()
+    except BaseException:
+        server.close()
+        raise
     _log_raised((raised, streams), options)
-    return _serve(app, options)
+    return _serve(server, app, options)
 
 
 def _embedded_app() -> Any:
@@ -233,18 +241,9 @@ def _load_app(path: str, name: str) -> Any:
     return loader.get_wsgi_app(name)
 
 
-def _serve(app: Any, options: dict[str, Any]) -> int:
-    import waitress.server
-
+def _serve(server: Any, app: Any, options: dict[str, Any]) -> int:
     from benben.realtime.streaming_channel import install_streaming
 
-    try:
-        server = waitress.server.create_server(app, **options)
-    except ValueError as exc:
-        raise CommandError(f"invalid server option: {one_line(exc)}", EXIT_USAGE) from None
-    except OSError as exc:
-        where = options.get("listen") or f"{options['host']}:{options['port']}"
-        raise CommandError(f"cannot listen on {where}: {one_line(exc)}") from None
     # Event streams leave waitress's threads for the hub once their response is computed.
     hub = install_streaming(server)
 
