@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 # a plugin author needs.
 from benben.testing_auth import auth_headers, create_user
 from benben.testing_backends import Backends, SessionBackends
+from benben.testing_feed import feed_settled
 from benben.testing_services import (
     in_ci,
     postgresql_schema,
@@ -98,32 +99,6 @@ def eventually(check: Callable[[], T], *, timeout: float = 2.0) -> T:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.005)
-
-
-def feed_settled(registry: Any, *, timeout: float = 15.0) -> None:
-    """Wait until every event committed so far can be read from the change feed.
-
-    On PostgreSQL the feed hands out an event once every transaction older than its own has
-    ended, anywhere on the server (docs/events.md): another test's open transaction holds it
-    back a moment.  SQLite's events are readable at once.
-    """
-    from sqlalchemy import func, select, text
-
-    from benben.db import get_engine
-    from benben.events.models import EventRow
-
-    engine = get_engine(registry)
-    if engine.dialect.name != "postgresql":
-        return
-    horizon = text("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
-    deadline = time.monotonic() + timeout
-    with engine.connect() as connection:
-        newest = connection.scalar(select(func.max(EventRow.__table__.c.tx)))
-        while newest is not None and connection.scalar(horizon) <= newest:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the feed did not settle within {timeout} s")
-            time.sleep(0.01)
-        connection.rollback()
 
 
 @pytest.fixture(scope="session")
