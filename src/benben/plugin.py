@@ -16,8 +16,8 @@ A plugin is a distribution with an entry point in the ``benben.plugins`` group n
 
 Everything exported here (``__all__``), the directives Benben adds to the Configurator, the
 ``benben_*`` pytest fixtures and the entry point groups are the stable plugin API: see
-docs/plugin-api.md for the list, what each does, and the deprecation policy; docs/plugins.md
-for how to write a plugin.
+docs/plugin-api.md for the list, what each does, and the deprecation policy;
+docs/writing-plugins.md for how to write a plugin.
 """
 
 from __future__ import annotations
