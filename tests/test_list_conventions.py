@@ -30,6 +30,7 @@ NOT_LISTS = {
     "/backstage/entities": "a fixed document (catalog-info.yaml as JSON), Backstage's format",
     "/api/v1/webhooks/{id}/deliveries/{delivery_id}": "one delivery with its latest attempts "
     "(at most 50, the count of all in `attempts`)",
+    "/api/v1/plugins/{name}": "one plugin: its declared settings and commands, whole",
 }
 
 
@@ -117,6 +118,7 @@ def _build(backends: Backends) -> World:
         "/api/v1/collections/{cid}/history": Case(
             "/api/v1/collections/c1/history", ("id", "timestamp")
         ),
+        "/api/v1/plugins": Case("/api/v1/plugins", ("name", "status")),
     }
     document = app.get("/api/v1/openapi.json", headers=headers).json
     return World(app, headers, cases, document)
@@ -197,6 +199,7 @@ CASE_NAMES = [
     "/api/v1/collections",
     "/api/v1/collections/{cid}/records",
     "/api/v1/collections/{cid}/history",
+    "/api/v1/plugins",
 ]
 
 

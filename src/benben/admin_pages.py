@@ -99,7 +99,9 @@ def add_admin_page(
     def register() -> None:
         config.registry.setdefault(PAGES_KEY, {})[name] = page
 
-    config.action(("benben.admin_page", name), register)
+    intr = config.introspectable("benben admin pages", name, page.title, "benben admin page")
+    intr.update(page.as_json())
+    config.action(("benben.admin_page", name), register, introspectables=(intr,))
 
 
 def admin_pages(registry: Registry) -> list[AdminPage]:

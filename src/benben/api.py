@@ -33,7 +33,9 @@ def add_api_capability(
     def register() -> None:
         config.registry.setdefault(CAPABILITIES_KEY, {})[name] = entry
 
-    config.action(("benben-capability", name), register)
+    intr = config.introspectable("benben api capabilities", name, name, "benben api capability")
+    intr.update(name=name, **entry)
+    config.action(("benben-capability", name), register, introspectables=(intr,))
 
 
 def api_root_view(request: Request) -> dict[str, Any]:

@@ -62,6 +62,7 @@ def core(config: Configurator) -> None:
     config.include("benben.client")  # GET /client/benben.js: the JavaScript client
     config.include("benben.admin_pages")  # add_admin_page: plugins' pages in the console
     config.include("benben.static_assets")  # add_static_assets: digest-versioned fixed files
+    config.include("benben.plugins.views")  # GET /api/v1/plugins: what each plugin registered
     config.include("benben.openapi")  # last: documents what the others registered
 
 
@@ -82,7 +83,7 @@ def configure(
     config.include(core)
     record_core_discriminators(config)
     config.commit()
-    include_plugins(config, enabled)
+    include_plugins(config, enabled, environ)
     for key in resolved.unknown:
         log.warning("unknown setting %s is ignored (see `benben config`)", key)
     return config

@@ -52,6 +52,10 @@ def add_static_assets(config: Configurator, name: str, asset_spec: str) -> str:
     prefix = f"{name}/{_installed_version(str(directory))}"
     config.add_static_view(name=prefix, path=asset_spec, cache_max_age=YEAR)
     config.add_ratelimit_exemption(f"/{name}/")
+    intr = config.introspectable("benben static assets", name, f"/{prefix}/", "static assets")
+    intr.update(name=name, asset_spec=asset_spec, path=f"/{prefix}/", directory=str(directory))
+    # No discriminator: the static view's route already conflicts with a namesake.
+    config.action(None, introspectables=(intr,))
     return f"/{prefix}"
 
 

@@ -33,7 +33,7 @@ def test_no_plugins_lists_none_and_exits_0(cli):
 
 def test_enabled_plugin_with_what_it_registered(cli, plugin_site):
     name = unique_name()
-    write_plugin(plugin_site, name, migration=True)
+    revision = write_plugin(plugin_site, name, migration=True)
 
     result = cli("plugins", "--json")
 
@@ -51,15 +51,72 @@ def test_enabled_plugin_with_what_it_registered(cli, plugin_site):
         "settings": [f"benben.{name}.greeting"],
         "description": f"CLI test plugin {name}",
     }
-    assert plugin["registered"] == {
-        "routes": [f"{name}_hello /{name}/hello"],
-        "migrations": True,
-        "health_checks": [],
+    registered = plugin["registered"]
+    assert {k: v for k, v in registered.items() if k != "registrations"} == {
+        "name": name,
+        "version": "1.2.0",
+        "distribution": name,
+        "api": 1,
+        "requires": [],
+        "route_prefix": f"/{name}",
+        "settings": [
+            {
+                "name": f"benben.{name}.greeting",
+                "env": f"BENBEN_{name.upper()}_GREETING",
+                "default": "hello",
+                "secret": False,
+                "help": "",
+            }
+        ],
+        "commands": [],
+    }
+    found = {group: items for group, items in registered["registrations"].items() if items}
+    source = (plugin_site / name / "__init__.py").read_text().splitlines()
+
+    def line_of(call: str) -> str:
+        return f"{name}/__init__.py:{next(i for i, t in enumerate(source, 1) if call in t)}"
+
+    # Sources are relative to the directory holding the plugin's package; lines are the calls'.
+    assert found == {
+        "routes": [
+            {
+                "kind": "route",
+                "name": f"{name}_hello",
+                "details": {"pattern": f"/{name}/hello", "methods": ["*"], "factory": None},
+                "source": line_of("config.add_route("),
+            }
+        ],
+        "views": [
+            {
+                "kind": "view",
+                "name": f"{name}.hello",
+                "details": {
+                    "route": f"{name}_hello",
+                    "methods": None,
+                    "permission": None,
+                    "callable": f"{name}.hello",
+                },
+                "source": line_of("config.add_view("),
+            }
+        ],
+        "migrations": [
+            {
+                "kind": "migrations",
+                "name": name,
+                "details": {
+                    "location": f"{name}/versions",
+                    "version_table": f"benben_version_{name}",
+                    "heads": [revision],
+                },
+                "source": line_of("config.add_migrations("),
+            }
+        ],
     }
     table = cli("plugins")
     row = next(line for line in table.out.splitlines() if line.startswith(name))
     assert row.split()[1:4] == ["1.2.0", name, "enabled"]
-    assert f"routes under /{name}; settings benben.{name}.*; 1 routes; migrations" in row
+    expected = f"routes under /{name}; settings benben.{name}.*; registered 1 routes, 1 views"
+    assert f"{expected}, 1 migrations" in row
 
 
 def test_broken_plugin_is_reported_and_the_others_still_listed(cli, plugin_site):

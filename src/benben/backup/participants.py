@@ -106,7 +106,14 @@ def add_backup_participant(
     def register() -> None:
         config.registry.setdefault(PARTICIPANTS_KEY, []).append(participant)
 
-    config.action(("benben-backup-participant", name), register, introspectables=())
+    intr = config.introspectable("benben backup participants", name, name, "backup participant")
+    intr.update(
+        owner=name,
+        tables=[table.name for table in kept],
+        files=files,
+        after_restore=after_restore,
+    )
+    config.action(("benben-backup-participant", name), register, introspectables=(intr,))
 
 
 def _as_table(owner: str, table: Table | Any) -> Table:

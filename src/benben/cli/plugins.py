@@ -153,28 +153,10 @@ def _include(
 
 
 def _registrations(registry: Any, plugin: PluginInfo) -> dict[str, Any]:
-    from benben.db import migration_sources
-    from benben.observability.health import health_checks
+    """The plugin's full report: what it declares and everything it registered, with sources."""
+    from benben.plugins.introspection import plugin_registrations
 
-    routes = []
-    for intr in registry.introspector.get_category("routes") or []:
-        route = intr["introspectable"]
-        if _in_plugin(getattr(route.action_info, "file", ""), plugin):
-            # Pyramid stores prefixed patterns without their leading slash.
-            routes.append(f"{route['name']} /{route['pattern'].lstrip('/')}")
-    checks = health_checks(registry).values()
-    return {
-        "routes": sorted(routes),
-        "migrations": any(s.name == plugin.name for s in migration_sources(registry)),
-        "health_checks": sorted(c.name for c in checks if c.owner == plugin.name),
-    }
-
-
-def _in_plugin(path: str, plugin: PluginInfo) -> bool:
-    if not path or not plugin.location:
-        return False
-    path = os.path.abspath(path)
-    return path == plugin.location or path.startswith(plugin.location + os.sep)
+    return plugin_registrations(registry, plugin.name)
 
 
 def _plugin_settings(
@@ -252,9 +234,7 @@ def _details(plugin: PluginInfo, registrations: Mapping[str, Any] | None) -> str
     if plugin.metadata.requires:
         parts.append("requires " + ", ".join(plugin.metadata.requires))
     if registrations:
-        parts.append(f"{len(registrations['routes'])} routes")
-        if registrations["migrations"]:
-            parts.append("migrations")
-        if registrations["health_checks"]:
-            parts.append("health checks " + ", ".join(registrations["health_checks"]))
+        groups = registrations["registrations"]
+        counts = [f"{len(items)} {group}" for group, items in groups.items() if items]
+        parts.append("registered " + (", ".join(counts) or "nothing"))
     return "; ".join(parts)

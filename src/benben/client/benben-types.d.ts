@@ -554,6 +554,68 @@ export interface StreamTicket {
   expires_in: number;
 }
 
+export interface PluginRegistration {
+  kind: string;
+  name: string;
+  /** What the kind has: a route's pattern and methods, a view's route, methods and permission... */
+  details: JsonObject;
+  /** The call that registered it, `path:line` (relative to the plugin's package directory when inside it). */
+  source: string;
+}
+
+export interface InstalledPlugin {
+  /** The plugin's name. */
+  id: string;
+  name: string;
+  version: string;
+  distribution: string | null;
+  entry_point: string;
+  description?: string;
+  status: "enabled" | "disabled" | "error";
+  /** Why it is disabled or broken; empty when enabled. */
+  reason: string;
+  /** The plugin API level it declares. */
+  api?: number | null;
+  requires?: Array<string>;
+  route_prefix?: string;
+  /** Declared settings: name, env, default (never a secret's), secret, help. */
+  settings?: Array<JsonObject>;
+  /** Its `benben` subcommands (entry points benben.commands). */
+  commands?: Array<JsonObject>;
+  /** What it registered, by kind (null unless enabled). */
+  registrations?: {
+    routes?: Array<PluginRegistration>;
+    views?: Array<PluginRegistration>;
+    permissions?: Array<PluginRegistration>;
+    subscribers?: Array<PluginRegistration>;
+    event_listeners?: Array<PluginRegistration>;
+    tasks?: Array<PluginRegistration>;
+    periodic_tasks?: Array<PluginRegistration>;
+    health_checks?: Array<PluginRegistration>;
+    migrations?: Array<PluginRegistration>;
+    admin_pages?: Array<PluginRegistration>;
+    static_assets?: Array<PluginRegistration>;
+    static_views?: Array<PluginRegistration>;
+    record_members?: Array<PluginRegistration>;
+    backup_participants?: Array<PluginRegistration>;
+    capabilities?: Array<PluginRegistration>;
+    openapi_operations?: Array<PluginRegistration>;
+    openapi_contributors?: Array<PluginRegistration>;
+    body_limits?: Array<PluginRegistration>;
+    ratelimit_groups?: Array<PluginRegistration>;
+    ratelimit_exemptions?: Array<PluginRegistration>;
+    other?: Array<PluginRegistration>;
+  } | null;
+}
+
+export interface InstalledPluginList {
+  data: Array<InstalledPlugin>;
+  /** The next page's URL (also in the `Link` header); null on the last page. */
+  next: string | null;
+  /** With `_count=true`: the number of items of every page. */
+  total?: number;
+}
+
 export interface AttachmentPolicy {
   /** Largest attachment in bytes, at most the instance's (`benben.files.max_file_size`). null: the instance's. */
   max_file_size: number | null;

@@ -72,7 +72,9 @@ def add_record_member(config: Configurator, name: str, schema: dict[str, Any]) -
     def register() -> None:
         registry.setdefault(MEMBERS_KEY, {})[name] = dict(schema)
 
-    config.action(("benben.record_member", name), register)
+    intr = config.introspectable("benben record members", name, name, "benben record member")
+    intr.update(name=name, schema=dict(schema))
+    config.action(("benben.record_member", name), register, introspectables=(intr,))
 
 
 def record_members(registry: Any) -> dict[str, dict[str, Any]]:

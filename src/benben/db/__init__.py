@@ -211,7 +211,9 @@ def add_migrations(config: Configurator, location: str) -> None:
     def register() -> None:
         config.registry.setdefault(MIGRATIONS_KEY, []).append(source)
 
-    config.action(("benben-migrations", name), register, introspectables=())
+    intr = config.introspectable("benben migrations", name, source.location, "benben migrations")
+    intr.update(owner=name, location=source.location, version_table=table)
+    config.action(("benben-migrations", name), register, introspectables=(intr,))
 
 
 def check_database(request: Request) -> None:

@@ -12,6 +12,7 @@ all if the process dies right after the commit), read the durable feed instead
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -29,6 +30,7 @@ EventListener = Callable[[Event, Request], None]
 
 _LISTENERS_KEY = "benben.events.listeners"
 _PENDING_KEY = "benben.events.pending"  # on the session's info: this transaction's events
+_SERIAL = itertools.count()
 
 
 def add_event_listener(config: Configurator, callback: EventListener, *types: str) -> None:
@@ -43,7 +45,16 @@ def add_event_listener(config: Configurator, callback: EventListener, *types: st
     def register() -> None:
         config.registry.setdefault(_LISTENERS_KEY, []).append((patterns, callback))
 
-    config.action(None, register, order=1)
+    # The action has no discriminator (listeners never conflict); its introspectable needs a
+    # unique one all the same.
+    intr = config.introspectable(
+        "benben event listeners",
+        (id(callback), patterns, next(_SERIAL)),
+        ", ".join(patterns),
+        "listener",
+    )
+    intr.update(event_types=list(patterns), callable=callback)
+    config.action(None, register, order=1, introspectables=(intr,))
 
 
 def _listeners(registry: Any) -> list[tuple[tuple[str, ...], EventListener]]:

@@ -192,7 +192,9 @@ def add_body_limit(config: Configurator, path_pattern: str, limit: int) -> None:
     def register() -> None:
         registry[PATH_LIMITS_KEY] = (*registry.get(PATH_LIMITS_KEY, ()), (pattern, limit))
 
-    config.action(("benben.body_limit", path_pattern), register)
+    intr = config.introspectable("benben body limits", path_pattern, path_pattern, "body limit")
+    intr.update(path_pattern=path_pattern, limit=limit)
+    config.action(("benben.body_limit", path_pattern), register, introspectables=(intr,))
 
 
 def includeme(config: Configurator) -> None:

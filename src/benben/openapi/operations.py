@@ -69,7 +69,12 @@ def add_openapi_operation(
     def register() -> None:
         config.registry.setdefault(OPERATIONS_KEY, {})[(route_name, method)] = operation
 
-    config.action(("benben-openapi-operation", route_name, method), register)
+    discriminator = ("benben-openapi-operation", route_name, method)
+    intr = config.introspectable(
+        "benben openapi operations", discriminator[1:], f"{method} {route_name}", "operation"
+    )
+    intr.update(route_name=route_name, method=method, summary=summary, tags=list(tags))
+    config.action(discriminator, register, introspectables=(intr,))
 
 
 def add_openapi_contributor(config: Configurator, contributor: Contributor | str) -> None:
@@ -84,4 +89,6 @@ def add_openapi_contributor(config: Configurator, contributor: Contributor | str
     def register() -> None:
         config.registry.setdefault(CONTRIBUTORS_KEY, {})[name] = contributor
 
-    config.action(("benben-openapi-contributor", name), register)
+    intr = config.introspectable("benben openapi contributors", name, name, "contributor")
+    intr.update(name=name, callable=contributor)
+    config.action(("benben-openapi-contributor", name), register, introspectables=(intr,))

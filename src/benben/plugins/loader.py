@@ -10,7 +10,7 @@ import importlib.metadata
 import inspect
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -21,6 +21,11 @@ from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
 
 from benben.plugins.compat import api_level_problem
 from benben.plugins.installed import being_included
+from benben.plugins.introspection import (
+    introspector_position,
+    record_plugin_actions,
+    trace_registrations,
+)
 from benben.plugins.metadata import PLUGIN_NAME, RESERVED_NAMES, PluginInfo, PluginMetadata
 from benben.plugins.registrations import (
     PluginConflictError,
@@ -154,15 +159,24 @@ def order_plugins(
     return ordered
 
 
-def include_plugins(config: Configurator, plugins: Sequence[PluginInfo]) -> None:
+def include_plugins(
+    config: Configurator,
+    plugins: Sequence[PluginInfo],
+    environ: Mapping[str, str] | None = None,
+) -> None:
     """``config.include`` each plugin under its route prefix, then commit them together.
 
     Core is already committed, so Pyramid would let a plugin silently replace a core
     registration; once every discriminator resolves (after the commit) they are compared with
-    core's, and start-up stops if one matches.
+    core's, and start-up stops if one matches.  The actions each include added are what the
+    plugin registered (:mod:`benben.plugins.introspection`); ``environ`` may ask for them to be
+    logged (``BENBEN_TRACE_PLUGINS=1``).
     """
+    first_order = introspector_position(config.registry)
+    owned: dict[str, list[dict[str, Any]]] = {}
     for plugin in plugins:
         pending = config.action_state
+        start = len(pending.actions)
         try:
             with being_included(config.registry, plugin):
                 config.include(plugin.target, route_prefix=plugin.route_prefix or None)
@@ -180,6 +194,7 @@ def include_plugins(config: Configurator, plugins: Sequence[PluginInfo]) -> None
                 "plugins together, after checking that none replaces core's or another "
                 "plugin's registrations; remove the commit"
             )
+        owned[plugin.name] = pending.actions[start:]
     actions = list(config.action_state.actions)
     try:
         config.commit()
@@ -190,6 +205,8 @@ def include_plugins(config: Configurator, plugins: Sequence[PluginInfo]) -> None
         who = f"plugin {culprit.name!r}" if culprit else "a plugin"
         raise ConfigurationError(f"{who} failed at commit: {_describe(exc)}") from exc
     refuse_core_overrides(config, actions, plugins)
+    record_plugin_actions(config.registry, owned, first_order)
+    trace_registrations(config.registry, os.environ if environ is None else environ)
 
 
 def _check_core(plugin: PluginInfo, core_version: str) -> None:

@@ -104,4 +104,8 @@ def add_ratelimit_exemption(config: Configurator, path_prefix: str) -> None:
     def register() -> None:
         registry[EXEMPTIONS_KEY] = (*registry.get(EXEMPTIONS_KEY, ()), path_prefix)
 
-    config.action(("benben.ratelimit.exemption", path_prefix), register)
+    intr = config.introspectable(
+        "benben ratelimit exemptions", path_prefix, path_prefix, "ratelimit exemption"
+    )
+    intr["path_prefix"] = path_prefix
+    config.action(("benben.ratelimit.exemption", path_prefix), register, introspectables=(intr,))

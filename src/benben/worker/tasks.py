@@ -167,7 +167,9 @@ def add_task(
         tasks[name] = TaskSpec(name, func, queue)
         _bind(registry, tasks[name])
 
-    config.action(("benben.worker.task", name), register, order=1)
+    intr = config.introspectable("benben tasks", name, name, "benben task")
+    intr.update(name=name, queue=queue or "benben", callable=func)
+    config.action(("benben.worker.task", name), register, order=1, introspectables=(intr,))
 
 
 def add_periodic_task(
@@ -209,7 +211,9 @@ def add_periodic_task(
         }
 
     # After every add_task (order=1) of every plugin: a plugin may schedule another's task.
-    config.action(("benben.worker.periodic", name), register, order=2)
+    intr = config.introspectable("benben periodic tasks", name, name, "benben periodic task")
+    intr.update(task=name, seconds=seconds)
+    config.action(("benben.worker.periodic", name), register, order=2, introspectables=(intr,))
 
 
 def _bind(registry: Registry, spec: TaskSpec) -> None:
