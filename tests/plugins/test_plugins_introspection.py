@@ -185,3 +185,18 @@ def test_trace_logs_each_registration_at_start_up(make_app, caplog: pytest.LogCa
     with caplog.at_level(logging.INFO, logger="benben.plugins"):
         make_app(environ={})
     assert [r for r in caplog.records if r.name == "benben.plugins"] == []
+
+
+def test_registration_made_during_the_commit_is_attributed_by_file(make_app):
+    entry = importlib.metadata.EntryPoint("lateplugin", "late_plugin", "benben.plugins")
+    registry = make_app(entry_points=[entry]).app.registry
+
+    routes = plugin_registrations(registry, "lateplugin")["registrations"]["routes"]
+
+    source = Path(__file__).with_name("late_plugin.py").read_text().splitlines()
+    lines = {name: i for i, text in enumerate(source, 1) for name in ("early", "late")
+             if f'"lateplugin.{name}"' in text}  # fmt: skip
+    assert [(r["name"], r["details"]["pattern"], r["source"]) for r in routes] == [
+        ("lateplugin.early", "/lateplugin/early", f"late_plugin.py:{lines['early']}"),
+        ("lateplugin.late", "/lateplugin/late", f"late_plugin.py:{lines['late']}"),
+    ]
