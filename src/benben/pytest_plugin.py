@@ -73,21 +73,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "benben_db(*databases): run this test of Benben's app on these databases "
         "(sqlite, postgresql, all), whatever --benben-db chose",
     )
+    value = os.environ.get(_DEFAULT_ENV)
+    if value and value not in _CHOICES:
+        raise pytest.UsageError(f"{_DEFAULT_ENV}={value!r}: use sqlite, postgresql or all")
 
 
-def _expand(value: str, where: str) -> tuple[str, ...]:
-    if value not in _CHOICES:
-        choices = "sqlite, postgresql or all"
-        raise pytest.UsageError(f"{where}: unknown database {value!r} (use {choices})")
+def _expand(value: str) -> tuple[str, ...]:
     return DATABASES if value == "all" else (value,)
 
 
 def chosen_databases(config: pytest.Config) -> tuple[str, ...]:
     """The databases ``--benben-db`` (else ``$BENBEN_TEST_DB``, else sqlite) chose."""
-    option = config.getoption("benben_db", None)
-    if option:
-        return _expand(option, "--benben-db")
-    return _expand(os.environ.get(_DEFAULT_ENV) or "sqlite", _DEFAULT_ENV)
+    # Both were checked before: argparse's choices, and pytest_configure.
+    return _expand(config.getoption("benben_db", None) or os.environ.get(_DEFAULT_ENV) or "sqlite")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -97,19 +95,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is None:
         databases = chosen_databases(metafunc.config)
     else:
-        where = f"@pytest.mark.benben_db on {metafunc.definition.nodeid}"
-        if not marker.args or marker.kwargs:
-            raise pytest.UsageError(f"{where}: name the databases, e.g. benben_db('postgresql')")
-        named = {database for arg in marker.args for database in _expand(arg, where)}
+        wrong = [arg for arg in marker.args if arg not in _CHOICES]
+        if not marker.args or marker.kwargs or wrong:
+            # The test fails with why, rather than the whole collection (a hook's exception).
+            problem = _MarkerProblem(
+                f"@pytest.mark.benben_db{_call(marker)}: name databases among sqlite, "
+                "postgresql and all, e.g. benben_db('postgresql')"
+            )
+            metafunc.parametrize("benben_backends", [problem], indirect=True, ids=["benben_db?"])
+            return
+        named = {database for arg in marker.args for database in _expand(arg)}
         databases = tuple(database for database in DATABASES if database in named)
     metafunc.parametrize("benben_backends", databases, indirect=True, ids=databases)
 
 
 # Import-time warnings of Benben's dependencies (see benben.testing): WebOb 1.8 imports the
 # stdlib `cgi`; Pyramid 2.1 imports pkg_resources, which then warns about PasteDeploy's namespace.
-# A plugin's test module meets them when it imports benben.plugin, and under `-W error` they
-# would fail its collection: pytest puts command-line filters over the ini's, so only filters
-# added inside its own (this wrapper, and the fixtures) can silence them.
+# A plugin's conftest or test module meets them when it imports benben.plugin, and under
+# `-W error` they would fail its collection: pytest puts command-line filters over the ini's, so
+# only filters added inside its own (these wrappers, trylast, and the fixtures) silence them.
 _DEPENDENCY_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
     ("'cgi' is deprecated", DeprecationWarning, r"webob\.compat"),
     ("pkg_resources is deprecated", Warning, ""),
@@ -125,10 +129,26 @@ def _dependency_warnings_ignored() -> Iterator[None]:
         yield
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_collection(session: pytest.Session) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_load_initial_conftests() -> Iterator[None]:
     with _dependency_warnings_ignored():
         return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_collection() -> Iterator[None]:
+    with _dependency_warnings_ignored():
+        return (yield)
+
+
+class _MarkerProblem(str):
+    """A ``benben_db`` marker's mistake, the parameter its test fails with."""
+
+
+def _call(marker: pytest.Mark) -> str:
+    arguments = [repr(arg) for arg in marker.args]
+    arguments += [f"{key}={value!r}" for key, value in marker.kwargs.items()]
+    return f"({', '.join(arguments)})"
 
 
 def _quiet_imports() -> None:
@@ -164,6 +184,8 @@ def benben_backends(
     from benben.testing_backends import Backends
 
     database = getattr(request, "param", None) or chosen_databases(request.config)[0]
+    if isinstance(database, _MarkerProblem):
+        pytest.fail(database, pytrace=False)
     # What Benben records under XDG_STATE_HOME (benben serve's data directory) stays the test's.
     state = tmp_path / "state"
     state.mkdir()
@@ -245,9 +267,19 @@ def benben_make_app(
 
 
 @pytest.fixture
-def benben_testapp(benben_make_app: AppFactory) -> webtest.TestApp:
-    """A ``webtest.TestApp`` of the default app: every installed plugin enabled, migrated."""
-    return benben_make_app()
+def benben_plugins() -> Mapping[str, InlinePlugin]:
+    """Inline plugins of the default app (none): a conftest overriding this fixture with
+    ``{"hello": includeme}`` gives every fixture below an app running them."""
+    return {}
+
+
+@pytest.fixture
+def benben_testapp(
+    benben_make_app: AppFactory, benben_plugins: Mapping[str, InlinePlugin]
+) -> webtest.TestApp:
+    """A ``webtest.TestApp`` of the default app: every installed plugin enabled (and
+    ``benben_plugins``), migrated."""
+    return benben_make_app(plugins=benben_plugins)
 
 
 @pytest.fixture
