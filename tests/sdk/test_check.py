@@ -111,6 +111,18 @@ def test_a_good_plugin_passes_every_check(tmp_path: Path, capsys: pytest.Capture
 
 
 @pytest.mark.slow
+def test_the_databases_are_passed_to_pytest(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--benben-db reaches the plugin's tests: benben's pytest plugin runs each on both."""
+    test = GOOD_TEST + (
+        "\n\ndef test_on_each_database(benben_settings):\n"
+        "    assert benben_settings['benben.cache.backend'] in {'memory', 'redis'}\n"
+    )
+    code, lines, _ = check(write_project(tmp_path, test=test), capsys, "--benben-db", "all")
+    assert code == 0, "\n".join(lines)
+    assert line(lines, "ok    tests (all)").startswith("ok    tests (all): 3 passed")
+
+
+@pytest.mark.slow
 def test_no_entry_point(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code, lines, _ = check(write_project(tmp_path, entry_point=None), capsys)
     assert code == 1

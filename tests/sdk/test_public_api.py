@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benben.sdk.public_api import ALLOWED, TEST_ALLOWED, PrivateImport, scan_files, scan_source
+from benben.sdk.scaffold import new_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = sorted(ROOT.glob("plugins/*/src"))
@@ -22,6 +23,14 @@ def test_first_party_plugins_import_only_the_public_api() -> None:
     scanned = [file for src in FIRST_PARTY for file in src.rglob("*.py")]
     assert len(scanned) > 20
     assert scan_files(FIRST_PARTY, relative_to=ROOT) == []
+
+
+def test_the_generated_plugin_imports_only_the_public_api(tmp_path: Path) -> None:
+    project, _ = new_plugin("notes", tmp_path / "benben-notes")
+    package = project / "src" / "benben_notes"
+    assert len(list(package.rglob("*.py"))) >= 5
+    assert scan_files([project / "src"], relative_to=project) == []
+    assert scan_files([project / "tests"], allowed=TEST_ALLOWED, relative_to=project) == []
 
 
 @pytest.mark.parametrize(
