@@ -39,8 +39,9 @@ def _installed_version(root: str) -> str:
 
 
 def add_static_assets(config: Configurator, name: str, asset_spec: str) -> str:
-    """Serve the directory ``asset_spec`` (``"myplugin:static"``) at ``/<name>/<digest>/``;
-    returns that path (without the final slash), e.g. for ``add_admin_page``'s module."""
+    """Serve the directory ``asset_spec`` (``"myplugin:static"``) at ``/<name>/<digest>/``
+    under the plugin's route prefix; returns that path (without the final slash), e.g. for
+    ``add_admin_page``'s module."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigurationError(
             f"add_static_assets: {name!r} must be up to four '/'-separated segments of "
@@ -51,12 +52,15 @@ def add_static_assets(config: Configurator, name: str, asset_spec: str) -> str:
         raise ConfigurationError(f"add_static_assets {name!r}: {asset_spec} is not a directory")
     prefix = f"{name}/{_installed_version(str(directory))}"
     config.add_static_view(name=prefix, path=asset_spec, cache_max_age=YEAR)
-    config.add_ratelimit_exemption(f"/{name}/")
-    intr = config.introspectable("benben static assets", name, f"/{prefix}/", "static assets")
-    intr.update(name=name, asset_spec=asset_spec, path=f"/{prefix}/", directory=str(directory))
+    # Pyramid serves a static view under the including plugin's route prefix (/myplugin/...).
+    mount = "/".join(part for part in ((config.route_prefix or "").strip("/"), name) if part)
+    served = f"/{mount}/{prefix.rsplit('/', 1)[1]}"
+    config.add_ratelimit_exemption(f"/{mount}/")
+    intr = config.introspectable("benben static assets", name, f"{served}/", "static assets")
+    intr.update(name=name, asset_spec=asset_spec, path=f"{served}/", directory=str(directory))
     # No discriminator: the static view's route already conflicts with a namesake.
     config.action(None, introspectables=(intr,))
-    return f"/{prefix}"
+    return served
 
 
 def includeme(config: Configurator) -> None:
