@@ -105,6 +105,12 @@ def benben_settings(benben_settings):
 """
 
 
+@pytest.fixture(autouse=True)
+def no_inherited_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner sessions inherit the environment: the developer's own BENBEN_TEST_DB stays out."""
+    monkeypatch.delenv("BENBEN_TEST_DB", raising=False)
+
+
 def outcomes(result: pytest.RunResult) -> dict[str, int]:
     return result.parseoutcomes()
 

@@ -4,9 +4,11 @@
 Installing Benben loads it into every pytest run, so it changes nothing for a project that does
 not use it: nothing is autouse, every name (fixtures, the ``--benben-db`` option, the
 ``benben_db`` marker) is prefixed, and Benben's modules are imported inside the fixtures, not
-here.  Benben's own suite keeps its unprefixed fixtures (``pytest_plugins =
-["benben.testing"]``); both build apps on the same per-test resources
-(:mod:`benben.testing_backends`).
+here.  (It only silences three import-time warnings of Benben's own dependencies, WebOb's and
+Pyramid's, while conftests load and tests are collected: see ``_DEPENDENCY_WARNINGS``.)
+
+Benben's own suite keeps its unprefixed fixtures (``pytest_plugins = ["benben.testing"]``); both
+build apps on the same per-test resources (:mod:`benben.testing_backends`).
 
 Databases: every test using ``benben_app`` (directly or through another fixture) runs once per
 database chosen by ``--benben-db`` (``sqlite``, the default; ``postgresql``; ``all``; the
