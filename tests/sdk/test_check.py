@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benben.cli import main
+from benben.sdk.check import _is_test
 from benben.sdk.check_wheel import benben_pin_problem
 
 GOOD_INIT = """\
@@ -286,3 +287,18 @@ def test_not_a_project(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     )
     code, _, err = check(tmp_path / "missing", capsys)
     assert (code, err) == (2, f"benben: error: {tmp_path / 'missing'} is not a directory\n")
+
+
+@pytest.mark.parametrize(
+    ("path", "is_test"),
+    [
+        ("benben_good/tests/test_api.py", True),
+        ("benben_good/tests/helpers.py", True),
+        ("benben_good/test_views.py", True),
+        ("benben_good/conftest.py", True),
+        ("benben_good/views.py", False),
+        ("benben_good/testing.py", False),
+    ],
+)
+def test_tests_shipped_in_the_package_follow_the_tests_rule(path: str, is_test: bool) -> None:
+    assert _is_test(path) is is_test
