@@ -14,6 +14,11 @@ import pytest
 from benben.cli import main
 from benben.sdk.check import _is_test
 from benben.sdk.check_wheel import benben_pin_problem
+from benben.sdk.scaffold import core_pin
+from benben.version import __version__
+
+# What a generated plugin pins: this core's minor up to the next major (">=0.1,<1").
+PIN = f'"benben{core_pin()}"'
 
 GOOD_INIT = """\
 from benben.plugin import PluginMetadata
@@ -42,7 +47,7 @@ def test_the_wheel_is_what_runs():
 def write_project(
     root: Path,
     *,
-    dependency: str | None = '"benben>=0.1,<1"',
+    dependency: str | None = PIN,
     entry_point: str | None = '"benben_good"',
     init: str = GOOD_INIT,
     test: str = GOOD_TEST,
@@ -155,15 +160,15 @@ def test_private_import_anywhere(tmp_path: Path, capsys: pytest.CaptureFixture) 
     [
         (
             "api=99",
-            "written for plugin API level 99, but benben 0.1.0 provides level 1 (runs plugins "
-            "written for level 1): upgrade Benben to a release providing it",
+            f"written for plugin API level 99, but benben {__version__} provides level 1 (runs "
+            "plugins written for level 1): upgrade Benben to a release providing it",
         ),
         (
             'description="no level"',
             "declares no plugin API level: add api=1 to its PluginMetadata "
             "(benben_plugin = PluginMetadata(api=...))",
         ),
-        ('api=1, core=">=7"', "PluginMetadata.core '>=7' excludes this benben 0.1.0"),
+        ('api=1, core=">=99"', f"PluginMetadata.core '>=99' excludes this benben {__version__}"),
     ],
 )
 def test_api_level_and_core_range(
@@ -209,11 +214,11 @@ def test_a_package_missing_from_the_wheel(
 @pytest.mark.slow
 def test_pin_excluding_this_core(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code, lines, _ = check(
-        write_project(tmp_path, dependency='"benben>=5,<6"'), capsys, "--no-tests"
+        write_project(tmp_path, dependency='"benben>=98,<99"'), capsys, "--no-tests"
     )
     assert code == 1
     assert line(lines, "FAIL  benben pin") == (
-        "FAIL  benben pin: benben<6,>=5 excludes this benben 0.1.0"
+        f"FAIL  benben pin: benben<99,>=98 excludes this benben {__version__}"
     )
     assert lines[-1] == "benben plugin check: 1 of 6 checks failed (benben pin)"
 
