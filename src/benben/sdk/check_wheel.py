@@ -96,7 +96,10 @@ def read_wheel(wheel: Path) -> WheelInfo:
         # Entry point names may hold characters configparser would otherwise treat specially.
         parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
         parser.optionxform = str  # type: ignore[assignment,method-assign]
-        parser.read_string(points_text)
+        try:
+            parser.read_string(points_text)
+        except configparser.Error as exc:
+            raise ValueError(f"{wheel.name} has an unreadable entry_points.txt: {exc}") from None
         info.entry_points = {group: dict(parser[group]) for group in parser.sections()}
     return info
 
