@@ -49,9 +49,9 @@ __all__ = [
     "write_record",
 ]
 
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 # sha256 of the template's files (template_digest()): change the template, bump the version.
-TEMPLATE_DIGEST = "121a3fcbe64e7c9ff9daa49e27f565051ed5e8bcb26cc73b358bc955bc420977"
+TEMPLATE_DIGEST = "a0a5d023ce5e23b6eeac8d1c7576c1f8e42357f9df54f0f33d327b5aee61dc0e"
 TEMPLATE_DIR = Path(__file__).parent / "template"
 TEMPLATE_NAME = "benben-plugin"
 RECORD = ".benben-template.json"
