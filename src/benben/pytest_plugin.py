@@ -299,18 +299,10 @@ def benben_registry(benben_app: Any) -> Any:
 @pytest.fixture
 def benben_db(benben_registry: Any) -> Iterator[Session]:
     """A session like a request's ``dbsession``, its transaction aborted after the test."""
-    import transaction
+    from benben.testing_sessions import rolled_back_session
 
-    from benben.db import get_tm_session, session_factory
-
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    session = get_tm_session(session_factory(benben_registry), manager)
-    try:
+    with rolled_back_session(benben_registry) as session:
         yield session
-    finally:
-        manager.abort()
-        session.close()
 
 
 @pytest.fixture

@@ -30,11 +30,9 @@ with warnings.catch_warnings():
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
-import transaction
 import webtest
 from sqlalchemy.orm import Session
 
@@ -54,6 +52,7 @@ from benben.testing_services import (
     require_redis,
     unavailable,
 )
+from benben.testing_sessions import committed_session, rolled_back_session
 from benben.worker.embedded import run_periodic_tasks, run_queued_tasks
 
 __all__ = [
@@ -184,35 +183,8 @@ def registry(app: webtest.TestApp) -> Any:
     return app.app.registry
 
 
-@contextmanager
-def committed_session(registry: Any) -> Iterator[Session]:
-    """A session of the app whose transaction commits on exit (aborts on an exception): for
-    arranging rows behind the API's back, or reading them, in a test."""
-    from benben.db import get_tm_session, session_factory
-
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    session = get_tm_session(session_factory(registry), manager)
-    try:
-        yield session
-        manager.commit()
-    except BaseException:
-        manager.abort()
-        raise
-    finally:
-        session.close()
-
-
 @pytest.fixture
 def dbsession(registry: Any) -> Iterator[Session]:
     """A session like a request's: joined to a transaction that is aborted after the test."""
-    from benben.db import get_tm_session, session_factory
-
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    session = get_tm_session(session_factory(registry), manager)
-    try:
+    with rolled_back_session(registry) as session:
         yield session
-    finally:
-        manager.abort()
-        session.close()
