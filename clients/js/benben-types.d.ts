@@ -586,6 +586,7 @@ export interface InstalledPlugin {
   registrations?: {
     routes?: Array<PluginRegistration>;
     views?: Array<PluginRegistration>;
+    services?: Array<PluginRegistration>;
     permissions?: Array<PluginRegistration>;
     subscribers?: Array<PluginRegistration>;
     event_listeners?: Array<PluginRegistration>;

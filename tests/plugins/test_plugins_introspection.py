@@ -200,3 +200,28 @@ def test_registration_made_during_the_commit_is_attributed_by_file(make_app):
         ("lateplugin.early", "/lateplugin/early", f"late_plugin.py:{lines['early']}"),
         ("lateplugin.late", "/lateplugin/late", f"late_plugin.py:{lines['late']}"),
     ]
+
+
+def test_services_are_reported_with_interface_factory_and_source(make_app):
+    entry = importlib.metadata.EntryPoint("serviceplugin", "service_plugin", "benben.plugins")
+    registry = make_app(entry_points=[entry]).app.registry
+
+    services = plugin_registrations(registry, "serviceplugin")["registrations"]["services"]
+
+    source = Path(__file__).with_name("service_plugin.py").read_text().splitlines()
+    line = {n: i for i, text in enumerate(source, 1) for n in ("shared", "per-request")
+            if f'name="{n}"' in text}  # fmt: skip
+    assert [(s["name"], s["details"], s["source"]) for s in services] == [
+        (
+            "shared",
+            {"interface": "service_plugin.IGreeter", "context": None, "name": "shared",
+             "factory": "Greeter"},
+            f"service_plugin.py:{line['shared']}",
+        ),
+        (
+            "per-request",
+            {"interface": "service_plugin.IGreeter", "context": None, "name": "per-request",
+             "factory": "greeter_factory"},
+            f"service_plugin.py:{line['per-request']}",
+        ),
+    ]  # fmt: skip

@@ -15,6 +15,7 @@ __all__ = ["GROUPS", "dotted_name", "entry_for", "summary"]
 GROUPS = (
     "routes",
     "views",
+    "services",
     "permissions",
     "subscribers",
     "event_listeners",
@@ -129,10 +130,27 @@ def _backup(intr: Any, _: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+def _service(intr: Any, siblings: Sequence[Any]) -> dict[str, Any]:
+    """A pyramid_services registration: what it provides, for which context, made by what."""
+    return {
+        "interface": _interface_name(intr.get("type")),
+        "context": _interface_name(intr.get("context")),
+        "name": intr.get("name") or "",
+        "factory": intr.type_name,  # pyramid_services keeps the factory's name only
+    }
+
+
+def _interface_name(obj: Any) -> str | None:
+    # A zope interface is an instance of InterfaceClass: its own dotted name is __identifier__.
+    return getattr(obj, "__identifier__", None) or dotted_name(obj)
+
+
 # category -> (group, kind, name of the entry, details)
 _KINDS: dict[str, tuple[str, str, Callable[[Any], Any], Callable[[Any, Sequence[Any]], Any]]] = {
     "routes": ("routes", "route", lambda i: i["name"], _route),
     "views": ("views", "view", lambda i: dotted_name(i.get("callable")), _view),
+    "pyramid_services": ("services", "service",
+                         lambda i: i.get("name") or dotted_name(i.get("type")), _service),
     "permissions": ("permissions", "permission", lambda i: i["value"], lambda i, s: {}),
     "subscribers": ("subscribers", "subscriber", lambda i: dotted_name(i["subscriber"]),
                     _subscriber),
