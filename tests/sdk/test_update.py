@@ -125,3 +125,29 @@ def test_projects_it_cannot_update_are_refused(tmp_path: Path) -> None:
     (project / RECORD).write_text("{")
     with pytest.raises(CommandError, match="unreadable"):
         update_plugin(project)
+
+
+def test_the_command_says_whether_only_the_record_moved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = generate(tmp_path)
+    assert main(["plugin", "update", str(project)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"{project}: up to date (template {TEMPLATE_VERSION} -> {TEMPLATE_VERSION})."
+    )
+    record = json.loads((project / RECORD).read_text())
+    record["template_version"] = TEMPLATE_VERSION - 1  # an older template that wrote the same
+    (project / RECORD).write_text(json.dumps(record))
+    versions = f"template {TEMPLATE_VERSION - 1} -> {TEMPLATE_VERSION}"
+
+    assert main(["plugin", "update", "--dry-run", str(project)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"{project}: no file changes ({versions} would be recorded: dry run)."
+    )
+    assert json.loads((project / RECORD).read_text())["template_version"] == TEMPLATE_VERSION - 1
+
+    assert main(["plugin", "update", str(project)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"{project}: no file changes ({versions} recorded)."
+    )
+    assert json.loads((project / RECORD).read_text())["template_version"] == TEMPLATE_VERSION

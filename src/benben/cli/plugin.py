@@ -91,7 +91,11 @@ def run_update(args: argparse.Namespace) -> int:
     for line in plan.lines():
         print(line)
     if not plan.changes:
-        print(f"{args.path}: up to date ({versions}).")
+        if plan.from_version == plan.to_version:
+            print(f"{args.path}: up to date ({versions}).")
+        else:  # the newer template changes none of the project's files: only the record moves
+            recorded = "would be recorded: dry run" if args.dry_run else "recorded"
+            print(f"{args.path}: no file changes ({versions} {recorded}).")
         return 0
     done = "nothing written: dry run" if args.dry_run else "nothing else touched"
     print(
