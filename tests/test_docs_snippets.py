@@ -33,29 +33,32 @@ recording each answer's status). A fence with no marker runs: nothing is left ou
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from benben.testing_auth import DEFAULT_PASSWORD, FAST_PASSWORD_HASHING
 from cli.cli_support import Server, benben_command, clean_environ, free_port
+from doc_snippets import Snippet, snippets
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("docs/**/*.md"))]
+# The plugin tutorial has a runner of its own: tests/sdk/test_tutorial.py (a fresh venv).
+OWN_RUNNERS = {"docs/tutorial-plugin.md"}
+PAGES = [
+    "README.md",
+    *sorted(
+        page
+        for page in (str(p.relative_to(ROOT)) for p in ROOT.glob("docs/**/*.md"))
+        if page not in OWN_RUNNERS
+    ),
+]
 DOCUMENTED_URLS = ("http://127.0.0.1:6543", "http://localhost:6543")
 SESSION_TIMEOUT = 120  # seconds for a page's whole session
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w+-]*)[ \t]*$")
-_MARKER = re.compile(r"^\s*<!--\s*snippet:\s*(?P<what>.*?)\s*-->\s*$")
-_SKIP = re.compile(r"^skip \((?P<reason>[^)]+)\)$")
-_EXPECT = re.compile(r"^expect (?P<codes>4\d\d(?:,\s*4\d\d)*)$")
-SHELLS = {"sh", "bash", "shell"}
 
 LOGIN = f"""
 snippet_login() {{
@@ -92,50 +95,6 @@ curl() {  # records the final status of each answer (none: 000) in $SNIPPET_STAT
   return $rc
 }
 """
-
-
-@dataclass(frozen=True)
-class Snippet:
-    page: str
-    line: int  # of the opening fence, 1-based
-    code: str
-    skip: str | None = None  # the reason
-    expect: tuple[int, ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.page}:{self.line}"
-
-
-def snippets(page: str) -> list[Snippet]:
-    """The page's shell blocks; a malformed marker is an error, not a block run by accident."""
-    lines = (ROOT / page).read_text(encoding="utf-8").splitlines()
-    found: list[Snippet] = []
-    index = 0
-    while index < len(lines):
-        fence = _FENCE.match(lines[index])
-        if not fence or not fence["lang"]:
-            index += 1
-            continue
-        indent, start = fence["indent"], index
-        index += 1
-        while index < len(lines) and lines[index].strip() != "```":
-            index += 1
-        if fence["lang"] not in SHELLS:
-            index += 1
-            continue
-        body = [line.removeprefix(indent) for line in lines[start + 1 : index]]
-        marker = _MARKER.match(lines[start - 1]) if start else None
-        skip, expect = None, ()
-        if marker:
-            if skipped := _SKIP.match(marker["what"]):
-                skip = skipped["reason"]
-            elif expected := _EXPECT.match(marker["what"]):
-                expect = tuple(int(code) for code in re.split(r",\s*", expected["codes"]))
-            else:
-                raise AssertionError(f"{page}:{start}: unknown marker {marker['what']!r}")
-        found.append(Snippet(page, start + 1, "\n".join(body) + "\n", skip, expect))
-        index += 1
-    return found
 
 
 def test_every_snippet_runs_or_says_why_not() -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from wheel_support import build_benben_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,32 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
-    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
-    source = tmp_path_factory.mktemp("source") / "benben"
-    shutil.copytree(
-        ROOT,
-        source,
-        ignore=shutil.ignore_patterns(
-            ".git",
-            ".venv",
-            "venv",
-            "build",
-            "dist",
-            "var",
-            "*.egg-info",
-            "__pycache__",
-            ".pytest_cache",
-            ".ruff_cache",
-        ),
-    )
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--no-index", "-q", "-w", str(out), str(source)],
-        check=True,
-        timeout=300,
-    )  # fmt: skip
-    (path,) = out.glob("benben-*.whl")
-    return zipfile.ZipFile(path)
+    return zipfile.ZipFile(build_benben_wheel(out, tmp_path_factory.mktemp("source")))
 
 
 @pytest.mark.slow

@@ -9,12 +9,9 @@ PostgreSQL, changes the plugin (a field, a migration, a test), checks and builds
 also issue #21's first proof: the generated plugin installed into a fresh venv with the built
 wheel, migrated, and its tests passing on both databases.
 
-Markers, HTML comments on the lines just above a fence (not shown by the rendered page):
-
-- ``<!-- tutorial: skip (why) -->``: not run (the upload to PyPI only);
-- ``<!-- snippet: skip (...) -->`` on every block: tests/test_docs_snippets.py, which runs the
-  other pages against a shared server in the project's own environment, leaves this page to
-  this runner.
+The blocks are read as tests/test_docs_snippets.py reads every page (tests/doc_snippets.py),
+which leaves this page to this runner; ``<!-- snippet: skip (why) -->`` marks the one block not
+run, the upload to PyPI.
 
 The page's port 6543 becomes a free port, so that a server left on 6543 cannot interfere.
 """
@@ -23,107 +20,38 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from benben.testing_services import require_postgresql, require_redis
 from cli.cli_support import clean_environ, free_port
+from doc_snippets import snippets
+from wheel_support import build_benben_wheel
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = ROOT / "docs" / "tutorial-plugin.md"
+PAGE = "docs/tutorial-plugin.md"
 PORT = "6543"
 TIMEOUT = 900  # seconds for the whole tutorial; a new user has ten minutes (issue #21)
-BUILD_TIMEOUT = 300
-
-_FENCE = re.compile(r"^```(?P<lang>[\w+-]*)[ \t]*$")
-_COMMENT = re.compile(r"^<!--\s*(?P<who>[\w-]+):\s*(?P<what>.*?)\s*-->$")
-_SKIP = re.compile(r"^skip \((?P<reason>[^)]+)\)$")
-# Copied into the wheel's source tree: what setuptools writes and environments are left out.
-_NOT_SOURCES = (".git", ".venv", "venv", "build", "dist", "var", "*.egg-info", "__pycache__",
-                ".pytest_cache", ".ruff_cache", "node_modules")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Block:
-    line: int  # of the opening fence, 1-based
-    code: str
-    markers: dict[str, str]  # who -> what, e.g. {"tutorial": "skip (uploads)"}
-
-    @property
-    def skip(self) -> str | None:
-        found = _SKIP.match(self.markers.get("tutorial", ""))
-        return found["reason"] if found else None
-
-
-def blocks(text: str) -> list[Block]:
-    """The page's top-level ```sh blocks with the markers above each."""
-    lines = text.splitlines()
-    found: list[Block] = []
-    index = 0
-    while index < len(lines):
-        fence = _FENCE.match(lines[index])
-        if not fence or not fence["lang"]:
-            index += 1
-            continue
-        start = index
-        index += 1
-        while index < len(lines) and lines[index].strip() != "```":
-            index += 1
-        if fence["lang"] == "sh":
-            markers: dict[str, str] = {}
-            above = start - 1
-            while above >= 0 and (comment := _COMMENT.match(lines[above].strip())):
-                markers[comment["who"]] = comment["what"]
-                above -= 1
-            found.append(Block(start + 1, "\n".join(lines[start + 1 : index]) + "\n", markers))
-        index += 1
-    return found
-
-
-def test_every_block_is_left_to_this_runner_and_only_the_upload_is_skipped() -> None:
-    every = blocks(PAGE.read_text(encoding="utf-8"))
+def test_only_the_upload_is_left_out() -> None:
+    every = snippets(PAGE)
     assert len(every) >= 10
-    unmarked = [b.line for b in every if not b.markers.get("snippet", "").startswith("skip (")]
-    assert unmarked == [], "mark these blocks <!-- snippet: skip (...) --> (see module doc)"
-    skipped = [b for b in every if "tutorial" in b.markers]
-    assert all(b.skip for b in skipped), "a tutorial marker is `skip (why)`"
-    assert [b.code.split()[:3] for b in skipped] == [["python", "-m", "twine"]]
-    assert all("upload" in b.code for b in skipped)
-
-
-def test_marker_parsing() -> None:
-    text = (
-        "<!-- tutorial: skip (uploads) -->\n<!-- snippet: skip (own runner) -->\n```sh\nls\n```\n"
-        "```python\nx = 1\n```\n```sh\npwd\n```\n"
-    )
-    first, second = blocks(text)
-    assert (first.line, first.code, first.skip) == (3, "ls\n", "uploads")
-    assert first.markers["snippet"] == "skip (own runner)"
-    assert (second.line, second.code, second.skip, second.markers) == (9, "pwd\n", None, {})
+    skipped = [snippet for snippet in every if snippet.skip]
+    assert [snippet.code.split()[:3] for snippet in skipped] == [["python", "-m", "twine"]]
+    assert "upload" in skipped[0].code
+    assert not any(snippet.expect for snippet in every)  # every command must succeed
 
 
 @pytest.fixture(scope="module")
 def benben_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Benben's wheel built from this checkout, as tests/packaging/test_wheel.py builds it."""
     out = tmp_path_factory.mktemp("wheel")
-    source = tmp_path_factory.mktemp("source") / "benben"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*_NOT_SOURCES))
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--no-index", "-q", "-w", str(out), str(source)],
-        check=True,
-        timeout=BUILD_TIMEOUT,
-    )  # fmt: skip
-    (wheel,) = out.glob("benben-*.whl")
-    return wheel
+    return build_benben_wheel(out, tmp_path_factory.mktemp("source"))
 
 
 def tutorial_environ(tmp_path: Path, wheel: Path, services: dict[str, str]) -> dict[str, str]:
@@ -159,7 +87,7 @@ def test_the_tutorial_runs_from_nothing(benben_wheel: Path, tmp_path: Path) -> N
         "BENBEN_TEST_POSTGRESQL_URL": require_postgresql(),
         "BENBEN_TEST_REDIS_URL": require_redis(),
     }
-    runnable = [b for b in blocks(PAGE.read_text(encoding="utf-8")) if b.skip is None]
+    runnable = [snippet for snippet in snippets(PAGE) if snippet.skip is None]
     work = tmp_path / "work"
     work.mkdir()
     (tmp_path / "home").mkdir()
@@ -193,7 +121,7 @@ def test_the_tutorial_runs_from_nothing(benben_wheel: Path, tmp_path: Path) -> N
     reached = progress.read_text().strip() if progress.exists() else "0"
     if process.returncode != 0 or reached != "done":
         block = runnable[int(reached)] if reached.isdigit() else None
-        where = f"{PAGE.name}:{block.line}\n{block.code}" if block else reached
+        where = f"{block}\n{block.code}" if block else reached
         pytest.fail(
             f"the tutorial stopped (status {process.returncode}) at {where}\n--- output\n"
             f"{output[-6000:]}",
