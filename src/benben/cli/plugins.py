@@ -125,6 +125,7 @@ def _include(
     from benben.config import configure, load_settings
     from benben.db import get_engine
     from benben.plugins import discover_plugins
+    from benben.plugins.introspection import plugin_registrations
 
     enabled = [p for p in report.plugins if p.status == "enabled"]
     try:
@@ -149,14 +150,8 @@ def _include(
         return
     get_engine(registry).dispose()
     for plugin in enabled:
-        report.registrations[plugin.name] = _registrations(registry, plugin)
-
-
-def _registrations(registry: Any, plugin: PluginInfo) -> dict[str, Any]:
-    """The plugin's full report: what it declares and everything it registered, with sources."""
-    from benben.plugins.introspection import plugin_registrations
-
-    return plugin_registrations(registry, plugin.name)
+        # What it declares and everything it registered, with the source of each registration.
+        report.registrations[plugin.name] = plugin_registrations(registry, plugin.name)
 
 
 def _plugin_settings(
