@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
+from pyramid.exceptions import ConfigurationError
 from registration_spy import FIRST_PARTY, Call, Spy, expected, recording_configurator
 
 from benben.cli import main
@@ -185,6 +186,11 @@ def test_trace_logs_each_registration_at_start_up(make_app, caplog: pytest.LogCa
     with caplog.at_level(logging.INFO, logger="benben.plugins"):
         make_app(environ={})
     assert [r for r in caplog.records if r.name == "benben.plugins"] == []
+
+
+def test_a_trace_value_that_is_no_boolean_stops_start_up_saying_so(make_app):
+    with pytest.raises(ConfigurationError, match=r"BENBEN_TRACE_PLUGINS='loud': expected a bool"):
+        make_app(environ={"BENBEN_TRACE_PLUGINS": "loud"})
 
 
 def test_registration_made_during_the_commit_is_attributed_by_file(make_app):

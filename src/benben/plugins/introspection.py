@@ -17,10 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyramid.exceptions import ConfigurationError
+
 from benben.plugins.installed import installed_plugins
 from benben.plugins.kinds import GROUPS, entry_for, summary
 from benben.plugins.metadata import PluginInfo
 from benben.plugins.registrations import plugin_of_file
+from benben.settings import as_bool
 
 __all__ = [
     "TRACE_VARIABLE",
@@ -211,7 +214,12 @@ def _commands(plugin: PluginInfo, plugins: Sequence[PluginInfo]) -> list[dict[st
 
 def trace_registrations(registry: Any, environ: Mapping[str, str]) -> None:
     """With ``BENBEN_TRACE_PLUGINS=1``: one log line per registration of each enabled plugin."""
-    if environ.get(TRACE_VARIABLE, "").strip().lower() not in ("1", "true", "yes", "on"):
+    value = environ.get(TRACE_VARIABLE, "")
+    try:
+        wanted = as_bool(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{TRACE_VARIABLE}={value!r}: {exc}") from None
+    if not wanted:
         return
     for plugin in installed_plugins(registry):
         if plugin.status != "enabled":
